@@ -1,0 +1,78 @@
+"""Audio in: the one audio format of the pipeline, and sources that yield PCM chunks.
+
+Every source yields ``bytes`` chunks of 16 kHz mono signed 16-bit little-endian PCM;
+recognisers take any iterable of such chunks and never know where they came from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+SAMPLE_RATE = 16_000
+"""Samples per second of all pipeline audio (Hz)."""
+CHANNELS = 1
+"""Mono."""
+SAMPLE_WIDTH = 2
+"""Bytes per sample (signed 16-bit little-endian)."""
+DTYPE = "int16"
+"""numpy / sounddevice sample type."""
+CHUNK_FRAMES = 1_600
+"""Frames per chunk: 100 ms, small enough for low latency."""
+
+
+def read_audio(path: str | Path) -> np.ndarray:
+    """Read any audio file soundfile can decode, as 16 kHz mono int16 samples.
+
+    Raises :class:`InputError` naming the file when it is missing, not audio, empty or
+    truncated.
+    """
+    import soundfile
+    import soxr
+
+    path = Path(path)
+    try:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        reason = str(exc).split(":")[-1].strip() or "unreadable"
+        raise InputError(f"{path}: not a readable audio file ({reason})") from None
+    if data.shape[0] == 0:
+        raise InputError(f"{path}: the audio file holds no samples")
+    mono = data.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
+    return float_to_int16(mono)
+
+
+def float_to_int16(samples: np.ndarray) -> np.ndarray:
+    """Convert float samples in [-1, 1] to int16, clipping what is outside."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def chunks_of(samples: np.ndarray, frames: int = CHUNK_FRAMES) -> Iterator[bytes]:
+    """Split int16 samples into PCM byte chunks of ``frames`` frames (the last may be short)."""
+    pcm = np.ascontiguousarray(samples, dtype="<i2")
+    for start in range(0, len(pcm), frames):
+        yield pcm[start : start + frames].tobytes()
+
+
+def file_chunks(
+    path: str | Path, frames: int = CHUNK_FRAMES, realtime: bool = False
+) -> Iterator[bytes]:
+    """Yield a file's audio as PCM chunks; with ``realtime`` paced like a live microphone."""
+    samples = read_audio(path)
+    start = time.monotonic()
+    for index, chunk in enumerate(chunks_of(samples, frames)):
+        if realtime:
+            due = start + index * frames / SAMPLE_RATE
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        yield chunk

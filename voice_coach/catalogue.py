@@ -1,0 +1,269 @@
+"""Load and validate everything the coach says and understands from ``prompts/``.
+
+Schema (TOML, read with tomllib; see ``prompts/README.md`` for the long form):
+
+``prompts/intents/*.toml``
+    One table per intent, named by its id (``[stretching]``). Keys:
+
+    - ``kind``: ``"knowledge"`` or ``"control"``.
+    - ``answer``: what the coach says (may hold ``{slot}`` fields only via ``slot_answers``).
+    - ``phrases``: example phrasings, at least 3. ``{seconds}``, ``{minutes}``, ``{reps}``
+      stand for a number.
+    - ``keywords`` (optional): words or short phrases that point to this intent.
+    - ``slots`` (optional): slot names this intent fills; see :data:`SLOT_NAMES`.
+    - ``slot_answers`` (optional): ``"slot"`` or ``"slot+slot"`` -> answer template used
+      when exactly those slots (or the largest such set) were heard.
+    - ``offer`` (optional): the routine the answer offers to guide ("yes" starts it).
+
+``prompts/lines/*.toml``
+    Flat ``key = "sentence"`` tables; keys are unique across files. Sentences may hold
+    ``{name}`` fields filled in by the code that says them.
+
+``prompts/language.toml``
+    Normalisation data: contractions, filler words, number words, red-flag rules and
+    off-topic words.
+
+``prompts/routines/*.toml``
+    Guided routines; read by :mod:`voice_coach.routine`.
+
+Every error names the file, the entry and what is wrong, and is raised as
+:class:`~voice_coach.errors.CatalogueError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import CatalogueError
+
+KINDS = ("knowledge", "control")
+MIN_PHRASES = 3
+NUMBER_FIELDS = ("seconds", "minutes", "reps")
+SLOT_NAMES = ("seconds", "minutes", "reps", "side", "label", "direction", "routine")
+PROMPTS_ENV = "VOICE_COACH_PROMPTS"
+
+
+def prompts_dir() -> Path:
+    """The prompts folder: ``$VOICE_COACH_PROMPTS`` if set, else the installed package data."""
+    override = os.environ.get(PROMPTS_ENV)
+    if override:
+        return Path(override)
+    try:
+        return Path(str(resources.files("voice_coach.prompts")))
+    except ModuleNotFoundError:  # running from a checkout that is not installed
+        return Path(__file__).resolve().parent.parent / "prompts"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file, turning any failure into a one-line :class:`CatalogueError`."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def line_of(path: Path, entry: str) -> int | None:
+    """The line on which table ``[entry]`` or key ``entry =`` starts in ``path``, if found."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    pattern = re.compile(rf"^\s*(\[\s*\"?{re.escape(entry)}\"?\s*\]|\"?{re.escape(entry)}\"?\s*=)")
+    for number, text in enumerate(lines, start=1):
+        if pattern.match(text):
+            return number
+    return None
+
+
+def fail(path: Path, entry: str, problem: str) -> CatalogueError:
+    """Build the error for ``entry`` in ``path``, with its line when it can be found."""
+    line = line_of(path, entry)
+    where = f"{path}:{line}" if line else str(path)
+    return CatalogueError(f"{where}: entry '{entry}': {problem}")
+
+
+def template_fields(text: str) -> set[str]:
+    """The ``{name}`` fields of a sentence template."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing a person can ask or tell the coach."""
+
+    id: str
+    """Public intent id, e.g. ``stretching``."""
+    kind: str
+    """``knowledge`` (an answer from the seed) or ``control`` (drives the conversation)."""
+    answer: str
+    """The default spoken answer."""
+    phrases: tuple[str, ...]
+    """Example phrasings; ``{seconds}``/``{minutes}``/``{reps}`` stand for a number."""
+    keywords: tuple[str, ...] = ()
+    """Words or short phrases that point to this intent."""
+    slots: tuple[str, ...] = ()
+    """Slot names this intent fills (others are never reported for it)."""
+    slot_answers: dict[str, str] = field(default_factory=dict)
+    """``"slot+slot"`` -> answer template used when those slots were heard."""
+    offer: str | None = None
+    """Routine the answer offers to guide, if any."""
+
+    @staticmethod
+    def from_dict(intent_id: str, data: Any, path: Path) -> Intent:
+        """Validate one ``[intent]`` table."""
+        if not isinstance(data, dict):
+            raise fail(path, intent_id, "must be a table of keys")
+        known = {"kind", "answer", "phrases", "keywords", "slots", "slot_answers", "offer"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise fail(path, intent_id, f"unknown key(s) {unknown}; valid keys: {sorted(known)}")
+        kind = data.get("kind")
+        if kind not in KINDS:
+            raise fail(path, intent_id, f"'kind' must be one of {list(KINDS)}, not {kind!r}")
+        answer = data.get("answer")
+        if not isinstance(answer, str) or not answer.strip():
+            raise fail(path, intent_id, "'answer' must be a non-empty string")
+        phrases = _strings(data.get("phrases"), path, intent_id, "phrases")
+        if len(phrases) < MIN_PHRASES:
+            raise fail(path, intent_id, f"needs at least {MIN_PHRASES} phrases, has {len(phrases)}")
+        keywords = _strings(data.get("keywords", []), path, intent_id, "keywords")
+        slots = _strings(data.get("slots", []), path, intent_id, "slots")
+        bad = sorted(set(slots) - set(SLOT_NAMES))
+        if bad:
+            raise fail(path, intent_id, f"unknown slot(s) {bad}; valid slots: {list(SLOT_NAMES)}")
+        slot_answers = data.get("slot_answers", {})
+        if not isinstance(slot_answers, dict) or not all(
+            isinstance(v, str) and v.strip() for v in slot_answers.values()
+        ):
+            raise fail(path, intent_id, "'slot_answers' must map slot names to sentences")
+        for key, text in slot_answers.items():
+            needed = set(key.split("+"))
+            if not needed <= set(slots):
+                raise fail(
+                    path,
+                    intent_id,
+                    f"slot_answers key '{key}' names slots not in 'slots' {list(slots)}",
+                )
+            if not template_fields(text) <= needed:
+                raise fail(
+                    path,
+                    intent_id,
+                    f"slot_answers '{key}' uses fields "
+                    f"{sorted(template_fields(text) - needed)} it does not have",
+                )
+        offer = data.get("offer")
+        if offer is not None and not isinstance(offer, str):
+            raise fail(path, intent_id, "'offer' must be a routine name")
+        return Intent(
+            intent_id, kind, answer.strip(), phrases, keywords, slots, dict(slot_answers), offer
+        )
+
+
+def _strings(value: Any, path: Path, entry: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise fail(path, entry, f"'{key}' must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Everything loaded from ``prompts/``."""
+
+    intents: dict[str, Intent]
+    """Intent id -> intent, in file order."""
+    lines: dict[str, str]
+    """Sentence key -> sentence template, from ``prompts/lines/*.toml``."""
+    language: dict[str, Any]
+    """Normalisation data from ``prompts/language.toml``."""
+    root: Path
+    """The folder this was loaded from."""
+
+    def line(self, key: str, **fields: Any) -> str:
+        """The sentence ``key``, with its ``{fields}`` filled in."""
+        try:
+            template = self.lines[key]
+        except KeyError:
+            raise CatalogueError(
+                f"{self.root / 'lines'}: no sentence '{key}' in any lines file"
+            ) from None
+        return template.format(**fields) if fields else template
+
+    def intent(self, intent_id: str) -> Intent:
+        """The intent with this id (a programming error if it is missing)."""
+        return self.intents[intent_id]
+
+
+def load(root: Path | None = None) -> Catalogue:
+    """Load and validate the catalogue in ``root`` (default: :func:`prompts_dir`)."""
+    root = Path(root) if root is not None else prompts_dir()
+    if not root.is_dir():
+        raise CatalogueError(
+            f"{root}: prompts folder not found; reinstall voice-coach or set "
+            f"{PROMPTS_ENV} to a folder holding intents/ and lines/"
+        )
+    intents = _load_intents(root)
+    lines = _load_lines(root)
+    language_path = root / "language.toml"
+    language = read_toml(language_path)
+    for key in ("contractions", "fillers", "numbers", "red_flags", "off_topic"):
+        if key not in language:
+            raise fail(language_path, key, "missing; see prompts/README.md for the schema")
+    for intent in intents.values():
+        if intent.offer is not None and not (root / "routines" / f"{intent.offer}.toml").is_file():
+            raise CatalogueError(
+                f"intent '{intent.id}': offers routine '{intent.offer}', "
+                f"but {root / 'routines' / (intent.offer + '.toml')} is missing"
+            )
+    return Catalogue(intents, lines, language, root)
+
+
+@cache
+def default() -> Catalogue:
+    """The installed catalogue, loaded once per process."""
+    return load()
+
+
+def _toml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise CatalogueError(f"{folder}: folder missing from the prompts")
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise CatalogueError(f"{folder}: no .toml files found")
+    return files
+
+
+def _load_intents(root: Path) -> dict[str, Intent]:
+    intents: dict[str, Intent] = {}
+    for path in _toml_files(root / "intents"):
+        for intent_id, data in read_toml(path).items():
+            if intent_id in intents:
+                raise fail(path, intent_id, "intent id defined twice")
+            intents[intent_id] = Intent.from_dict(intent_id, data, path)
+    return intents
+
+
+def _load_lines(root: Path) -> dict[str, str]:
+    lines: dict[str, str] = {}
+    for path in _toml_files(root / "lines"):
+        for key, text in read_toml(path).items():
+            if not isinstance(text, str) or not text.strip():
+                raise fail(path, key, "must be a non-empty sentence string")
+            if key in lines:
+                raise fail(path, key, "sentence key defined in two lines files")
+            try:
+                template_fields(text)
+            except ValueError as exc:
+                raise fail(path, key, f"bad {{field}} in sentence: {exc}") from None
+            lines[key] = text.strip()
+    return lines

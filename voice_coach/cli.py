@@ -1,0 +1,74 @@
+"""The ``voice-coach`` command: a thin argparse front over the pipeline modules.
+
+Results go to stdout, diagnostics to stderr; exit codes are :class:`~voice_coach.errors.ExitCode`.
+Each sub-command lives in a ``cli_*`` module exposing ``register(subparsers)``, which adds its
+parser and sets ``func`` to a callable taking the parsed arguments and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import CoachError, ExitCode
+
+COMMAND_MODULES = ("voice_coach.cli_text",)
+DEFAULT_COMMAND = "listen"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every registered sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="voice-coach",
+        description="Offline, hands-free voice coach for back muscle spasms.",
+    )
+    parser.add_argument("--version", action="version", version=f"voice-coach {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log diagnostics to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _argv_with_default(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Insert the default command when none was named (``voice-coach`` alone listens)."""
+    choices = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if any(arg in choices for arg in argv) or any(a in ("-h", "--help", "--version") for a in argv):
+        return argv
+    if DEFAULT_COMMAND in choices:
+        flags = [a for a in argv if a == "--debug"]
+        return flags + [DEFAULT_COMMAND] + [a for a in argv if a != "--debug"]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args_list = _argv_with_default(list(sys.argv[1:] if argv is None else argv), parser)
+    args = parser.parse_args(args_list)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return int(args.func(args))
+    except CoachError as exc:
+        print(f"voice-coach: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("voice-coach: stopped.", file=sys.stderr)
+        return int(ExitCode.OK)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

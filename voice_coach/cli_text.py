@@ -1,0 +1,86 @@
+"""Text commands: ``ask`` (one stateless question), ``chat`` (a typed conversation), ``intents``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import catalogue, state
+from .dialogue import Dialogue, answer
+from .understand import understand
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``ask``, ``chat`` and ``intents``."""
+    ask = subparsers.add_parser("ask", help="answer one question (stateless)")
+    ask.add_argument("text", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.set_defaults(func=run_ask)
+
+    chat = subparsers.add_parser("chat", help="a typed conversation on stdin/stdout")
+    chat.add_argument("--no-notice", action="store_true", help="skip the safety notice")
+    chat.set_defaults(func=run_chat)
+
+    intents = subparsers.add_parser("intents", help="list what the coach understands")
+    intents.add_argument("--json", action="store_true", help="print a JSON list")
+    intents.set_defaults(func=run_intents)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    """Print the answer to one question."""
+    heard = understand(args.text)
+    text = answer(heard)
+    if args.json:
+        result = {
+            "intent": heard.intent,
+            "score": heard.score,
+            "slots": heard.slots,
+            "answer": text,
+        }
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(text)
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """Converse line by line until "goodbye" or the end of input."""
+    dialogue = Dialogue()
+    if not args.no_notice and state.first_use():
+        print(dialogue.notice(), flush=True)
+        state.record_notice_given()
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        if not line.strip():
+            continue
+        reply = dialogue.handle(line)
+        print(reply.text, flush=True)
+        if reply.intent == "goodbye":
+            return 0
+
+
+def run_intents(args: argparse.Namespace) -> int:
+    """List every intent with one example phrasing."""
+    cat = catalogue.default()
+    rows = [
+        {"intent": i.id, "kind": i.kind, "example": _example(i.phrases[0])}
+        for i in cat.intents.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        width = max(len(r["intent"]) for r in rows)
+        for row in rows:
+            print(f'{row["intent"]:<{width}}  {row["kind"]:<9}  "{row["example"]}"')
+    return 0
+
+
+def _example(phrase: str) -> str:
+    """A phrasing with number placeholders filled with a sample value."""
+    return phrase.format(seconds=12, minutes=15, reps=3)

@@ -1,0 +1,153 @@
+"""Dialogue: turn an understood sentence into the coach's reply, keeping conversation state.
+
+The same :class:`Dialogue` serves ``voice-coach chat`` and the hands-free loop. What a
+reply *does* beyond words (start a routine, pause it, set a timer, change the voice) is
+named by :attr:`Reply.action`; the caller may register a handler for an action with
+:meth:`Dialogue.on`, whose sentence then replaces the stateless answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalogue as catalogue_mod
+from . import understand as understand_mod
+from .catalogue import Catalogue, Intent
+from .understand import Understanding
+
+ACTION_INTENTS = (
+    "start_routine",
+    "stop",
+    "pause",
+    "resume",
+    "skip",
+    "routine_status",
+    "adjust",
+    "speech_adjust",
+    "count",
+    "timer_set",
+    "timer_cancel",
+    "timer_status",
+    "goodbye",
+    "pain_report",
+    "see_doctor",
+)
+"""Intents whose reply may carry an action the caller carries out."""
+
+Handler = Callable[["Reply"], "str | None"]
+"""Carries out a reply's action; returns the sentence to say instead, or None to keep it."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the coach says back, and what it means to do."""
+
+    text: str
+    """The sentence to say."""
+    intent: str | None
+    """The intent understood (None when out of scope)."""
+    slots: dict[str, Any] = field(default_factory=dict)
+    """Slots heard with it."""
+    action: str | None = None
+    """An intent id from :data:`ACTION_INTENTS` for the caller to carry out, if any."""
+    routine: str | None = None
+    """The routine to start, for ``start_routine``."""
+
+
+def stateless_answer(intent: Intent, slots: dict[str, Any]) -> str:
+    """The intent's answer, using the slot answer for the largest set of heard slots."""
+    best_key, best_size = None, 0
+    for key in intent.slot_answers:
+        needed = set(key.split("+"))
+        if needed <= set(slots) and len(needed) > best_size:
+            best_key, best_size = key, len(needed)
+    if best_key is None:
+        return intent.answer
+    text = intent.slot_answers[best_key].format(**slots)
+    return text[0].upper() + text[1:]
+
+
+def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
+    """The stateless answer to an understood sentence (what ``voice-coach ask`` says)."""
+    cat = cat or catalogue_mod.default()
+    if understanding.intent is None:
+        return cat.line("fallback")
+    return stateless_answer(cat.intent(understanding.intent), understanding.slots)
+
+
+class Dialogue:
+    """Conversation state: pending offers and questions, the last answer, misses in a row."""
+
+    def __init__(self, cat: Catalogue | None = None) -> None:
+        self.cat = cat or catalogue_mod.default()
+        self.matcher = understand_mod.matcher_for(None if cat is None else cat)
+        self.pending_offer: str | None = None
+        """Routine the coach has just offered to guide ("yes" starts it)."""
+        self.asked_leg: bool = False
+        """The coach has just asked whether the pain runs down a leg."""
+        self.last_answer: str | None = None
+        self.misses: int = 0
+        self.handlers: dict[str, Handler] = {}
+
+    def on(self, action: str, handler: Handler) -> None:
+        """Register the code that carries out ``action`` (an intent id)."""
+        if action not in ACTION_INTENTS:
+            raise ValueError(f"unknown action {action!r}; valid: {', '.join(ACTION_INTENTS)}")
+        self.handlers[action] = handler
+
+    def notice(self) -> str:
+        """The safety notice."""
+        return self.cat.line("safety_notice")
+
+    def handle(self, text: str) -> Reply:
+        """Understand one sentence and reply to it."""
+        return self.respond(self.matcher.understand(text))
+
+    def respond(self, heard: Understanding) -> Reply:
+        """Reply to an understood sentence, updating the state."""
+        reply = self._reply(heard)
+        handler = self.handlers.get(reply.action or "")
+        if handler is not None:
+            said = handler(reply)
+            if said is not None:
+                reply = Reply(said, reply.intent, reply.slots, reply.action, reply.routine)
+        if reply.intent != "repeat":
+            self.last_answer = reply.text
+        return reply
+
+    def _reply(self, heard: Understanding) -> Reply:
+        intent = heard.intent
+        offer, self.pending_offer = self.pending_offer, None
+        asked_leg, self.asked_leg = self.asked_leg, False
+        if intent is None:
+            self.misses += 1
+            return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
+        self.misses = 0
+        if intent == "repeat":
+            return Reply(self.last_answer or self.cat.line("nothing_to_repeat"), intent)
+        if offer and intent == "yes":
+            return self._start(offer, heard.slots)
+        if offer and intent == "no":
+            return Reply(self.cat.line("offer_declined"), intent)
+        if asked_leg and intent == "no":
+            return Reply(self.cat.line("leg_pain_no"), intent)
+        if asked_leg and intent == "yes":
+            intent = understand_mod.SAFETY_INTENT
+        if intent == "start_routine":
+            return self._start(heard.slots.get("routine") or self._default_routine(), heard.slots)
+        spec = self.cat.intent(intent)
+        text = stateless_answer(spec, heard.slots)
+        self.pending_offer = spec.offer
+        self.asked_leg = intent == "pain_report"
+        action = intent if intent in ACTION_INTENTS else None
+        return Reply(text, intent, heard.slots, action)
+
+    def _start(self, routine: str, slots: dict[str, Any]) -> Reply:
+        text = self.cat.line("routine_unavailable")
+        return Reply(text, "start_routine", slots, "start_routine", routine)
+
+    def _default_routine(self) -> str:
+        offers = [i.offer for i in self.cat.intents.values() if i.offer]
+        return offers[0] if offers else ""

@@ -1,0 +1,46 @@
+"""Exit codes and the errors that map onto them (one table, used by every command)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; the README's table mirrors this."""
+
+    OK = 0
+    """Success (also after Ctrl-C and a clean shutdown)."""
+    INPUT_FAILED = 1
+    """Some inputs could not be processed."""
+    USAGE = 2
+    """Usage error (bad arguments)."""
+    MISSING_RESOURCE = 3
+    """A needed resource is missing or unusable: model, audio device, speech library, prompts."""
+
+
+class CoachError(Exception):
+    """An error with a one-line message meant for the user."""
+
+    exit_code: ExitCode = ExitCode.INPUT_FAILED
+
+
+class InputError(CoachError):
+    """One input (a file, a sentence) could not be processed; the rest can go on."""
+
+    exit_code = ExitCode.INPUT_FAILED
+
+
+class UsageError(CoachError):
+    """The command was called wrongly."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ResourceMissing(CoachError):
+    """A model, device, library or data file the command needs is missing or broken."""
+
+    exit_code = ExitCode.MISSING_RESOURCE
+
+
+class CatalogueError(ResourceMissing):
+    """A file in prompts/ is broken or incomplete; the message names the file and entry."""

@@ -1,0 +1,321 @@
+"""Understand: text -> intent, score and slots. Pure, no audio imports.
+
+Steps: :func:`normalise` the text (case, punctuation, contractions, number words,
+fillers); apply the safety rule (red flags go to ``see_doctor`` whatever else was
+said); score every intent's phrasings with rapidfuzz, helped by its keywords; reject
+what scores too low or names a topic outside the seed; fill the intent's slots.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import numpy
+from rapidfuzz import fuzz, process
+
+from . import catalogue as catalogue_mod
+from .catalogue import Catalogue
+
+ACCEPT_SCORE = 78.0
+"""Lowest phrase similarity (0-100) accepted without a keyword."""
+KEYWORD_ACCEPT_SCORE = 40.0
+"""Lowest phrase similarity (0-100) accepted when one of the intent's keywords was heard."""
+KEYWORD_BONUS = 20.0
+"""Points added for each keyword of the intent that was heard (at most two count)."""
+MULTIWORD_WEIGHT = 1.25
+"""A keyword of several words is more specific, so its bonus is scaled by this."""
+NUMBER = "#"
+"""Token standing for any number when phrasings are compared."""
+SAFETY_INTENT = "see_doctor"
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a sentence means to the coach."""
+
+    intent: str | None
+    """Intent id, or None when the sentence is out of scope."""
+    score: float
+    """Score of the best candidate, 0-100 (also when rejected)."""
+    slots: dict[str, Any] = field(default_factory=dict)
+    """Slot values found (only those found appear)."""
+    text: str = ""
+    """The normalised text that was matched."""
+    candidate: str | None = None
+    """The best-scoring intent, even when rejected."""
+    red_flag: str | None = None
+    """Name of the red-flag rule that fired, if any."""
+
+
+def _word_re(item: str) -> re.Pattern[str]:
+    """A phrase matches whole words; a single word matches as a word prefix (a stem)."""
+    if " " in item:
+        return re.compile(rf"\b{re.escape(item)}\b")
+    return re.compile(rf"\b{re.escape(item)}")
+
+
+class Matcher:
+    """Scores normalised text against a catalogue; build once, call many times."""
+
+    def __init__(self, cat: Catalogue) -> None:
+        self.cat = cat
+        lang = cat.language
+        self._contractions: dict[str, str] = lang["contractions"]
+        self._suffixes: dict[str, str] = lang.get("contraction_suffixes", {})
+        self._units: dict[str, int] = lang["numbers"]["units"]
+        self._tens: dict[str, int] = lang["numbers"]["tens"]
+        self._hundred: str = lang["numbers"].get("hundred", "hundred")
+        self._keep_words = set(lang["numbers"].get("keep_words", []))
+        self._fillers = set(lang["fillers"]["words"])
+        self._filler_phrases = [_word_re(p) for p in lang["fillers"].get("phrases", [])]
+        self._slot_words: dict[str, Any] = lang["slots"]
+        self._red_flags = [
+            (rule["name"], [[_word_re(i) for i in group] for group in rule["groups"]])
+            for rule in lang["red_flags"]
+        ]
+        self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
+        self._back_words = [_word_re(w) for w in lang["off_topic"]["back_words"]]
+        self._unit_words = {
+            w for key in ("seconds", "minutes", "hours", "reps") for w in self._slot_words[key]
+        }
+        self._stopwords = set(lang["stopwords"]["words"])
+        self._choices: list[str] = []
+        self._owners: list[str] = []
+        self._contents: list[str] = []
+        for intent in cat.intents.values():
+            for phrase in intent.phrases:
+                self._choices.append(self._for_matching(self.normalise(phrase)))
+                self._contents.append(self._content(self._choices[-1]))
+                self._owners.append(intent.id)
+        self._keywords = {
+            i.id: [
+                (_word_re(k), 1.0 if " " not in k else MULTIWORD_WEIGHT)
+                for k in map(self.normalise, i.keywords)
+            ]
+            for i in cat.intents.values()
+        }
+        self._routines = {
+            path.stem.replace("-", " "): path.stem
+            for path in sorted((cat.root / "routines").glob("*.toml"))
+        }
+
+    # -- normalisation -------------------------------------------------------------
+    def normalise(self, text: str) -> str:
+        """Lower-case, expand contractions, drop punctuation and fillers, numbers to digits."""
+        text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+        text = re.sub(r"\{(\w+)\}", r" {\1} ", text)
+        tokens = []
+        for token in re.findall(r"[a-z0-9'.{}]+", text.replace("-", " ")):
+            token = token.strip(".'")
+            token = self._contractions.get(token, token)
+            for suffix, expansion in self._suffixes.items():
+                if token.endswith(suffix) and len(token) > len(suffix):
+                    token = token[: -len(suffix)] + expansion
+                    break
+            tokens.extend(token.replace(".", " ").split())
+        text = " ".join(tokens)
+        for pattern in self._filler_phrases:
+            text = pattern.sub(" ", text)
+        words = [w for w in text.split() if w not in self._fillers]
+        return " ".join(self._numbers_to_digits(words))
+
+    def _numbers_to_digits(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            value, used = self._read_number(words, i)
+            if used:
+                out.append(str(value))
+                i += used
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def _read_number(self, words: list[str], i: int) -> tuple[int, int]:
+        """Parse a number written in words starting at ``words[i]``; (value, words used)."""
+        word = words[i]
+        if word.isdigit():
+            return int(word), 1
+        if word in self._keep_words:
+            after = words[i + 1] if i + 1 < len(words) else ""
+            if after not in self._unit_words and after != self._hundred:
+                return 0, 0
+        value, used = 0, 0
+        if word in self._units:
+            value, used = self._units[word], 1
+        elif word in self._tens:
+            value, used = self._tens[word], 1
+            if (
+                i + 1 < len(words)
+                and words[i + 1] in self._units
+                and self._units[words[i + 1]] < 10
+            ):
+                value, used = value + self._units[words[i + 1]], 2
+        if used and i + used < len(words) and words[i + used] == self._hundred:
+            value, used = value * 100, used + 1
+        return value, used
+
+    def _content(self, text: str) -> str:
+        """The content words of a sentence (stopwords dropped), or all of it if none."""
+        words = [w for w in text.split() if w not in self._stopwords]
+        return " ".join(words) or text
+
+    def _for_matching(self, text: str) -> str:
+        """Replace numbers and number placeholders by one token so values never matter."""
+        text = re.sub(r"\{(seconds|minutes|reps)\}", NUMBER, text)
+        return re.sub(r"\b\d+\b", NUMBER, text)
+
+    # -- matching ------------------------------------------------------------------
+    def red_flag(self, text: str) -> str | None:
+        """Name of the first red-flag rule the normalised text satisfies, if any."""
+        for name, groups in self._red_flags:
+            if all(any(p.search(text) for p in group) for group in groups):
+                return name
+        return None
+
+    def off_topic(self, text: str) -> bool:
+        """True when the text names a topic outside the seed and nothing about the back."""
+        named = any(p.search(text) for p in self._off_topic)
+        return named and not any(p.search(text) for p in self._back_words)
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Best phrase similarity per intent plus keyword bonus (may exceed 100)."""
+        query = self._for_matching(text)
+        whole = process.cdist([query], self._choices, scorer=fuzz.ratio)[0]
+        order_free = process.cdist([query], self._choices, scorer=fuzz.token_sort_ratio)[0]
+        content = process.cdist(
+            [self._content(query)], self._contents, scorer=fuzz.token_sort_ratio
+        )[0]
+        similarity = (numpy.maximum(whole, order_free) + content) / 2
+        best: dict[str, float] = {}
+        for owner, score in zip(self._owners, similarity.tolist(), strict=True):
+            best[owner] = max(best.get(owner, 0.0), score)
+        for intent_id, keywords in self._keywords.items():
+            bonus = sorted(
+                (KEYWORD_BONUS * weight for p, weight in keywords if p.search(text)), reverse=True
+            )[:2]
+            if bonus:
+                best[intent_id] = best.get(intent_id, 0.0) + sum(bonus)
+        return best
+
+    def understand(self, text: str) -> Understanding:
+        """Match one sentence."""
+        norm = self.normalise(text)
+        if not norm:
+            return Understanding(None, 0.0, {}, norm)
+        flag = self.red_flag(norm)
+        if flag:
+            return Understanding(SAFETY_INTENT, 100.0, {}, norm, SAFETY_INTENT, flag)
+        scores = self.scores(norm)
+        if not scores:
+            return Understanding(None, 0.0, {}, norm)
+        best = max(scores, key=scores.__getitem__)
+        score = round(min(100.0, scores[best]), 1)
+        if not self._accept(best, score, norm):
+            return Understanding(None, score, {}, norm, best)
+        return Understanding(best, score, self.slots(norm, best), norm, best)
+
+    def _accept(self, intent_id: str, score: float, text: str) -> bool:
+        intent = self.cat.intents[intent_id]
+        if intent.kind == "knowledge" and self.off_topic(text):
+            return False
+        if score >= ACCEPT_SCORE:
+            return True
+        has_keyword = any(p.search(text) for p, _ in self._keywords[intent_id])
+        return has_keyword and score >= KEYWORD_ACCEPT_SCORE + KEYWORD_BONUS
+
+    # -- slots ---------------------------------------------------------------------
+    def slots(self, text: str, intent_id: str) -> dict[str, Any]:
+        """The slots of ``intent_id`` found in the normalised text."""
+        wanted = self.cat.intents[intent_id].slots
+        found: dict[str, Any] = {}
+        words = self._slot_words
+        numbers = {
+            key: self._number_before(text, words[key])
+            for key in ("seconds", "minutes", "hours", "reps")
+        }
+        if "seconds" in wanted:
+            seconds = numbers["seconds"]
+            if seconds is None and intent_id == "count":
+                match = re.search(r"\b(?:to|from)\s+(\d+)\b", text)
+                seconds = int(match.group(1)) if match else None
+            if seconds is not None:
+                found["seconds"] = seconds
+        if "minutes" in wanted:
+            minutes = (numbers["minutes"] or 0) + 60 * (numbers["hours"] or 0)
+            if numbers["minutes"] is not None or numbers["hours"] is not None:
+                found["minutes"] = minutes
+        if "reps" in wanted and numbers["reps"] is not None:
+            found["reps"] = numbers["reps"]
+        if "side" in wanted and (side := self._side(text)):
+            found["side"] = side
+        if "direction" in wanted and (direction := self._direction(text)):
+            found["direction"] = direction
+        if "label" in wanted and (label := self._label(text)):
+            found["label"] = label
+        if "routine" in wanted:
+            for spoken, name in self._routines.items():
+                if spoken in text:
+                    found["routine"] = name
+        return found
+
+    @staticmethod
+    def _number_before(text: str, units: list[str]) -> int | None:
+        alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+        match = re.search(rf"\b(\d+)\s+(?:{alternatives})\b", text)
+        return int(match.group(1)) if match else None
+
+    @staticmethod
+    def _side(text: str) -> str | None:
+        if re.search(r"\bboth\s+(?:sides|knees|legs)\b|\bboth\b$|^both\b", text):
+            return "both"
+        match = re.search(
+            r"\b(left|right)\s+(?:side|knee|leg|one|only)\b|\bonly\s+(?:the\s+)?(left|right)\b"
+            r"|^(left|right)$",
+            text,
+        )
+        if match:
+            return next(g for g in match.groups() if g)
+        return None
+
+    def _direction(self, text: str) -> str | None:
+        for phrase, direction in self._slot_words["direction"].items():
+            if re.search(rf"\b{re.escape(phrase)}\b", text):
+                return direction
+        return None
+
+    def _label(self, text: str) -> str | None:
+        skip = set(self._slot_words["not_labels"])
+        for pattern in (
+            r"\btimer\s+(?:for|called|named)\s+(?:the\s+|my\s+)?([a-z]+)",
+            r"\b([a-z]+)\s+timer\b",
+        ):
+            for match in re.finditer(pattern, text):
+                word = match.group(1)
+                if word not in skip:
+                    return word
+        return None
+
+
+@cache
+def _default_matcher() -> Matcher:
+    return Matcher(catalogue_mod.default())
+
+
+def matcher_for(cat: Catalogue | None = None) -> Matcher:
+    """The matcher for ``cat`` (the installed catalogue's is built once and cached)."""
+    return _default_matcher() if cat is None else Matcher(cat)
+
+
+def understand(text: str, cat: Catalogue | None = None) -> Understanding:
+    """Understand one sentence against ``cat`` (default: the installed catalogue)."""
+    return matcher_for(cat).understand(text)
+
+
+def normalise(text: str, cat: Catalogue | None = None) -> str:
+    """Normalise one sentence the way the matcher does."""
+    return matcher_for(cat).normalise(text)
