@@ -32,13 +32,13 @@ Every error names the file, the entry and what is wrong, and is raised as
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import string
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,18 @@ def prompts_dir() -> Path:
     override = os.environ.get(PROMPTS_ENV)
     if override:
         return Path(override)
+    return package_data_dir("voice_coach.prompts", "prompts")
+
+
+def package_data_dir(package: str, checkout_folder: str) -> Path:
+    """Folder of a data-only package shipped in the wheel (or the checkout's top folder)."""
     try:
-        return Path(str(resources.files("voice_coach.prompts")))
-    except ModuleNotFoundError:  # running from a checkout that is not installed
-        return Path(__file__).resolve().parent.parent / "prompts"
+        spec = importlib.util.find_spec(package)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / checkout_folder
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -1,0 +1,199 @@
+"""The prompts/ catalogue: complete, valid, reachable; broken files give one clear error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from voice_coach import catalogue
+from voice_coach.catalogue import SLOT_NAMES, template_fields
+from voice_coach.errors import CatalogueError, ExitCode
+
+KNOWLEDGE = (
+    "overview",
+    "ice_heat",
+    "posture",
+    "support",
+    "traction",
+    "stretching",
+    "medication",
+    "prevention",
+    "causes",
+    "see_doctor",
+)
+CONTROL = (
+    "start_routine",
+    "stop",
+    "pause",
+    "resume",
+    "repeat",
+    "skip",
+    "routine_status",
+    "adjust",
+    "speech_adjust",
+    "pain_report",
+    "help",
+    "yes",
+    "no",
+    "goodbye",
+    "count",
+    "timer_set",
+    "timer_cancel",
+    "timer_status",
+)
+
+
+@pytest.fixture(scope="module")
+def cat() -> catalogue.Catalogue:
+    return catalogue.load()
+
+
+def test_every_public_intent_id_is_present_with_its_kind(cat):
+    assert set(cat.intents) == set(KNOWLEDGE) | set(CONTROL)
+    assert all(cat.intents[i].kind == "knowledge" for i in KNOWLEDGE)
+    assert all(cat.intents[i].kind == "control" for i in CONTROL)
+
+
+def test_every_intent_has_enough_phrasings_and_an_answer(cat):
+    for intent in cat.intents.values():
+        assert len(intent.phrases) >= (8 if intent.kind == "knowledge" else 3), intent.id
+        assert intent.answer.endswith((".", "?")), intent.id
+
+
+def test_answers_carry_the_seed_facts(cat):
+    assert "medical practitioner" in cat.intent("see_doctor").answer
+    assert "supervision of a medical practitioner" in cat.intent("traction").answer
+    stretch = cat.intent("stretching").answer
+    for fact in ("flat on your back", "knee", "chest", "ten to fifteen seconds", "other knee"):
+        assert fact in stretch
+    assert stretch.endswith("?") and cat.intent("stretching").offer == "knee-to-chest"
+    ice = cat.intent("ice_heat").answer
+    assert ice.index("ice") < ice.index("heat") and "swelling" in ice
+
+
+def test_no_answer_names_a_dose_or_a_treatment_duration(cat):
+    """The seed gives no dose and no icing time; the only duration is the stretch hold."""
+    import re
+
+    for intent in cat.intents.values():
+        texts = [intent.answer, *intent.slot_answers.values()]
+        for text in texts:
+            assert not re.search(r"\b(mg|milligram|tablets? a day|times a day)\b", text), intent.id
+            if intent.id != "stretching":
+                assert not re.search(r"\b(minutes?|hours?)\b", text) or "{" in text, intent.id
+
+
+def test_slot_templates_use_only_declared_slots(cat):
+    for intent in cat.intents.values():
+        assert set(intent.slots) <= set(SLOT_NAMES)
+        for key, text in intent.slot_answers.items():
+            assert template_fields(text) <= set(key.split("+"))
+
+
+def test_lines_the_dialogue_needs_exist(cat):
+    for key in (
+        "safety_notice",
+        "fallback",
+        "fallback_again",
+        "offer_declined",
+        "nothing_to_repeat",
+        "leg_pain_no",
+    ):
+        assert cat.line(key)
+    assert "not medical advice" in cat.line("safety_notice")
+    assert "medical practitioner" in cat.line("safety_notice")
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "prompts"
+    shutil.copytree(catalogue.prompts_dir(), root)
+    return root
+
+
+def test_broken_toml_names_file_and_line(tmp_path):
+    root = _copy(tmp_path)
+    path = root / "intents" / "knowledge.toml"
+    path.write_text(path.read_text() + "\n[broken\n")
+    with pytest.raises(CatalogueError) as err:
+        catalogue.load(root)
+    assert str(path) in str(err.value) and "line" in str(err.value)
+    assert err.value.exit_code == ExitCode.MISSING_RESOURCE
+
+
+def test_incomplete_entry_names_file_entry_line_and_problem(tmp_path):
+    root = _copy(tmp_path)
+    path = root / "intents" / "control.toml"
+    path.write_text(path.read_text() + '\n[extra]\nkind = "control"\nphrases = ["a", "b", "c"]\n')
+    with pytest.raises(CatalogueError) as err:
+        catalogue.load(root)
+    message = str(err.value)
+    assert f"{path}:" in message and "'extra'" in message and "'answer'" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('kind = "chatter"\nanswer = "Hi."\nphrases = ["a", "b", "c"]', "'kind' must be one of"),
+        ('kind = "control"\nanswer = "Hi."\nphrases = ["a"]', "at least 3 phrases"),
+        (
+            'kind = "control"\nanswer = "Hi."\nphrases = ["a", "b", "c"]\nslots = ["colour"]',
+            "valid slots",
+        ),
+        (
+            'kind = "control"\nanswer = "Hi."\nphrases = ["a", "b", "c"]\nslots = ["reps"]\n'
+            'slot_answers.reps = "{seconds} s."',
+            "does not have",
+        ),
+        ('kind = "control"\nanswer = "Hi."\nphrases = ["a", "b", "c"]\nvoice = "x"', "valid keys"),
+    ],
+)
+def test_each_schema_rule_is_enforced(tmp_path, body, problem):
+    root = _copy(tmp_path)
+    (root / "intents" / "zz.toml").write_text(f"[extra]\n{body}\n")
+    with pytest.raises(CatalogueError, match=problem):
+        catalogue.load(root)
+
+
+def test_duplicate_intent_and_line_keys_are_refused(tmp_path):
+    root = _copy(tmp_path)
+    (root / "intents" / "zz.toml").write_text(
+        '[stop]\nkind = "control"\nanswer = "Hi."\nphrases = ["a", "b", "c"]\n'
+    )
+    with pytest.raises(CatalogueError, match="defined twice"):
+        catalogue.load(root)
+    (root / "intents" / "zz.toml").unlink()
+    (root / "lines" / "zz.toml").write_text('fallback = "Again."\n')
+    with pytest.raises(CatalogueError, match="two lines files"):
+        catalogue.load(root)
+
+
+def test_missing_folder_and_missing_offered_routine(tmp_path):
+    with pytest.raises(CatalogueError, match="prompts folder not found"):
+        catalogue.load(tmp_path / "nowhere")
+    root = _copy(tmp_path)
+    (root / "routines" / "knee-to-chest.toml").unlink()
+    with pytest.raises(CatalogueError, match="knee-to-chest"):
+        catalogue.load(root)
+
+
+def test_broken_prompts_give_one_line_and_exit_3_from_the_cli(tmp_path, monkeypatch, capsys):
+    from voice_coach import cli
+
+    root = _copy(tmp_path)
+    (root / "lines" / "dialogue.toml").write_text("fallback = \n")
+    monkeypatch.setenv("VOICE_COACH_PROMPTS", str(root))
+    catalogue.default.cache_clear()
+    from voice_coach import understand
+
+    understand._default_matcher.cache_clear()
+    try:
+        code = cli.main(["ask", "hello"])
+    finally:
+        catalogue.default.cache_clear()
+        understand._default_matcher.cache_clear()
+    err = capsys.readouterr().err
+    assert code == ExitCode.MISSING_RESOURCE
+    assert str(root / "lines" / "dialogue.toml") in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

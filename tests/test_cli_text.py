@@ -1,0 +1,124 @@
+"""The installed ``voice-coach`` command: ask, chat, intents, help, version, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "voice-coach"
+
+
+def run(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    command = [str(BIN) if BIN.exists() else shutil.which("voice-coach"), *args]
+    return subprocess.run(
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def ask_json(text: str) -> dict:
+    result = run("ask", text, "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    return json.loads(lines[0])
+
+
+def test_ask_stretching():
+    data = ask_json("how do I stretch my back")
+    assert set(data) == {"intent", "score", "slots", "answer"}
+    assert data["intent"] == "stretching" and "knee" in data["answer"]
+    assert 0 <= data["score"] <= 100
+
+
+def test_ask_out_of_scope_gives_null_and_the_fallback():
+    data = ask_json("what is the weather")
+    assert data["intent"] is None and data["slots"] == {}
+    assert "back" in data["answer"] and 0 <= data["score"] < 100
+
+
+def test_ask_red_flag():
+    assert ask_json("the pain shoots down my leg when I stretch")["intent"] == "see_doctor"
+
+
+def test_ask_plain_text_never_adds_the_notice(tmp_path):
+    result = run("ask", "should I use ice or heat", env={"XDG_STATE_HOME": str(tmp_path)})
+    assert result.returncode == 0 and "ice" in result.stdout
+    assert "not medical advice" not in result.stdout and not (tmp_path / "voice-coach").exists()
+
+
+def test_chat_gives_the_notice_once_per_user(tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    first = run("chat", stdin="how do I stretch my back\nyes\ngoodbye\nhelp\n", env=env)
+    assert first.returncode == 0
+    lines = first.stdout.strip().splitlines()
+    assert "not medical advice" in lines[0] and len(lines) == 4
+    second = run("chat", stdin="help\n", env=env)
+    assert "not medical advice" not in second.stdout and second.stdout.strip()
+    third = run("chat", "--no-notice", stdin="", env={"XDG_STATE_HOME": str(tmp_path / "x")})
+    assert third.returncode == 0 and third.stdout == ""
+
+
+def test_intents_lists_every_intent_with_an_example():
+    result = run("intents", "--json")
+    rows = json.loads(result.stdout)
+    assert len(rows) == 28 and all(r["example"] and "{" not in r["example"] for r in rows)
+
+
+def test_help_version_and_usage_errors():
+    assert run("--help").returncode == 0 and "ask" in run("--help").stdout
+    assert run("--version").stdout.startswith("voice-coach ")
+    bad = run("ask")
+    assert bad.returncode == 2 and "usage" in bad.stderr and bad.stdout == ""
+    assert run("frobnicate", "x").returncode == 2
+
+
+@pytest.mark.skipif(not shutil.which("git"), reason="git is needed to copy the checkout")
+def test_non_editable_install_into_a_clean_venv_answers(tmp_path):
+    """`pip install .` (not editable) ships prompts/ and models/ inside the wheel."""
+    root = Path(__file__).resolve().parent.parent
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # Reuse this environment's dependencies (after the new venv's own packages).
+    import sysconfig
+
+    site = Path(sysconfig.get_paths(vars={"base": str(venv)})["purelib"])
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    result = subprocess.run(
+        [str(venv / "bin" / "voice-coach"), "ask", "should I wear a brace"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "brace" in result.stdout
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import voice_coach.catalogue as c; print(c.prompts_dir())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout.strip()
+    assert str(venv) in where

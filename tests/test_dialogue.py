@@ -1,0 +1,78 @@
+"""Dialogue state: offers, repeat, pain check-in, red flags mid-conversation, misses."""
+
+from __future__ import annotations
+
+from voice_coach import catalogue
+from voice_coach.dialogue import Dialogue
+
+CAT = catalogue.load()
+
+
+def test_yes_after_the_stretch_offer_starts_the_routine():
+    talk = Dialogue()
+    first = talk.handle("how do I stretch my back")
+    assert first.intent == "stretching" and first.text == CAT.intent("stretching").answer
+    reply = talk.handle("yes please")
+    assert (reply.action, reply.routine) == ("start_routine", "knee-to-chest")
+
+
+def test_no_after_the_offer_declines_and_yes_later_does_not_start():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle("no thanks").text == CAT.line("offer_declined")
+    assert talk.handle("yes").action != "start_routine"
+
+
+def test_the_offer_lapses_after_another_question():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    talk.handle("should I use ice or heat")
+    assert talk.handle("yes").action is None
+
+
+def test_repeat_says_the_last_answer_again():
+    talk = Dialogue()
+    assert talk.handle("say that again").text == CAT.line("nothing_to_repeat")
+    answer = talk.handle("should I use ice or heat").text
+    assert talk.handle("could you repeat that").text == answer
+    assert talk.handle("repeat").text == answer
+
+
+def test_pain_report_says_rest_and_asks_about_the_leg():
+    talk = Dialogue()
+    reply = talk.handle("ouch that really hurts")
+    assert reply.intent == "pain_report" and "leg" in reply.text and reply.text.endswith("?")
+    assert talk.handle("yes").intent == "see_doctor"
+    talk.handle("it hurts")
+    assert talk.handle("no").text == CAT.line("leg_pain_no")
+
+
+def test_a_red_flag_wins_in_the_middle_of_an_offer():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    reply = talk.handle("yes but the pain shoots down my leg")
+    assert reply.intent == "see_doctor" and "medical practitioner" in reply.text
+
+
+def test_a_second_miss_in_a_row_says_what_can_be_asked():
+    talk = Dialogue()
+    assert talk.handle("what's the weather").text == CAT.line("fallback")
+    assert talk.handle("play some music").text == CAT.line("fallback_again")
+    talk.handle("help")
+    assert talk.handle("order a pizza").text == CAT.line("fallback")
+
+
+def test_a_registered_handler_carries_out_the_action_and_its_sentence_is_said():
+    talk = Dialogue()
+    seen = []
+    talk.on("timer_set", lambda reply: seen.append(reply.slots) or "Ice timer running.")
+    reply = talk.handle("set a 15 minute timer for ice")
+    assert seen == [{"minutes": 15, "label": "ice"}] and reply.text == "Ice timer running."
+    assert talk.handle("repeat").text == "Ice timer running."
+
+
+def test_control_intents_carry_their_action_and_slots():
+    talk = Dialogue()
+    reply = talk.handle("hold for twelve seconds")
+    assert (reply.action, reply.slots) == ("adjust", {"seconds": 12})
+    assert reply.text == "I'll use a 12 second hold."

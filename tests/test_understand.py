@@ -1,0 +1,131 @@
+"""Understanding text: accuracy on a separate development set, rejection, red flags, slots."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from voice_coach import catalogue
+from voice_coach.understand import normalise, understand
+
+DEV = tomllib.loads((Path(__file__).parent / "data" / "dev_sentences.toml").read_text())
+IN_SCOPE = [
+    (intent, text)
+    for intent, texts in DEV.items()
+    if intent not in ("out_of_scope", "red_flags")
+    for text in texts
+]
+
+
+def test_dev_set_is_big_enough_and_separate_from_the_catalogue():
+    cat = catalogue.load()
+    for intent in cat.intents.values():
+        need = 10 if intent.kind == "knowledge" else 3
+        assert len(DEV[intent.id]) >= need, intent.id
+    assert len(DEV["out_of_scope"]) >= 30
+    phrasings = {normalise(p) for i in cat.intents.values() for p in i.phrases}
+    copied = [t for _, t in IN_SCOPE if normalise(t) in phrasings and len(t.split()) > 2]
+    assert not copied, f"dev sentences copied from the catalogue: {copied}"
+
+
+def test_in_scope_accuracy_is_at_least_95_percent():
+    misses = [
+        (want, text, understand(text).intent)
+        for want, text in IN_SCOPE
+        if understand(text).intent != want
+    ]
+    accuracy = 1 - len(misses) / len(IN_SCOPE)
+    print(f"\nin-scope accuracy {accuracy:.1%} ({len(IN_SCOPE) - len(misses)}/{len(IN_SCOPE)})")
+    for miss in misses:
+        print("  miss:", miss)
+    assert accuracy >= 0.95
+
+
+def test_out_of_scope_rejection_is_at_least_90_percent():
+    sentences = DEV["out_of_scope"]
+    accepted = [(t, understand(t).intent) for t in sentences if understand(t).intent is not None]
+    rejection = 1 - len(accepted) / len(sentences)
+    print(f"\nout-of-scope rejection {rejection:.1%}; accepted: {accepted}")
+    assert rejection >= 0.90
+
+
+def test_every_red_flag_goes_to_see_doctor():
+    wrong = [t for t in DEV["red_flags"] if understand(t).intent != "see_doctor"]
+    print(
+        f"\nred flags to see_doctor: {len(DEV['red_flags']) - len(wrong)}/{len(DEV['red_flags'])}"
+    )
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my weak back muscles",
+        "how do i stretch my left leg gently",
+        "should i lie with my legs bent",
+        "my back hurts",
+    ],
+)
+def test_general_words_are_not_red_flags(text):
+    assert understand(text).intent != "see_doctor"
+
+
+def test_every_catalogue_phrasing_reaches_its_own_intent():
+    """Every entry in prompts/ is reachable: each phrasing, with numbers filled in."""
+    cat = catalogue.load()
+    wrong = []
+    for intent in cat.intents.values():
+        for phrase in intent.phrases:
+            text = phrase.format(seconds=12, minutes=15, reps=3)
+            if understand(text).intent != intent.id:
+                wrong.append((intent.id, text, understand(text).intent))
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "slots"),
+    [
+        ("Hold for twelve seconds", "adjust", {"seconds": 12}),
+        ("do 3 reps", "adjust", {"reps": 3}),
+        ("left side only", "adjust", {"side": "left"}),
+        ("both sides please", "adjust", {"side": "both"}),
+        ("set a 15 minute timer for ice", "timer_set", {"minutes": 15, "label": "ice"}),
+        ("set a timer for thirty seconds", "timer_set", {"seconds": 30}),
+        ("set a timer", "timer_set", {}),
+        ("count to fifteen", "count", {"seconds": 15}),
+        ("speak up", "speech_adjust", {"direction": "louder"}),
+        ("you're talking too fast", "speech_adjust", {"direction": "slower"}),
+        ("cancel the heat timer", "timer_cancel", {"label": "heat"}),
+        ("start the knee to chest routine", "start_routine", {"routine": "knee-to-chest"}),
+        ("how do I stretch my back", "stretching", {}),
+    ],
+)
+def test_slots(text, intent, slots):
+    heard = understand(text)
+    assert (heard.intent, heard.slots) == (intent, slots)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What's the BEST stretch?!", "what is the best stretch"),
+        ("Um, I can't, you know, twenty-five", "i can not 25"),
+        ("hold for one hundred seconds", "hold for 100 seconds"),
+        ("one moment", "one moment"),
+        ("Knee-to-chest", "knee to chest"),
+    ],
+)
+def test_normalise(text, expected):
+    assert normalise(text) == expected
+
+
+def test_empty_and_garbage_text_is_rejected_with_a_score():
+    for text in ("", "   ", "?!", "zzzz qqqq"):
+        heard = understand(text)
+        assert heard.intent is None and 0.0 <= heard.score <= 100.0
+
+
+def test_matching_is_a_pure_function_of_text():
+    assert understand("should I use ice or heat") == understand("should I use ice or heat")
