@@ -1,0 +1,90 @@
+"""``voice-coach say``: speak a sentence aloud, or write it to a WAV file (no sound card needed)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from .speak import SpeechSettings, Voice
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``say`` command."""
+    parser = subparsers.add_parser(
+        "say",
+        help="speak a sentence with the coach's voice (or write a WAV file)",
+        description="Speak TEXT with the coach's voice; without TEXT, a sound check sentence. "
+        "With --out, write a 16 kHz mono WAV file instead (no sound card needed).",
+    )
+    parser.add_argument("text", nargs="?", help="what to say, in quotes")
+    parser.add_argument("--out", metavar="FILE.wav", type=Path, help="write a WAV file")
+    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, words per minute")
+    parser.add_argument("--volume", type=float, metavar="V", help="volume, 0.2 to 1.0")
+    parser.add_argument("--voice", metavar="ID", help="espeak-ng voice id or name (en-us)")
+    parser.add_argument(
+        "--output-device", metavar="D", help="output device index or name (see `devices`)"
+    )
+    parser.add_argument("--list-voices", action="store_true", help="list the voices and exit")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Speak, write or list; ResourceMissing (exit 3) without espeak-ng or an output device."""
+    from . import speak
+
+    if args.list_voices:
+        for voice in speak.list_voices():
+            print(f"{voice.id}\t{voice.name}\t{','.join(voice.languages)}")
+        return int(ExitCode.OK)
+    voice = speak.Voice(_settings(args))
+    text = args.text
+    if text is None:
+        from . import catalogue
+
+        text = catalogue.default().line("speech_out_sound_check")
+    if args.out is not None:
+        seconds = write_wav(voice, text, args.out)
+        print(f"{args.out}\t{seconds:.2f} s")
+        return int(ExitCode.OK)
+    speaker = speak.Speaker(voice, device=_device(args.output_device))
+    try:
+        speaker.say(text)
+        speaker.wait()
+    except KeyboardInterrupt:
+        speaker.stop()
+        raise
+    finally:
+        speaker.close()
+    return int(ExitCode.OK)
+
+
+def _settings(args: argparse.Namespace) -> SpeechSettings:
+    from .speak import SpeechSettings
+
+    data = {"rate": args.rate, "volume": args.volume, "voice": args.voice}
+    return SpeechSettings.from_dict({k: v for k, v in data.items() if v is not None})
+
+
+def _device(value: str | None) -> str | int | None:
+    """An output device index (digits) or name; None for the default."""
+    if value is None:
+        return None
+    return int(value) if value.strip().isdigit() else value
+
+
+def write_wav(voice: Voice, text: str, path: Path) -> float:
+    """Render ``text`` into a 16 kHz mono 16-bit WAV at ``path``; its duration (s)."""
+    import soundfile
+
+    from .audio import SAMPLE_RATE
+
+    samples = voice.render(text)
+    try:
+        soundfile.write(str(path), samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    except (OSError, soundfile.LibsndfileError) as exc:
+        raise InputError(f"{path}: cannot write the WAV file ({exc})") from None
+    return len(samples) / SAMPLE_RATE
