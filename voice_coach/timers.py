@@ -1,0 +1,156 @@
+"""Counting aloud and kitchen-style timers (several at once, by label).
+
+- :func:`count_timeline`: "count to 15" as a one-off timeline (each number starts on its
+  second), run by the same :class:`~voice_coach.routine.RoutineRunner` as a routine.
+- :class:`Timers`: start / cancel / status / due, on an injected clock. A timer without a
+  duration asks for one: the seed gives no duration for ice or heat, so the coach never
+  proposes one.
+
+An alarm that falls due mid-routine is said with ``runner.interject(sentence)``: the routine
+pauses while it is said and then carries on where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import catalogue
+from .clock import Clock
+from .routine import Cue, Estimate, Timeline, default_estimate, make_timeline, spoken_duration
+
+COUNT_MAX = 120
+"""Highest number "count to N" goes to (a product setting)."""
+TIMER_MIN_SECONDS = 1
+"""Shortest timer, seconds."""
+TIMER_MAX_SECONDS = 4 * 3600
+"""Longest timer, seconds (a product setting)."""
+
+
+def _line(key: str, **fields: Any) -> str:
+    return catalogue.default().line(key, **fields)
+
+
+def count_refusal(n: int) -> str | None:
+    """The polite refusal when ``n`` cannot be counted to, else None."""
+    return _line("routine_count_range", high=COUNT_MAX) if not 1 <= n <= COUNT_MAX else None
+
+
+def count_timeline(n: int, estimate: Estimate | None = None) -> Timeline:
+    """Count aloud from 1 to ``n``: number ``k`` starts at ``k - 1`` seconds."""
+    if count_refusal(n):
+        raise ValueError(f"can count from 1 to {COUNT_MAX}, not to {n}")
+    estimate = estimate or default_estimate()
+    cues = []
+    for k in range(1, n + 1):
+        text = _line("routine_count_number", n=k)
+        cues.append(Cue(float(k - 1), float(estimate(text)), k - 1, text, "count"))
+    return make_timeline("count", cues)
+
+
+def duration_from_slots(slots: Mapping[str, Any]) -> float | None:
+    """Seconds asked for in understood slots (``seconds`` plus ``minutes``), or None."""
+    seconds, minutes = slots.get("seconds"), slots.get("minutes")
+    if seconds is None and minutes is None:
+        return None
+    return float(seconds or 0) + 60.0 * float(minutes or 0)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One running timer."""
+
+    label: str | None
+    """Name the person gave it ("ice"), or None."""
+    seconds: float
+    """Length it was set for, seconds."""
+    ends: float
+    """Clock time it goes off."""
+
+    def ref(self) -> str:
+        """How the coach names it in a sentence."""
+        if self.label:
+            return _line("routine_timer_ref_named", label=self.label)
+        return _line("routine_timer_ref", duration=spoken_duration(self.seconds))
+
+    def alarm(self) -> str:
+        """The sentence said when it goes off."""
+        if self.label:
+            return _line("routine_timer_alarm_named", label=self.label)
+        return _line("routine_timer_alarm", duration=spoken_duration(self.seconds))
+
+
+class Timers:
+    """Several timers at once; every method returns the sentence to say."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._timers: list[Timer] = []
+
+    def __len__(self) -> int:
+        return len(self._timers)
+
+    @property
+    def running(self) -> tuple[Timer, ...]:
+        """The running timers, soonest first."""
+        return tuple(sorted(self._timers, key=lambda t: t.ends))
+
+    def start(self, seconds: float | None, label: str | None = None) -> str:
+        """Start a timer (a label already in use is restarted); without seconds, ask for them."""
+        if seconds is None:
+            return _line("routine_timer_ask")
+        if not TIMER_MIN_SECONDS <= seconds <= TIMER_MAX_SECONDS:
+            return _line(
+                "routine_timer_range",
+                low=spoken_duration(TIMER_MIN_SECONDS),
+                high=spoken_duration(TIMER_MAX_SECONDS),
+            )
+        label = label.strip() if label and label.strip() else None
+        if label:
+            self._timers = [t for t in self._timers if t.label != label]
+        self._timers.append(Timer(label, float(seconds), self.clock.now() + seconds))
+        duration = spoken_duration(seconds)
+        if label:
+            return _line("routine_timer_started_named", label=label, duration=duration)
+        return _line("routine_timer_started", duration=duration)
+
+    def cancel(self, label: str | None = None) -> str:
+        """Cancel the timer called ``label``, or the only one; with several, ask which."""
+        if not self._timers:
+            return _line("routine_timer_none")
+        if label:
+            match = [t for t in self._timers if t.label == label.strip()]
+            if not match:
+                return _line("routine_timer_unknown", label=label)
+        elif len(self._timers) == 1:
+            match = list(self._timers)
+        else:
+            refs = [t.ref() for t in self.running]
+            joined = refs[0]
+            for ref in refs[1:]:
+                joined = _line("routine_timer_or", first=joined, second=ref)
+            return _line("routine_timer_which", refs=joined)
+        self._timers = [t for t in self._timers if t is not match[0]]
+        return _line("routine_timer_cancelled", ref=match[0].ref())
+
+    def status(self) -> str:
+        """What is left on each timer, soonest first."""
+        if not self._timers:
+            return _line("routine_timer_none")
+        now = self.clock.now()
+        return " ".join(
+            _line("routine_timer_left", ref=t.ref(), left=spoken_duration(t.ends - now))
+            for t in self.running
+        )
+
+    def next_due(self) -> float | None:
+        """Clock time of the next alarm, or None."""
+        return min((t.ends for t in self._timers), default=None)
+
+    def due(self, now: float | None = None) -> list[str]:
+        """Alarm sentences of the timers that have ended (they are removed)."""
+        now = self.clock.now() if now is None else now
+        ended = [t for t in self.running if t.ends <= now]
+        self._timers = [t for t in self._timers if all(t is not e for e in ended)]
+        return [t.alarm() for t in ended]
