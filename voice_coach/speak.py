@@ -382,6 +382,8 @@ class _Item:
     samples: np.ndarray
     text: str | None
     pos: int = 0
+    fade_of_cut: bool = False
+    """The fade-out of a sound cut by stop(): it still counts as that sound."""
 
 
 @dataclass
@@ -389,7 +391,6 @@ class _PlayState:
     """What the audio callback shares with the callers (guarded by Speaker._lock)."""
 
     queue: deque[_Item] = field(default_factory=deque)
-    cut: bool = False
     error: ResourceMissing | None = None
 
 
@@ -516,18 +517,17 @@ class Speaker:
         filled = 0
         with self._lock:
             state = self._state
-            if state.cut:
-                filled = self._fill_cut(out, frames)
             while filled < frames and state.queue:
                 item = state.queue[0]
-                if item.pos == 0:
+                if item.pos == 0 and not item.fade_of_cut:
                     self.first_sample_at = now
+                    self.played_frames = 0
                     if item.text is not None:
                         self.current_text = item.text
                 count = min(frames - filled, len(item.samples) - item.pos)
                 out[filled : filled + count] = item.samples[item.pos : item.pos + count]
                 item.pos += count
-                self.played_frames = item.pos
+                self.played_frames += count
                 filled += count
                 if item.pos >= len(item.samples):
                     state.queue.popleft()
@@ -536,18 +536,6 @@ class Speaker:
                 self.last_sample_at = now
             if not state.queue:
                 self._idle.set()
-
-    def _fill_cut(self, out: np.ndarray, frames: int) -> int:
-        """After stop(): fade out what was playing within this block, drop the rest."""
-        state = self._state
-        state.cut = False
-        count = 0
-        if state.queue and state.queue[0].pos > 0:
-            item = state.queue[0]
-            count = min(frames, int(CUT_FADE * SAMPLE_RATE), len(item.samples) - item.pos)
-            out[:count] = _fade_out(item.samples[item.pos : item.pos + count])
-        state.queue.clear()
-        return count
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -596,10 +584,22 @@ class Speaker:
             self._idle.clear()
 
     def stop(self) -> None:
-        """Cut off what is playing (within one 20 ms block) and drop what is queued."""
+        """Cut off what is playing (within one 20 ms block) and drop what is queued.
+
+        What is being played fades out over :data:`CUT_FADE`; a ``say`` or ``play`` called
+        after ``stop`` is queued behind that fade and is played.
+        """
         with self._lock:
-            if self._state.queue:
-                self._state.cut = True
+            queue = self._state.queue
+            head = queue[0] if queue else None
+            queue.clear()
+            if head is not None and head.pos > 0:
+                count = min(int(CUT_FADE * SAMPLE_RATE), len(head.samples) - head.pos)
+                if count > 0:
+                    fade = _fade_out(head.samples[head.pos : head.pos + count])
+                    queue.append(_Item(samples=fade, text=None, fade_of_cut=True))
+            if not queue:
+                self._idle.set()
 
     def is_speaking(self) -> bool:
         """True while sound is queued or being handed to the device."""
