@@ -59,6 +59,8 @@ class ClockSpeaker:
         self.said: list[tuple[float, str, float | None]] = []
         self.stops = 0
         self.until = 0.0
+        self.current_text: str | None = None
+        self.played: list[object] = []
 
     def prepare(self, text: str) -> float:
         """Seconds ``text`` takes."""
@@ -72,6 +74,11 @@ class ClockSpeaker:
             length = min(length, max_seconds)
         self.said.append((self.clock.now(), text, max_seconds))
         self.until = max(self.until, self.clock.now()) + length
+        self.current_text = text.strip()
+
+    def play(self, samples: object, rate: int = 16000) -> None:
+        """Record an earcon (it takes no time)."""
+        self.played.append(samples)
 
     def stop(self) -> None:
         """Cut what is playing."""

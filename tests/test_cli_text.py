@@ -59,14 +59,21 @@ def test_ask_plain_text_never_adds_the_notice(tmp_path):
 
 def test_chat_gives_the_notice_once_per_user(tmp_path):
     env = {"XDG_STATE_HOME": str(tmp_path)}
-    first = run("chat", stdin="how do I stretch my back\nyes\ngoodbye\nhelp\n", env=env)
+    first = run("chat", stdin="should I use ice or heat\ngoodbye\nhelp\n", env=env)
     assert first.returncode == 0
     lines = first.stdout.strip().splitlines()
-    assert "not medical advice" in lines[0] and len(lines) == 4
+    assert "not medical advice" in lines[0] and "ice" in lines[1]
+    assert lines[-1] == "Take care, and rest well."  # ended on goodbye: "help" unread
     second = run("chat", stdin="help\n", env=env)
     assert "not medical advice" not in second.stdout and second.stdout.strip()
     third = run("chat", "--no-notice", stdin="", env={"XDG_STATE_HOME": str(tmp_path / "x")})
     assert third.returncode == 0 and third.stdout == ""
+
+
+def test_chat_counts_aloud_and_finishes_the_count_at_end_of_input():
+    result = run("chat", "--no-notice", stdin="count to three\n")
+    assert result.returncode == 0
+    assert result.stdout.split() == ["1", "2", "3"]
 
 
 def test_intents_lists_every_intent_with_an_example():

@@ -45,24 +45,37 @@ def run_ask(args: argparse.Namespace) -> int:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Converse line by line until "goodbye" or the end of input."""
+    """Converse line by line until "goodbye" or the end of input.
+
+    Routines, counts and timer alarms are printed as they fall due, between the lines typed;
+    at the end of input a running routine or count is finished first (Ctrl-C ends it).
+    """
+    from .coach import Coach
+    from .speak import PrintSpeaker
+
     dialogue = Dialogue()
-    if not args.no_notice and state.first_use():
-        print(dialogue.notice(), flush=True)
-        state.record_notice_given()
-    interactive = sys.stdin.isatty()
-    while True:
-        if interactive:
-            print("> ", end="", file=sys.stderr, flush=True)
-        line = sys.stdin.readline()
-        if not line:
-            return 0
-        if not line.strip():
-            continue
-        reply = dialogue.handle(line)
-        print(reply.text, flush=True)
-        if reply.intent == "goodbye":
-            return 0
+    coach = Coach(dialogue, PrintSpeaker())
+    coach.start()
+    try:
+        if not args.no_notice and state.first_use():
+            coach.say(dialogue.notice())
+            state.record_notice_given()
+        interactive = sys.stdin.isatty()
+        while True:
+            if interactive:
+                print("> ", end="", file=sys.stderr, flush=True)
+            line = sys.stdin.readline()
+            if not line:
+                coach.wait_until_idle()
+                return 0
+            if not line.strip():
+                continue
+            reply = dialogue.handle(line)
+            coach.say(reply.text)
+            if reply.intent == "goodbye":
+                return 0
+    finally:
+        coach.close()
 
 
 def run_intents(args: argparse.Namespace) -> int:

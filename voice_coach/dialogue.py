@@ -22,6 +22,7 @@ ACTION_INTENTS = (
     "stop",
     "pause",
     "resume",
+    "repeat",
     "skip",
     "routine_status",
     "adjust",
@@ -113,7 +114,7 @@ class Dialogue:
             said = handler(reply)
             if said is not None:
                 reply = Reply(said, reply.intent, reply.slots, reply.action, reply.routine)
-        if reply.intent != "repeat":
+        if reply.intent != "repeat" and reply.text:
             self.last_answer = reply.text
         return reply
 
@@ -126,7 +127,8 @@ class Dialogue:
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
         self.misses = 0
         if intent == "repeat":
-            return Reply(self.last_answer or self.cat.line("nothing_to_repeat"), intent)
+            text = self.last_answer or self.cat.line("nothing_to_repeat")
+            return Reply(text, intent, action="repeat")
         if offer and intent == "yes":
             return self._start(offer, heard.slots)
         if offer and intent == "no":
@@ -145,7 +147,7 @@ class Dialogue:
         return Reply(text, intent, heard.slots, action)
 
     def _start(self, routine: str, slots: dict[str, Any]) -> Reply:
-        text = self.cat.line("routine_unavailable")
+        text = stateless_answer(self.cat.intent("start_routine"), slots)
         return Reply(text, "start_routine", slots, "start_routine", routine)
 
     def _default_routine(self) -> str:

@@ -839,7 +839,7 @@ class RoutineRunner:
                 return _line("routine_adjust_unavailable")
             if self.done:
                 return _line("routine_status_done")
-            refusal = _check_slots(tl.source, slots)
+            refusal = check_slots(tl.source, slots)
             if refusal:
                 return refusal
             params, reply = _apply_slots(tl.source, tl.params, slots)
@@ -879,7 +879,7 @@ def _line(key: str, **fields: Any) -> str:
     return catalogue.default().line(key, **fields)
 
 
-def _check_slots(routine: Routine, slots: Mapping[str, Any]) -> str | None:
+def check_slots(routine: Routine, slots: Mapping[str, Any]) -> str | None:
     """The polite refusal for the first out-of-bounds slot, if any."""
     s = routine.settings
     hold, reps, side = slots.get("seconds"), slots.get("reps"), slots.get("side")

@@ -1,0 +1,128 @@
+"""Carrying out the dialogue: routines, counting, timers and the voice, on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import ClockSpeaker, FakeClock
+
+from voice_coach import catalogue
+from voice_coach.coach import Coach
+from voice_coach.dialogue import Dialogue
+
+CAT = catalogue.load()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def speaker(clock) -> ClockSpeaker:
+    return ClockSpeaker(clock)
+
+
+@pytest.fixture
+def coach(clock, speaker) -> Coach:
+    """A coach whose routines are advanced by the test (no real-time thread)."""
+    return Coach(Dialogue(), speaker, clock, drive=lambda runner, clock, stop: None)
+
+
+def talk(coach: Coach, text: str) -> str:
+    reply = coach.dialogue.handle(text)
+    coach.say(reply.text)
+    return reply.text
+
+
+def run_for(coach: Coach, clock: FakeClock, seconds: float) -> None:
+    end = clock.now() + seconds
+    while clock.now() < end:
+        clock.advance(0.1)
+        if coach.active():
+            coach.runner.advance(clock.now())
+        coach.tick()
+
+
+def test_yes_after_the_stretch_answer_runs_the_routine(coach, clock, speaker):
+    talk(coach, "how do I stretch my back")
+    talk(coach, "yes")
+    assert coach.active()
+    run_for(coach, clock, 70)
+    said = " ".join(speaker.texts())
+    assert "right knee" in said and " 5 4 3 2 1 And release." in said
+
+
+def test_pause_resume_status_and_stop_during_the_routine(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 15)
+    assert talk(coach, "wait") == CAT.line("routine_paused") and coach.runner.paused
+    before = len(speaker.said)
+    run_for(coach, clock, 30)
+    assert len(speaker.said) == before  # nothing said while paused
+    assert "left" in talk(coach, "how much longer")
+    assert talk(coach, "carry on") == CAT.line("routine_resumed") and not coach.runner.paused
+    assert talk(coach, "stop") == CAT.line("routine_stopped") and not coach.active()
+
+
+def test_a_timer_alarm_pauses_the_routine_politely(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    assert talk(coach, "set a timer for 5 seconds") == "I've set a timer for 5 seconds."
+    run_for(coach, clock, 5.2)
+    assert "Your timer for 5 seconds is done." in speaker.texts()
+    assert coach.runner.paused  # the routine waits for the alarm to be said
+    run_for(coach, clock, 5)
+    assert not coach.runner.paused and coach.active()
+
+
+def test_pain_stops_the_routine_and_a_yes_about_the_leg_sends_to_a_doctor(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert talk(coach, "ouch it hurts") == CAT.line("routine_pain") and not coach.active()
+    assert "medical practitioner" in talk(coach, "yes")
+
+
+def test_a_red_flag_stops_the_routine(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    answer = talk(coach, "my leg has gone numb")
+    assert not coach.active() and answer == CAT.intent("see_doctor").answer
+
+
+def test_preferences_before_the_start_and_refusals_out_of_bounds(coach, clock, speaker):
+    assert talk(coach, "do 20 reps") == CAT.line("routine_reps_range", low=1, high=10)
+    assert talk(coach, "let's do three reps") == "I'll do 3 rounds on each side."
+    talk(coach, "start the stretch")
+    assert coach.runner.timeline.to_dict()["cues"][0]["say"]
+    assert sum("round 3 of 3" in t for t in _all_cues(coach)) == 2  # both knees, 3 rounds
+
+
+def _all_cues(coach: Coach) -> list[str]:
+    return [cue.say for cue in coach.runner.timeline.cues]
+
+
+def test_hold_for_seconds_outside_a_routine_counts_aloud(coach, clock, speaker):
+    talk(coach, "hold for 12 seconds")
+    run_for(coach, clock, 13)
+    assert speaker.texts()[-12:] == [str(n) for n in range(1, 13)]
+
+
+def test_pause_outside_a_routine_cuts_speech_and_resume_says_it_again(coach, clock, speaker):
+    assert talk(coach, "resume") == CAT.line("coach_nothing_paused")
+    talk(coach, "should I use ice or heat")
+    assert speaker.is_speaking()
+    talk(coach, "hold on")
+    assert speaker.stops == 1
+    assert talk(coach, "go on") == CAT.intent("ice_heat").answer
+
+
+def test_speech_adjust_changes_the_real_voice(clock, speaker):
+    from voice_coach.speak import Voice
+
+    voice = Voice()
+    coach = Coach(Dialogue(), speaker, clock, voice=voice, drive=lambda *a: None)
+    before = voice.settings.volume
+    assert talk(coach, "speak up") == CAT.line("speech_out_louder")
+    assert voice.settings.volume > before
+    slower = voice.settings.rate
+    talk(coach, "you're talking too fast")
+    assert voice.settings.rate < slower

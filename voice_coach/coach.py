@@ -1,0 +1,247 @@
+"""The coach's hands: carries out what the dialogue decides (routines, counting, timers, voice).
+
+:class:`Coach` registers a handler for each dialogue action. While a routine or a count
+runs, control intents go to its :class:`~voice_coach.routine.RoutineRunner`; otherwise they
+get their stateless answer, or a sentence saying there is nothing to act on. Timers tick
+in a background thread and their alarms interrupt politely: a running routine pauses for
+the alarm and carries on after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from . import earcons, routine, timers
+from .clock import Clock, MonotonicClock
+from .dialogue import Dialogue, Reply
+from .errors import UsageError
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.2
+"""How often timers are checked (s)."""
+
+
+class Coach:
+    """Carries out dialogue actions on a speaker, with one routine and any timers at a time."""
+
+    def __init__(
+        self,
+        dialogue: Dialogue,
+        speaker: Any,
+        clock: Clock | None = None,
+        voice: Any = None,
+        drive: Any = routine.start_realtime,
+    ) -> None:
+        self.dialogue = dialogue
+        self.cat = dialogue.cat
+        self.speaker = speaker
+        self.clock = clock or MonotonicClock()
+        self.voice = voice
+        self.drive = drive
+        """Starts driving a runner in real time: ``drive(runner, clock, stop_event)``."""
+        self.timers = timers.Timers(self.clock)
+        self.runner: routine.RoutineRunner | None = None
+        self.prefs: dict[str, Any] = {}
+        """Hold/reps/side asked for before a routine starts (slot names)."""
+        self.interrupted: str | None = None
+        """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._driver: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        for action, handler in {
+            "start_routine": self._start_routine,
+            "stop": self._stop_action,
+            "pause": self._pause,
+            "resume": self._resume,
+            "repeat": self._repeat,
+            "skip": self._skip,
+            "routine_status": self._status,
+            "adjust": self._adjust,
+            "count": self._count,
+            "timer_set": self._timer_set,
+            "timer_cancel": self._timer_cancel,
+            "timer_status": self._timer_status,
+            "speech_adjust": self._speech_adjust,
+            "pain_report": self._pain,
+            "see_doctor": self._red_flag,
+            "goodbye": self._goodbye,
+        }.items():
+            dialogue.on(action, self._locked(handler))
+
+    # -- speaking ------------------------------------------------------------------
+    def active(self) -> bool:
+        """True while a routine or a count is running (paused included)."""
+        return self.runner is not None and not self.runner.done
+
+    def say(self, text: str) -> None:
+        """Say a reply: inside a running routine it is fitted before the next cue."""
+        if not text:
+            return
+        with self._lock:
+            if self.active():
+                self.runner.speak(text)
+                return
+        self.speaker.say(text)
+
+    def start(self) -> None:
+        """Start the timer thread."""
+        self._ticker = threading.Thread(target=self._tick_loop, name="coach-timers", daemon=True)
+        self._ticker.start()
+
+    def wait_until_idle(self) -> None:
+        """Block until the running routine or count (if any) has ended."""
+        driver = self._driver
+        if isinstance(driver, threading.Thread):
+            driver.join()
+
+    def close(self) -> None:
+        """End the routine and the timer thread."""
+        self._stop.set()
+        with self._lock:
+            if self.active():
+                self.runner.red_flag()
+        for thread in (self._driver, self._ticker):
+            if isinstance(thread, threading.Thread):
+                thread.join(timeout=2.0)
+
+    def tick(self) -> None:
+        """Say the alarm of every timer that has ended."""
+        with self._lock:
+            alarms = self.timers.due(self.clock.now())
+            for alarm in alarms:
+                log.info("timer alarm: %s", alarm)
+                if self.active():
+                    self.runner.interject(alarm)
+                else:
+                    self.speaker.play(earcons.alarm())
+                    self.speaker.say(alarm)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - a failed alarm must not end the timers
+                log.exception("timer tick failed")
+
+    def _locked(self, handler):  # noqa: ANN001, ANN202
+        def run(reply: Reply) -> str | None:
+            with self._lock:
+                return handler(reply)
+
+        return run
+
+    # -- routines ------------------------------------------------------------------
+    def _run(self, runner: routine.RoutineRunner) -> None:
+        if self.active():
+            self.runner.red_flag()
+        self.runner = runner
+        self._driver = self.drive(runner, self.clock, self._stop)
+
+    def _start_routine(self, reply: Reply) -> str | None:
+        try:
+            spec = routine.load_routine(reply.routine or routine.routine_names()[0])
+        except UsageError:
+            return self.cat.line("coach_no_such_routine")
+        slots = {**self.prefs, **reply.slots}
+        refusal = routine.check_slots(spec, slots)
+        if refusal:
+            return refusal
+        self._run(
+            routine.RoutineRunner(
+                spec,
+                self.speaker,
+                self.clock,
+                hold=slots.get("seconds"),
+                reps=slots.get("reps"),
+                side=slots.get("side"),
+            )
+        )
+        return ""
+
+    def _count(self, reply: Reply) -> str | None:
+        number = reply.slots.get("seconds")
+        if number is None:
+            return None
+        refusal = timers.count_refusal(number)
+        if refusal:
+            return refusal
+        timeline = timers.count_timeline(number, self.speaker.prepare)
+        self._run(routine.RoutineRunner(timeline, self.speaker, self.clock))
+        return ""
+
+    def _adjust(self, reply: Reply) -> str | None:
+        if self.active():
+            return self.runner.adjust(reply.slots)
+        slots = reply.slots
+        if set(slots) == {"seconds"}:
+            return self._count(reply)
+        spec = routine.load_routine(routine.routine_names()[0])
+        refusal = routine.check_slots(spec, slots)
+        if refusal:
+            return refusal
+        self.prefs.update(slots)
+        return None
+
+    def _stop_action(self, reply: Reply) -> str | None:
+        self.interrupted = None
+        if self.active():
+            return self.runner.stop()
+        self.speaker.stop()
+        return None
+
+    def _pause(self, reply: Reply) -> str | None:
+        if self.active():
+            return self.runner.pause()
+        self.interrupted = self.speaker.current_text if self.speaker.is_speaking() else None
+        self.speaker.stop()
+        return None
+
+    def _resume(self, reply: Reply) -> str | None:
+        if self.active():
+            return self.runner.resume()
+        text, self.interrupted = self.interrupted, None
+        return text or self.cat.line("coach_nothing_paused")
+
+    def _repeat(self, reply: Reply) -> str | None:
+        return self.runner.repeat() if self.active() else None
+
+    def _skip(self, reply: Reply) -> str | None:
+        return self.runner.skip() if self.active() else None
+
+    def _status(self, reply: Reply) -> str | None:
+        return self.runner.status() if self.active() else None
+
+    def _pain(self, reply: Reply) -> str | None:
+        return self.runner.pain() if self.active() else None
+
+    def _red_flag(self, reply: Reply) -> str | None:
+        if self.active():
+            self.runner.red_flag()
+        return None
+
+    def _goodbye(self, reply: Reply) -> str | None:
+        if self.active():
+            self.runner.red_flag()
+        return None
+
+    # -- timers and voice ----------------------------------------------------------
+    def _timer_set(self, reply: Reply) -> str | None:
+        return self.timers.start(timers.duration_from_slots(reply.slots), reply.slots.get("label"))
+
+    def _timer_cancel(self, reply: Reply) -> str | None:
+        return self.timers.cancel(reply.slots.get("label"))
+
+    def _timer_status(self, reply: Reply) -> str | None:
+        return self.timers.status()
+
+    def _speech_adjust(self, reply: Reply) -> str | None:
+        direction = reply.slots.get("direction")
+        if direction is None or self.voice is None:
+            return None
+        from .speak import adjust
+
+        return adjust(self.voice, direction)
