@@ -1,0 +1,204 @@
+"""The hands-free session logic with a fake speaker: never answering itself, barge-in,
+earcons, misses, sleep and wake word, microphone faults. The real loop through a real audio
+server is in test_loop_room.py."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import pytest
+from fakes import FakeSpeaker
+
+from voice_coach import catalogue, earcons
+from voice_coach.dialogue import Dialogue
+from voice_coach.errors import ResourceMissing
+from voice_coach.loop import Listener, LoopOptions, MicBack, MicLost, Session
+from voice_coach.recognise import Transcript
+
+CAT = catalogue.load()
+
+
+def final(text: str) -> Transcript:
+    return Transcript(text, None, "test", True, 0.0)
+
+
+def partial(text: str) -> Transcript:
+    return Transcript(text, None, "test", False, 0.0)
+
+
+@pytest.fixture
+def speaker() -> FakeSpeaker:
+    return FakeSpeaker()
+
+
+@pytest.fixture
+def session(speaker) -> Session:
+    return Session(Dialogue(), speaker, LoopOptions(echo_tail=0.0))
+
+
+def test_a_question_in_the_clear_gets_the_heard_earcon_and_the_answer(session, speaker):
+    session.handle_event(final("how do I stretch my back"))
+    assert speaker.played[0][0].tolist() == earcons.heard().tolist()
+    assert speaker.texts() == [CAT.intent("stretching").answer]
+
+
+def test_what_is_heard_while_the_coach_speaks_is_never_a_new_question(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("ice_heat").answer
+    session.handle_event(partial("start with an ice"))
+    session.handle_event(final("how do I stretch my back"))
+    assert speaker.texts() == [] and speaker.stops == 0
+
+
+def test_an_utterance_that_began_during_speech_is_ignored_after_it(session, speaker):
+    speaker.speaking = True
+    session.handle_event(partial("should i use"))
+    speaker.speaking = False
+    session.handle_event(final("should I use ice or heat"))
+    assert speaker.texts() == []
+
+
+def test_the_echo_tail_counts_as_the_coach_speaking(speaker):
+    import time
+
+    session = Session(Dialogue(), speaker, LoopOptions(echo_tail=30.0))
+    speaker.last_sample_at = time.monotonic()
+    session.handle_event(final("should I use ice or heat"))
+    assert speaker.texts() == []
+
+
+def test_stop_while_speaking_cuts_playback_and_acts_on_a_partial(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(partial("stop"))
+    assert speaker.stops == 1 and speaker.texts() == [CAT.intent("stop").answer]
+    session.handle_event(final("stop"))  # the same utterance does not act twice
+    assert speaker.stops == 1
+
+
+@pytest.mark.parametrize("command", ["wait", "how long left", "it hurts", "my leg is numb"])
+def test_other_barge_in_commands_act_while_speaking(session, speaker, command):
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(final(command))
+    assert speaker.stops == 1 and len(speaker.texts()) == 1
+
+
+def test_a_command_word_the_coach_is_saying_itself_is_ignored(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = "You can say pause or stop at any time."
+    for heard in ("stop", "pause", "say pause or stop"):
+        session.handle_event(final(heard))
+    assert speaker.stops == 0
+    speaker.current_text = CAT.intent("see_doctor").answer  # its own red-flag words
+    session.handle_event(final("pain that shoots down a leg"))
+    assert speaker.stops == 0
+
+
+def test_questions_are_not_barge_in(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(final("should I wear a back brace"))
+    assert speaker.stops == 0 and speaker.texts() == []
+
+
+def test_one_miss_is_an_earcon_a_second_in_a_row_says_what_can_be_asked(session, speaker):
+    session.handle_event(final("what's the weather like"))
+    assert speaker.texts() == []
+    assert speaker.played[-1][0].tolist() == earcons.not_understood().tolist()
+    session.handle_event(final("play some music"))
+    assert speaker.texts() == [CAT.line("fallback_again")]
+    session.handle_event(final("order a pizza"))
+    assert len(speaker.texts()) == 1  # the count starts again
+
+
+def test_goodbye_sleeps_until_the_wake_word(session, speaker):
+    session.handle_event(final("goodbye"))
+    assert speaker.texts() == [CAT.line("goodbye_asleep", wake_word="coach")]
+    session.handle_event(final("should I use ice or heat"))
+    assert len(speaker.texts()) == 1
+    session.handle_event(final("coach"))
+    assert speaker.texts()[-1] == CAT.line("loop_listening")
+    session.handle_event(final("should I use ice or heat"))
+    assert speaker.texts()[-1] == CAT.intent("ice_heat").answer
+    session.handle_event(final("goodbye"))
+    session.handle_event(final("coach should I wear a brace"))
+    assert speaker.texts()[-1] == CAT.intent("support").answer
+
+
+def test_a_wake_word_can_be_required_before_every_request(speaker):
+    options = LoopOptions(wake_word="jarvis", wake_every_time=True, echo_tail=0.0)
+    session = Session(Dialogue(), speaker, options)
+    session.handle_event(final("should I use ice or heat"))
+    assert speaker.texts() == []
+    session.handle_event(final("jarvis should I use ice or heat"))
+    assert speaker.texts() == [CAT.intent("ice_heat").answer]
+
+
+def test_microphone_faults_are_said_once_and_recovery_is_announced(session, speaker, capsys):
+    session.handle_event(MicLost("microphone pulse stopped: no audio for 2 s", 1.0))
+    session.handle_event(MicLost("microphone pulse stopped: no audio for 2 s", 2.0))
+    assert speaker.texts() == [CAT.line("loop_mic_lost")]
+    assert "trying again in 2 s" in capsys.readouterr().err
+    session.handle_event(MicBack())
+    assert speaker.texts()[-1] == CAT.line("loop_mic_back")
+    session.handle_event(final("should I use ice or heat"))
+    assert speaker.texts()[-1] == CAT.intent("ice_heat").answer
+
+
+def test_the_log_file_holds_what_was_heard_and_said(speaker, tmp_path):
+    log = tmp_path / "coach.log"
+    session = Session(Dialogue(), speaker, LoopOptions(echo_tail=0.0, log_file=log))
+    session.handle_event(final("should I use ice or heat"))
+    rows = [line.split("\t")[1:] for line in log.read_text().splitlines()]
+    assert rows == [["heard", "should I use ice or heat"], ["said", CAT.intent("ice_heat").answer]]
+
+
+class FlakyMic:
+    """A fake microphone: the first one is lost at once, the next yields a real WAV."""
+
+    opened = 0
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        FlakyMic.opened += 1
+        self.chunks = chunks if FlakyMic.opened > 1 else None
+        self.closed = threading.Event()
+
+    def __iter__(self):
+        if self.chunks is None:
+            raise ResourceMissing("microphone fake stopped: no audio for 2 s")
+        yield from self.chunks
+        self.closed.wait(5)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_the_listener_recovers_a_lost_microphone_and_hears_real_speech(tmp_path):
+    """Real PocketSphinx on a real WAV, behind a fake microphone that fails once."""
+    from speech import SpeechMaker
+
+    from voice_coach.audio import chunks_of, read_audio
+    from voice_coach.recognise import select_engine
+
+    wav = SpeechMaker(tmp_path).say("should I use ice or heat", "flite_slt")
+    chunks = list(chunks_of(read_audio(wav)))
+    events: queue.Queue = queue.Queue()
+    FlakyMic.opened = 0
+    listener = Listener(
+        lambda: FlakyMic(chunks), select_engine("pocketsphinx"), events, retry_seconds=(0.01,)
+    )
+    listener.start()
+    seen = []
+    while not any(isinstance(e, Transcript) and e.is_final and e.text for e in seen):
+        seen.append(events.get(timeout=60))
+    listener.stop()
+    listener.join(timeout=5)
+    assert isinstance(seen[0], MicLost) and isinstance(seen[1], MicBack)
+    speaker = FakeSpeaker()
+    session = Session(Dialogue(), speaker, LoopOptions(echo_tail=0.0))
+    for event in seen[2:]:
+        session.handle_event(event)
+    assert speaker.texts() == [CAT.intent("ice_heat").answer]
+    assert not listener.is_alive()

@@ -1,0 +1,237 @@
+"""The hands-free commands: ``listen`` (the default) and ``check`` (a set-up check)."""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import catalogue, state
+from .errors import ExitCode, ResourceMissing
+
+CHECK_LISTEN_SECONDS = 8.0
+"""How long ``check`` waits for the person to say something (s)."""
+QUIET_DBFS = -45.0
+"""Below this peak level (dBFS) ``check`` calls the microphone too quiet."""
+
+
+def _audio_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-device", metavar="D", help="microphone: index or part of a name")
+    parser.add_argument("--output-device", metavar="D", help="speaker: index or part of a name")
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "vosk", "pocketsphinx"),
+        help="speech recogniser (default: auto)",
+    )
+    parser.add_argument("--model", metavar="PATH", help="Vosk model folder")
+    parser.add_argument("--voice", metavar="ID", help="espeak-ng voice (see: say --list-voices)")
+    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, words per minute")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``listen`` and ``check``."""
+    listen = subparsers.add_parser("listen", help="listen and answer aloud (the default command)")
+    _audio_options(listen)
+    listen.add_argument(
+        "--text",
+        action="store_true",
+        help="type requests on stdin instead of speaking; answers are spoken",
+    )
+    listen.add_argument("--quiet", action="store_true", help="print answers instead of speaking")
+    listen.add_argument(
+        "--wake-word",
+        metavar="WORD",
+        help="require WORD before every request (default: only after goodbye, "
+        "with the word 'coach')",
+    )
+    listen.add_argument(
+        "--log", type=Path, metavar="FILE", help="append what was heard and said to FILE"
+    )
+    listen.add_argument("--no-notice", action="store_true", help="skip the safety notice")
+    listen.set_defaults(func=run_listen)
+
+    check = subparsers.add_parser("check", help="one-minute set-up check before lying down")
+    _audio_options(check)
+    check.set_defaults(func=run_check)
+
+
+def _voice_and_speaker(args: argparse.Namespace, quiet: bool = False) -> tuple[Any, Any]:
+    from .speak import PrintSpeaker, Speaker, SpeechSettings, Voice
+
+    settings = SpeechSettings(voice=args.voice, **({"rate": args.rate} if args.rate else {}))
+    voice = Voice(settings)
+    if quiet:
+        return voice, PrintSpeaker(voice)
+    return voice, Speaker(voice, device=args.output_device)
+
+
+def run_listen(args: argparse.Namespace) -> int:
+    """The hands-free loop until Ctrl-C."""
+    from .coach import Coach
+    from .dialogue import Dialogue
+    from .loop import Listener, LoopOptions, Session, run
+
+    cat = catalogue.default()
+    dialogue = Dialogue()
+    voice, speaker = _voice_and_speaker(args, quiet=args.quiet)
+    coach = Coach(dialogue, speaker, voice=voice)
+    options = LoopOptions(
+        wake_word=(args.wake_word or "coach").lower(),
+        wake_every_time=args.wake_word is not None,
+        log_file=args.log,
+    )
+    session = Session(dialogue, speaker, options, say=coach.say)
+    try:
+        if args.text:
+            return _typed(session, coach, args, dialogue)
+        recogniser, open_mic = _hearing(args, cat)
+        coach.start()
+        _notice(args, coach, dialogue)
+        events: queue.Queue = queue.Queue()
+        listener = Listener(open_mic, recogniser, events)
+        print("voice-coach: listening (Ctrl-C to quit)", file=sys.stderr, flush=True)
+        return run(session, listener, events)
+    except KeyboardInterrupt:
+        return int(ExitCode.OK)
+    finally:
+        coach.close()
+        speaker.stop()
+        speaker.close()
+
+
+def _hearing(args: argparse.Namespace, cat: catalogue.Catalogue) -> tuple[Any, Any]:
+    """The recogniser and a microphone factory; fails now (exit 3) if no microphone opens."""
+    from .microphone import MicrophoneSource
+    from .recognise import select_engine
+
+    recogniser = select_engine(args.engine, args.model, cat, debug=args.debug)
+
+    def open_mic() -> MicrophoneSource:
+        return MicrophoneSource(args.input_device).open()
+
+    open_mic().close()
+    return recogniser, open_mic
+
+
+def _notice(args: argparse.Namespace, coach: Any, dialogue: Any) -> None:
+    if not args.no_notice and state.first_use():
+        coach.say(dialogue.notice())
+        state.record_notice_given()
+
+
+def _typed(session: Any, coach: Any, args: argparse.Namespace, dialogue: Any) -> int:
+    """``--text``: requests typed on stdin go through the same session; answers are spoken."""
+    coach.start()
+    _notice(args, coach, dialogue)
+    for line in sys.stdin:
+        if line.strip():
+            session.request(line.strip())
+    coach.wait_until_idle()
+    coach.speaker.wait(60.0)
+    return int(ExitCode.OK)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Devices, a test sentence, a spoken test: says plainly what to fix."""
+    from .microphone import MicrophoneSource, level_dbfs
+    from .recognise import select_engine
+    from .understand import understand
+
+    cat = catalogue.default()
+    problems: list[str] = []
+    _report_devices(args, problems)
+    if problems:
+        return _verdict(problems)
+    _, speaker = _voice_and_speaker(args)
+    try:
+        speaker.say(cat.line("speech_out_sound_check"))
+        speaker.say(cat.line("check_say_something"))
+        speaker.wait(30.0)
+        print("speaker: played a test sentence (did you hear it?)")
+        recogniser = select_engine(args.engine, args.model, cat, debug=args.debug)
+        print(f"say something now, for example: {cat.intent('stretching').phrases[0]}")
+        peak, text = _listen_once(MicrophoneSource(args.input_device), recogniser, level_dbfs)
+    except ResourceMissing as exc:
+        problems.append(str(exc))
+        return _verdict(problems)
+    finally:
+        speaker.close()
+    print(f"input level: peak {peak:.0f} dBFS")
+    heard = understand(text) if text else None
+    print(f"heard: {text!r}" + (f" -> {heard.intent}" if heard else ""))
+    if peak < QUIET_DBFS:
+        problems.append(
+            f"the microphone is very quiet (peak {peak:.0f} dBFS): move it closer, "
+            "or raise its input volume in the system's sound settings"
+        )
+    elif not text:
+        problems.append(
+            "nothing was recognised: speak a little louder and more slowly, "
+            "and check that the right microphone is chosen (--input-device)"
+        )
+    return _verdict(problems)
+
+
+def _report_devices(args: argparse.Namespace, problems: list[str]) -> None:
+    from .microphone import describe_inputs, list_devices
+
+    try:
+        devices = list_devices()
+    except ResourceMissing as exc:
+        problems.append(str(exc))
+        return
+    inputs = [d for d in devices if d.is_input]
+    outputs = [d for d in devices if d.max_output_channels > 0]
+    for kind, chosen, found in (
+        ("microphone", args.input_device, inputs),
+        ("speaker", args.output_device, outputs),
+    ):
+        if not found:
+            problems.append(f"no {kind} found: connect one, then check `voice-coach devices`")
+            continue
+        default = "default_input" if kind == "microphone" else "default_output"
+        use = (
+            chosen
+            if chosen is not None
+            else next((d.name for d in found if getattr(d, default)), found[0].name)
+        )
+        print(f"{kind}: {use}")
+    if not inputs:
+        print(describe_inputs(devices), file=sys.stderr)
+
+
+def _listen_once(mic: Any, recogniser: Any, level: Any) -> tuple[float, str]:
+    """Peak level and the first final transcript within :data:`CHECK_LISTEN_SECONDS`."""
+    peak = -120.0
+    deadline = time.monotonic() + CHECK_LISTEN_SECONDS
+
+    def chunks():  # noqa: ANN202
+        nonlocal peak
+        for chunk in mic:
+            peak = max(peak, level(chunk))
+            yield chunk
+            if time.monotonic() > deadline:
+                return
+
+    text = ""
+    try:
+        for transcript in recogniser.stream(chunks()):
+            if transcript.is_final and transcript.text:
+                text = transcript.text
+                break
+    finally:
+        mic.close()
+    return peak, text
+
+
+def _verdict(problems: list[str]) -> int:
+    if not problems:
+        print("all good: start voice-coach, lie down and talk to it.")
+        return int(ExitCode.OK)
+    for problem in problems:
+        print(f"to fix: {problem}")
+    return int(ExitCode.MISSING_RESOURCE)

@@ -1,0 +1,355 @@
+"""The hands-free loop: listen → recognise → understand → dialogue → speak, until Ctrl-C.
+
+Threads: a *listener* reads the microphone and runs the recogniser, posting partial and
+final transcripts (and microphone faults) to a queue; the main thread takes them one by
+one, so the dialogue state is only touched there. Speech is non-blocking, so the main
+thread keeps hearing partial results while the coach talks: that is the barge-in
+detector. What is heard while the coach speaks (and during the measured echo tail after
+it) is never taken as a new question; only the commands in :data:`BARGE_IN` act on it,
+and only when the words heard are not simply the coach's own sentence coming back.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import earcons
+from .catalogue import Catalogue
+from .dialogue import Dialogue, Reply
+from .errors import ResourceMissing
+from .recognise import Recogniser, Transcript
+from .understand import Understanding
+
+log = logging.getLogger(__name__)
+
+BARGE_IN = (
+    "stop",
+    "pause",
+    "resume",
+    "repeat",
+    "skip",
+    "routine_status",
+    "pain_report",
+    "see_doctor",
+)
+"""Intents that act while the coach is speaking or counting."""
+ECHO_TAIL_SECONDS = 0.35
+"""How long after the last sample played the room may still carry the coach's voice (s).
+
+Measured by ``tests/benchmarks/bench_loop_latency.py`` (see the README); kept above it."""
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
+"""Back-off between attempts to reopen a lost microphone (s); the last one repeats."""
+
+
+class Microphone(Protocol):
+    """A PCM chunk source that can be closed (see :mod:`voice_coach.microphone`)."""
+
+    def __iter__(self): ...  # noqa: ANN204, D105
+
+    def close(self) -> None: ...  # noqa: D102
+
+
+class Speaker(Protocol):
+    """What the loop needs of :class:`voice_coach.speak.Speaker`."""
+
+    current_text: str | None
+    last_sample_at: float
+
+    def say(self, text: str, max_seconds: float | None = None) -> None: ...  # noqa: D102
+
+    def play(self, samples: Any, rate: int = 16000) -> None: ...  # noqa: D102
+
+    def stop(self) -> None: ...  # noqa: D102
+
+    def is_speaking(self) -> bool: ...  # noqa: D102
+
+
+@dataclass(frozen=True)
+class MicLost:
+    """The listener lost the microphone; it retries by itself."""
+
+    message: str
+    retry_in: float
+
+
+@dataclass(frozen=True)
+class MicBack:
+    """The listener has the microphone again."""
+
+
+@dataclass
+class LoopOptions:
+    """Settings of one hands-free session."""
+
+    wake_word: str = "coach"
+    """Word that wakes the coach after goodbye."""
+    wake_every_time: bool = False
+    """Require the wake word before every request (``--wake-word``)."""
+    echo_tail: float = ECHO_TAIL_SECONDS
+    """Seconds after playback during which what is heard is the coach's own voice."""
+    log_file: Path | None = None
+    """Append what was heard and said here (``--log``)."""
+    retry_seconds: tuple[float, ...] = RETRY_SECONDS
+
+
+@dataclass
+class _Utterance:
+    """What the main thread knows of the utterance being heard."""
+
+    overlapped: bool = False
+    """Some of it was heard while the coach spoke (or during the echo tail)."""
+    acted: bool = False
+    """A barge-in command already acted on it."""
+    partials: list[str] = field(default_factory=list)
+
+
+class Listener(threading.Thread):
+    """Reads the microphone through the recogniser and posts events; reopens on faults."""
+
+    def __init__(
+        self,
+        open_mic: Callable[[], Microphone],
+        recogniser: Recogniser,
+        events: queue.Queue,
+        retry_seconds: tuple[float, ...] = RETRY_SECONDS,
+    ) -> None:
+        super().__init__(name="voice-coach-listener", daemon=True)
+        self.open_mic = open_mic
+        self.recogniser = recogniser
+        self.events = events
+        self.retry_seconds = retry_seconds
+        self.stopping = threading.Event()
+        self._mic: Microphone | None = None
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                self._mic = self.open_mic()
+                if failures:
+                    self.events.put(MicBack())
+                failures = 0
+                for transcript in self.recogniser.stream(self._mic):
+                    if self.stopping.is_set():
+                        return
+                    self.events.put(transcript)
+                if self.stopping.is_set():
+                    return
+                raise ResourceMissing("the microphone stream ended")
+            except ResourceMissing as exc:
+                if self.stopping.is_set():
+                    return
+                delay = self.retry_seconds[min(failures, len(self.retry_seconds) - 1)]
+                failures += 1
+                self.events.put(MicLost(str(exc), delay))
+                self.recogniser.reset()
+                self.stopping.wait(delay)
+            finally:
+                self._close_mic()
+
+    def _close_mic(self) -> None:
+        mic, self._mic = self._mic, None
+        if mic is not None:
+            try:
+                mic.close()
+            except Exception:  # noqa: BLE001 - closing a broken device must not kill the loop
+                log.debug("closing the microphone failed", exc_info=True)
+
+    def stop(self) -> None:
+        """Ask the thread to end and unblock it."""
+        self.stopping.set()
+        self._close_mic()
+
+
+class Session:
+    """One hands-free conversation: consumes listener events, answers aloud."""
+
+    def __init__(
+        self,
+        dialogue: Dialogue,
+        speaker: Speaker,
+        options: LoopOptions | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.dialogue = dialogue
+        self.say = say or speaker.say
+        """Says a reply (the coach fits it into a running routine)."""
+        self.cat: Catalogue = dialogue.cat
+        self.matcher = dialogue.matcher
+        self.speaker = speaker
+        self.options = options or LoopOptions()
+        self.asleep = False
+        self.awake_for_one = False
+        self.utterance = _Utterance()
+        self.misses = 0
+        self.mic_lost = False
+
+    # -- events --------------------------------------------------------------------
+    def handle_event(self, event: object) -> None:
+        """Act on one listener event."""
+        if isinstance(event, MicLost):
+            self._mic_lost(event)
+        elif isinstance(event, MicBack):
+            self.mic_lost = False
+            self._say(self.cat.line("loop_mic_back"))
+        elif isinstance(event, Transcript):
+            if event.is_final:
+                self.final(event.text)
+            else:
+                self.partial(event.text)
+
+    def coach_audible(self) -> bool:
+        """True while the coach speaks and for the echo tail after."""
+        if self.speaker.is_speaking():
+            return True
+        return time.monotonic() < self.speaker.last_sample_at + self.options.echo_tail
+
+    def partial(self, text: str) -> None:
+        """A partial result: only barge-in commands act on it."""
+        if self.coach_audible():
+            self.utterance.overlapped = True
+        if text and self.utterance.overlapped and not self.utterance.acted:
+            self._barge_in(text)
+
+    def final(self, text: str) -> None:
+        """A final result: a new request, unless it overlapped the coach's voice."""
+        utterance, self.utterance = self.utterance, _Utterance()
+        overlapped = utterance.overlapped or self.coach_audible()
+        text = text.strip()
+        if not text:
+            return
+        self._log("heard", text)
+        if overlapped:
+            if not utterance.acted:
+                self._barge_in(text)
+            return
+        self.request(text)
+
+    def request(self, text: str) -> None:
+        """A request heard in the clear: wake-word rules, then understand and answer."""
+        text = self._after_wake_word(text)
+        if text is None:
+            return
+        if not text:
+            self.speaker.play(earcons.heard())
+            self._say(self.cat.line("loop_listening"))
+            return
+        heard = self.matcher.understand(text)
+        if heard.intent is None:
+            self._missed(heard)
+            return
+        self.misses = 0
+        self.speaker.play(earcons.heard())
+        self._answer(heard)
+
+    # -- internals -----------------------------------------------------------------
+    def _after_wake_word(self, text: str) -> str | None:
+        """The request without its wake word; None when it must be ignored."""
+        words = text.lower().split()
+        wake = self.options.wake_word.lower()
+        has_wake = wake in words
+        rest = " ".join(words[words.index(wake) + 1 :]) if has_wake else text
+        if self.asleep or self.options.wake_every_time:
+            if not has_wake:
+                if self.awake_for_one:
+                    self.awake_for_one = False
+                    return text
+                return None
+            self.asleep = False
+            self.awake_for_one = not rest
+            return rest
+        return rest if has_wake else text
+
+    def _missed(self, heard: Understanding) -> None:
+        self.misses += 1
+        self.speaker.play(earcons.not_understood())
+        if self.misses >= 2:
+            self.dialogue.misses = 1
+            self._say(self.dialogue.respond(heard).text)
+            self.misses = 0
+
+    def _answer(self, heard: Understanding) -> None:
+        reply = self.dialogue.respond(heard)
+        if reply.intent == "goodbye":
+            self.asleep = True
+            self._say(self.cat.line("goodbye_asleep", wake_word=self.options.wake_word))
+            return
+        self._say(reply.text)
+
+    def _barge_in(self, text: str) -> None:
+        heard = self.matcher.understand(text)
+        if heard.intent not in BARGE_IN or self._is_echo(heard):
+            return
+        self.utterance.acted = True
+        log.info("barge-in: %r -> %s", text, heard.intent)
+        self._log("heard", text)
+        self.speaker.stop()
+        self._answer(heard)
+
+    def _is_echo(self, heard: Understanding) -> bool:
+        """True when every content word heard is in the sentence the coach is saying."""
+        sentence = self.speaker.current_text or ""
+        if not sentence:
+            return False
+        said = set(self.matcher.normalise(sentence).split())
+        content = [w for w in heard.text.split() if w not in self.matcher.stopwords]
+        return bool(content) and all(w in said for w in content)
+
+    def _mic_lost(self, event: MicLost) -> None:
+        print(
+            f"voice-coach: {event.message}; trying again in {event.retry_in:g} s",
+            flush=True,
+            file=sys.stderr,
+        )
+        if not self.mic_lost:
+            self._say(self.cat.line("loop_mic_lost"))
+        self.mic_lost = True
+
+    def _say(self, text: str) -> None:
+        if not text:
+            return
+        self._log("said", text)
+        self.say(text)
+
+    def _log(self, who: str, text: str) -> None:
+        if self.options.log_file is None:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with self.options.log_file.open("a", encoding="utf-8") as f:
+            f.write(f"{stamp}\t{who}\t{text}\n")
+
+
+def run(
+    session: Session,
+    listener: Listener,
+    events: queue.Queue,
+    extra: Iterable[Callable[[], None]] = (),
+) -> int:
+    """Drive a session until Ctrl-C; returns exit code 0 after a clean shutdown."""
+    listener.start()
+    try:
+        while True:
+            try:
+                event = events.get(timeout=0.1)
+            except queue.Empty:
+                for tick in extra:
+                    tick()
+                continue
+            session.handle_event(event)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        listener.stop()
+        session.speaker.stop()
+        listener.join(timeout=2.0)
+
+
+__all__ = ["BARGE_IN", "Listener", "LoopOptions", "MicBack", "MicLost", "Reply", "Session", "run"]
