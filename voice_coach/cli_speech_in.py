@@ -1,0 +1,78 @@
+"""``voice-coach understand FILE...``: recognise recorded speech and say which intent it is."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from .errors import InputError
+from .recognise import ENGINES
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``understand`` command."""
+    parser = subparsers.add_parser(
+        "understand",
+        help="recognise speech in audio files and print the intent of each",
+        description="Recognise the speech in each audio file and match it to an intent.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG)")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="speech engine (default: auto = vosk if an English model is installed)",
+    )
+    parser.add_argument("--model", metavar="PATH", help="Vosk model folder (vosk engine)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Process every file; exit 1 when any failed (the others are still processed)."""
+    from . import audio, catalogue, recognise, understand
+
+    cat = catalogue.default()
+    recogniser = recognise.select_engine(
+        args.engine, args.model, catalogue=cat, debug=getattr(args, "debug", False)
+    )
+    failed = 0
+    for name in args.files:
+        try:
+            start = time.perf_counter()
+            transcript = recogniser.transcribe(audio.file_chunks(name))
+            seconds = time.perf_counter() - start
+        except InputError as exc:
+            failed += 1
+            _error(args, name, str(exc))
+            continue
+        result = understand.understand(transcript.text, cat)
+        row = {
+            "file": name,
+            "transcript": transcript.text,
+            "intent": result.intent,
+            "score": round(float(result.score), 1),
+            "slots": result.slots,
+            "engine": transcript.engine,
+            "audio_seconds": round(transcript.audio_seconds, 3),
+            "decode_seconds": round(seconds, 3),
+        }
+        _print(args, row)
+    return 1 if failed else 0
+
+
+def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        return
+    intent = row["intent"] or "(no intent)"
+    print(f'{row["file"]}: {intent} ({row["score"]:.0f}) <- "{row["transcript"]}"', flush=True)
+
+
+def _error(args: argparse.Namespace, name: str, message: str) -> None:
+    if args.json:
+        print(json.dumps({"file": name, "error": message}, ensure_ascii=False), flush=True)
+    print(f"voice-coach: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,149 @@
+"""Speech to text: the recogniser interface, the catalogue grammar and engine selection.
+
+Two engines implement :class:`Recogniser`: Vosk (:mod:`voice_coach.recognise_vosk`, the primary
+engine when an English Vosk model is installed) and PocketSphinx
+(:mod:`voice_coach.recognise_sphinx`, whose English model ships inside its wheel, so it always
+works). Both are biased towards what the catalogue can answer and still let other speech through
+as free text, so the matcher can reject it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from .errors import ResourceMissing, UsageError
+
+if TYPE_CHECKING:
+    from .catalogue import Catalogue
+
+ENGINES = ("auto", "vosk", "pocketsphinx")
+"""Valid values of ``--engine``."""
+
+NUMBER_SAMPLES = {
+    "seconds": ("five", "ten", "fifteen", "twenty", "thirty", "sixty"),
+    "minutes": ("two", "five", "ten", "fifteen", "twenty", "thirty"),
+    "reps": ("two", "three", "four", "five", "ten"),
+}
+"""Number words put in place of ``{seconds}``/``{minutes}``/``{reps}`` in grammar phrases."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a recogniser heard in one utterance (or so far, for a partial result)."""
+
+    text: str
+    """Recognised words, lower case; empty when nothing was heard."""
+    confidence: float | None
+    """Engine confidence in [0, 1], or None when the engine gives none."""
+    engine: str
+    """Name of the engine that produced it (``vosk`` or ``pocketsphinx``)."""
+    is_final: bool
+    """False for a partial result while the person is still speaking."""
+    audio_seconds: float
+    """Audio fed to the recogniser since the stream (or file) began, in seconds."""
+
+
+class Recogniser(Protocol):
+    """A speech recogniser fed 16 kHz mono int16 PCM chunks."""
+
+    name: str
+
+    def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
+        """Decode one utterance (a file): feed all chunks, return the final text."""
+        ...
+
+    def stream(self, chunks: Iterable[bytes]) -> Iterator[Transcript]:
+        """Decode a continuous stream: partial results, then one final per utterance."""
+        ...
+
+    def reset(self) -> None:
+        """Forget any half-heard utterance (e.g. after the coach spoke)."""
+        ...
+
+
+def normalise_phrase(text: str) -> str:
+    """Lower case, words and apostrophes only, single spaces (recogniser vocabulary form)."""
+    text = text.lower().replace("’", "'").replace("-", " ")
+    return " ".join(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text))
+
+
+def expand_numbers(phrase: str) -> list[str]:
+    """The phrase with each number placeholder replaced by each of a few sample number words."""
+    for name, words in NUMBER_SAMPLES.items():
+        field = "{" + name + "}"
+        if field in phrase:
+            return [out for word in words for out in expand_numbers(phrase.replace(field, word))]
+    return [phrase]
+
+
+def grammar_phrases(catalogue: Catalogue | None = None) -> list[str]:
+    """The catalogue's phrasings and keywords, numbers expanded, normalised, deduplicated."""
+    if catalogue is None:
+        from . import catalogue as catalogue_module
+
+        catalogue = catalogue_module.default()
+    seen: dict[str, None] = {}
+    for intent in catalogue.intents.values():
+        for phrase in (*intent.phrases, *intent.keywords):
+            for expanded in expand_numbers(phrase):
+                text = normalise_phrase(expanded)
+                if text:
+                    seen.setdefault(text)
+    return list(seen)
+
+
+def grammar_words(phrases: Iterable[str]) -> list[str]:
+    """The distinct words of some phrases, in first-seen order."""
+    return list(dict.fromkeys(word for phrase in phrases for word in phrase.split()))
+
+
+def select_engine(
+    engine: str = "auto",
+    model: str | None = None,
+    catalogue: Catalogue | None = None,
+    debug: bool = False,
+) -> Recogniser:
+    """Build the recogniser asked for; ``auto`` picks Vosk when an English model is found.
+
+    Says on stderr which engine it uses and why. Raises :class:`UsageError` for an unknown
+    engine and :class:`ResourceMissing` when the engine or its model is not there.
+    """
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; valid choices: {', '.join(ENGINES)}")
+    if engine == "pocketsphinx":
+        if model is not None:
+            raise UsageError("--model is for the vosk engine; pocketsphinx uses its built-in model")
+        return _sphinx(catalogue, "pocketsphinx (asked for)", debug)
+    from . import models
+
+    found = models.find_vosk_model(model)
+    if engine == "vosk":
+        if found is None:
+            raise ResourceMissing(
+                "no English Vosk model found; get one with 'voice-coach models download', "
+                "or pass --model PATH, or use --engine pocketsphinx"
+            )
+        return _vosk(models.validate_vosk_model(found), catalogue, "vosk (asked for)", debug)
+    if found is not None:
+        return _vosk(models.validate_vosk_model(found), catalogue, f"vosk: model {found}", debug)
+    return _sphinx(catalogue, "pocketsphinx: no English Vosk model found", debug)
+
+
+def _sphinx(catalogue: Catalogue | None, why: str, debug: bool) -> Recogniser:
+    from .recognise_sphinx import SphinxRecogniser
+
+    recogniser = SphinxRecogniser(catalogue=catalogue, debug=debug)
+    print(f"voice-coach: speech engine {why}", file=sys.stderr)
+    return recogniser
+
+
+def _vosk(path, catalogue: Catalogue | None, why: str, debug: bool) -> Recogniser:  # noqa: ANN001
+    from .recognise_vosk import VoskRecogniser
+
+    recogniser = VoskRecogniser(path, catalogue=catalogue, debug=debug)
+    print(f"voice-coach: speech engine {why}", file=sys.stderr)
+    return recogniser
