@@ -27,6 +27,9 @@ KEYWORD_BONUS = 20.0
 """Points added for each keyword of the intent that was heard (at most two count)."""
 MULTIWORD_WEIGHT = 1.25
 """A keyword of several words is more specific, so its bonus is scaled by this."""
+UNKNOWN_PENALTY = 25.0
+"""Points taken off every intent, scaled by the share of content words the catalogue never
+uses: "loosen my childhood" is less about stretching than "loosen my back"."""
 NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
 SAFETY_INTENT = "see_doctor"
@@ -81,7 +84,7 @@ class Matcher:
         self._unit_words = {
             w for key in ("seconds", "minutes", "hours", "reps") for w in self._slot_words[key]
         }
-        self._stopwords = set(lang["stopwords"]["words"])
+        self.stopwords = frozenset(lang["stopwords"]["words"])
         self._choices: list[str] = []
         self._owners: list[str] = []
         self._contents: list[str] = []
@@ -90,6 +93,11 @@ class Matcher:
                 self._choices.append(self._for_matching(self.normalise(phrase)))
                 self._contents.append(self._content(self._choices[-1]))
                 self._owners.append(intent.id)
+        self._vocabulary = frozenset(
+            word for text in self._choices for word in text.split()
+        ) | frozenset(
+            w for i in cat.intents.values() for k in i.keywords for w in self.normalise(k).split()
+        )
         self._keywords = {
             i.id: [
                 (_word_re(k), 1.0 if " " not in k else MULTIWORD_WEIGHT)
@@ -161,7 +169,7 @@ class Matcher:
 
     def _content(self, text: str) -> str:
         """The content words of a sentence (stopwords dropped), or all of it if none."""
-        words = [w for w in text.split() if w not in self._stopwords]
+        words = [w for w in text.split() if w not in self.stopwords]
         return " ".join(words) or text
 
     def _for_matching(self, text: str) -> str:
@@ -194,6 +202,9 @@ class Matcher:
         best: dict[str, float] = {}
         for owner, score in zip(self._owners, similarity.tolist(), strict=True):
             best[owner] = max(best.get(owner, 0.0), score)
+        penalty = UNKNOWN_PENALTY * self.unknown_share(text)
+        for intent_id in best:
+            best[intent_id] -= penalty
         for intent_id, keywords in self._keywords.items():
             bonus = sorted(
                 (KEYWORD_BONUS * weight for p, weight in keywords if p.search(text)), reverse=True
@@ -201,6 +212,13 @@ class Matcher:
             if bonus:
                 best[intent_id] = best.get(intent_id, 0.0) + sum(bonus)
         return best
+
+    def unknown_share(self, text: str) -> float:
+        """Share of the content words that no phrasing or keyword of the catalogue uses."""
+        content = [w for w in text.split() if w not in self.stopwords and not w.isdigit()]
+        if not content:
+            return 0.0
+        return sum(w not in self._vocabulary for w in content) / len(content)
 
     def understand(self, text: str) -> Understanding:
         """Match one sentence."""
@@ -214,7 +232,7 @@ class Matcher:
         if not scores:
             return Understanding(None, 0.0, {}, norm)
         best = max(scores, key=scores.__getitem__)
-        score = round(min(100.0, scores[best]), 1)
+        score = round(min(100.0, max(0.0, scores[best])), 1)
         if not self._accept(best, score, norm):
             return Understanding(None, score, {}, norm, best)
         return Understanding(best, score, self.slots(norm, best), norm, best)
