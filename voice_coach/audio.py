@@ -29,19 +29,27 @@ CHUNK_FRAMES = 1_600
 def read_audio(path: str | Path) -> np.ndarray:
     """Read any audio file soundfile can decode, as 16 kHz mono int16 samples.
 
-    Raises :class:`InputError` naming the file when it is missing, not audio, empty or
-    truncated.
+    Channels are averaged; other rates are resampled with soxr. Raises :class:`InputError`
+    naming the file when it is missing, a folder, empty, not audio or holds no samples.
+    A file cut short is read as far as libsndfile can decode it: WAV, OGG and MP3 give
+    the audio before the cut, while FLAC stops with an InputError ("lost sync").
     """
     import soundfile
     import soxr
 
     path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an audio file")
     try:
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: the file is empty")
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        reason = str(exc).split(":")[-1].strip() or "unreadable"
+        reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
         raise InputError(f"{path}: not a readable audio file ({reason})") from None
     if data.shape[0] == 0:
         raise InputError(f"{path}: the audio file holds no samples")
@@ -52,8 +60,13 @@ def read_audio(path: str | Path) -> np.ndarray:
 
 
 def float_to_int16(samples: np.ndarray) -> np.ndarray:
-    """Convert float samples in [-1, 1] to int16, clipping what is outside."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    """Convert float samples in [-1, 1] to int16, clipping what is outside (NaN becomes 0).
+
+    Scaled by 32768 and rounded, the inverse of how soundfile reads int16 as float, so
+    16-bit audio comes back sample for sample.
+    """
+    clean = np.nan_to_num(np.asarray(samples, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(np.round(clean * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def chunks_of(samples: np.ndarray, frames: int = CHUNK_FRAMES) -> Iterator[bytes]:

@@ -1,0 +1,262 @@
+"""Reading audio files: every format and rate becomes 16 kHz mono int16; bad files are InputErrors.
+
+The speech is rendered at test time (flite's slt voice, else espeak-ng) and written in each
+format with soundfile, so the test knows exactly what the file should hold.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import soxr
+from room import aligned_correlation
+
+from voice_coach.audio import (
+    CHUNK_FRAMES,
+    SAMPLE_RATE,
+    chunks_of,
+    file_chunks,
+    float_to_int16,
+    read_audio,
+)
+from voice_coach.errors import InputError
+
+SENTENCE = "Lie on your back and slowly bring one knee towards your chest."
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """Real synthetic speech, 16 kHz mono int16, with a little silence around it."""
+    out = tmp_path_factory.mktemp("speech") / "speech.wav"
+    if shutil.which("flite"):
+        argv = ["flite", "-voice", "slt", "-t", SENTENCE, "-o", str(out)]
+    elif shutil.which("espeak-ng"):
+        argv = ["espeak-ng", "-v", "en-us", "-w", str(out), SENTENCE]
+    else:
+        pytest.skip("no speech synthesiser (flite or espeak-ng) installed")
+    subprocess.run(argv, check=True, capture_output=True)
+    samples = read_audio(out)
+    pad = np.zeros(SAMPLE_RATE // 4, dtype=np.int16)
+    return np.concatenate([pad, samples, pad])
+
+
+def as_float(samples: np.ndarray) -> np.ndarray:
+    return samples.astype(np.float32) / 32768.0
+
+
+def resampled(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` (16 kHz int16) as float at ``rate``."""
+    return soxr.resample(as_float(samples), SAMPLE_RATE, rate, quality="VHQ")
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(len(a), len(b))
+    return float(np.corrcoef(a[:n].astype(np.float64), b[:n].astype(np.float64))[0, 1])
+
+
+def level_ratio(result: np.ndarray, original: np.ndarray) -> float:
+    """RMS of ``result`` over RMS of ``original``."""
+    rms = [np.sqrt(np.mean(x.astype(np.float64) ** 2)) for x in (result, original)]
+    return float(rms[0] / rms[1])
+
+
+def assert_pipeline_format(result: np.ndarray, expected_frames: int, slack: int = 2) -> None:
+    assert result.dtype == np.int16
+    assert result.ndim == 1
+    assert abs(len(result) - expected_frames) <= slack, (len(result), expected_frames)
+
+
+# -- formats that must read ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [8_000, 16_000, 22_050, 44_100, 48_000])
+def test_pcm_wav_at_any_rate_becomes_16k(tmp_path: Path, speech: np.ndarray, rate: int) -> None:
+    path = tmp_path / f"speech_{rate}.wav"
+    soundfile.write(path, resampled(speech, rate), rate, subtype="PCM_16")
+    result = read_audio(path)
+    assert_pipeline_format(result, len(speech))
+    # 8 kHz keeps only the band below 4 kHz, which holds most of the speech energy.
+    assert correlation(result, speech) > (0.97 if rate == 8_000 else 0.999)
+    assert level_ratio(result, speech) == pytest.approx(1.0, abs=0.05 if rate == 8_000 else 0.01)
+
+
+def test_16k_pcm_wav_is_read_exactly(tmp_path: Path, speech: np.ndarray) -> None:
+    path = tmp_path / "speech.wav"
+    soundfile.write(path, speech, SAMPLE_RATE, subtype="PCM_16")
+    assert np.array_equal(read_audio(path), speech)
+
+
+def test_stereo_is_averaged_to_mono(tmp_path: Path, speech: np.ndarray) -> None:
+    both = np.stack([resampled(speech, 44_100)] * 2, axis=1)
+    left_only = both * np.array([1.0, 0.0], dtype=np.float32)
+    soundfile.write(tmp_path / "both.wav", both, 44_100)
+    soundfile.write(tmp_path / "left.wav", left_only, 44_100)
+    same = read_audio(tmp_path / "both.wav")
+    left = read_audio(tmp_path / "left.wav")
+    assert_pipeline_format(same, len(speech))
+    assert correlation(same, speech) > 0.99 and correlation(left, speech) > 0.99
+    assert level_ratio(same, speech) == pytest.approx(1.0, abs=0.02)
+    assert level_ratio(left, speech) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_wave_format_extensible(tmp_path: Path, speech: np.ndarray, subtype: str) -> None:
+    path = tmp_path / f"speech_{subtype}.wav"
+    stereo = np.stack([resampled(speech, 48_000)] * 2, axis=1)
+    soundfile.write(path, stereo, 48_000, format="WAVEX", subtype=subtype)
+    assert b"WAVE" in path.read_bytes()[:12]
+    result = read_audio(path)
+    assert_pipeline_format(result, len(speech))
+    assert correlation(result, speech) > 0.99
+
+
+def test_float32_wav_is_scaled_and_clipped(tmp_path: Path, speech: np.ndarray) -> None:
+    soundfile.write(tmp_path / "float.wav", as_float(speech), SAMPLE_RATE, subtype="FLOAT")
+    result = read_audio(tmp_path / "float.wav")
+    assert_pipeline_format(result, len(speech), slack=0)
+    assert np.array_equal(result, speech)
+    loud = np.array([0.5, 1.5, -2.0, np.nan, np.inf, -np.inf], dtype=np.float32)
+    soundfile.write(tmp_path / "loud.wav", np.repeat(loud, 100), SAMPLE_RATE, subtype="FLOAT")
+    values = read_audio(tmp_path / "loud.wav")[::100]
+    assert values.tolist() == [16384, 32767, -32768, 0, 32767, -32768]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "rate", "min_correlation"),
+    [
+        ("FLAC", "flac", 44_100, 0.99),
+        ("OGG", "ogg", 48_000, 0.98),
+        ("MP3", "mp3", 44_100, 0.98),
+    ],
+)
+def test_compressed_formats(
+    tmp_path: Path,
+    speech: np.ndarray,
+    fmt: str,
+    suffix: str,
+    rate: int,
+    min_correlation: float,
+) -> None:
+    if fmt not in soundfile.available_formats():
+        pytest.skip(f"this libsndfile cannot write {fmt}")
+    path = tmp_path / f"speech.{suffix}"
+    soundfile.write(path, resampled(speech, rate), rate, format=fmt)
+    result = read_audio(path)
+    # Lossy codecs pad the start and end by a frame or two.
+    assert_pipeline_format(result, len(speech), slack=0 if fmt == "FLAC" else 2_400)
+    padded = np.concatenate([np.zeros(2_400, np.int16), result, np.zeros(2_400, np.int16)])
+    assert aligned_correlation(speech, padded)[0] > min_correlation
+
+
+def test_format_is_read_from_content_not_name(tmp_path: Path, speech: np.ndarray) -> None:
+    path = tmp_path / "really_flac.wav"
+    soundfile.write(path, speech, SAMPLE_RATE, format="FLAC")
+    assert np.array_equal(read_audio(path), speech)
+
+
+# -- chunks ----------------------------------------------------------------------------------
+
+
+def test_file_chunks_are_the_file_in_100ms_pieces(tmp_path: Path, speech: np.ndarray) -> None:
+    path = tmp_path / "speech.wav"
+    soundfile.write(path, resampled(speech, 22_050), 22_050)
+    chunks = list(file_chunks(path))
+    assert all(len(c) == CHUNK_FRAMES * 2 for c in chunks[:-1])
+    assert 0 < len(chunks[-1]) <= CHUNK_FRAMES * 2
+    assert b"".join(chunks) == read_audio(path).astype("<i2").tobytes()
+
+
+def test_file_chunks_realtime_yields_the_same_audio(tmp_path: Path, speech: np.ndarray) -> None:
+    path = tmp_path / "short.wav"
+    soundfile.write(path, speech[: SAMPLE_RATE // 4], SAMPLE_RATE)
+    paced = list(file_chunks(path, frames=800, realtime=True))
+    assert paced == list(file_chunks(path, frames=800))
+    assert len(paced) == 5
+
+
+def test_chunks_of_nothing_is_nothing() -> None:
+    assert list(chunks_of(np.zeros(0, dtype=np.int16))) == []
+
+
+def test_float_to_int16_clips_instead_of_wrapping() -> None:
+    out = float_to_int16(np.array([1.0, 1.01, -1.5, 0.0, 0.5, -1.0]))
+    assert out.tolist() == [32767, 32767, -32768, 0, 16384, -32768]
+
+
+# -- files that must fail cleanly ------------------------------------------------------------
+
+
+def wav_bytes(samples: np.ndarray, tmp_path: Path) -> bytes:
+    path = tmp_path / "source.wav"
+    soundfile.write(path, samples, SAMPLE_RATE, subtype="PCM_16")
+    return path.read_bytes()
+
+
+def assert_clear_input_error(path: Path, reason: str) -> None:
+    with pytest.raises(InputError) as error:
+        read_audio(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert reason in message
+    assert "\n" not in message
+    with pytest.raises(InputError):
+        list(file_chunks(path))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert_clear_input_error(tmp_path / "nowhere.wav", "no such file")
+
+
+def test_folder_is_not_audio(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings.wav"
+    folder.mkdir()
+    assert_clear_input_error(folder, "folder")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    assert_clear_input_error(path, "empty")
+
+
+def test_text_file_is_not_audio(tmp_path: Path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("knee to chest, hold, breathe\n" * 20)
+    assert_clear_input_error(path, "not a readable audio file")
+
+
+def test_wav_without_samples(tmp_path: Path) -> None:
+    path = tmp_path / "silent.wav"
+    soundfile.write(path, np.zeros(0, dtype=np.int16), SAMPLE_RATE)
+    assert_clear_input_error(path, "holds no samples")
+
+
+def test_wav_cut_inside_its_header(tmp_path: Path, speech: np.ndarray) -> None:
+    path = tmp_path / "header.wav"
+    path.write_bytes(wav_bytes(speech, tmp_path)[:30])
+    assert_clear_input_error(path, "not a readable audio file")
+
+
+def test_truncated_wav_gives_the_audio_before_the_cut(tmp_path: Path, speech: np.ndarray) -> None:
+    """The header promises more than is there: libsndfile reads what exists (decided: keep it)."""
+    data = wav_bytes(speech, tmp_path)
+    cut = 44 + (len(data) - 44) // 2 + 1  # half the samples, and half a sample more
+    path = tmp_path / "truncated.wav"
+    path.write_bytes(data[:cut])
+    result = read_audio(path)
+    whole = (cut - 44) // 2
+    assert len(result) == whole
+    assert np.array_equal(result, speech[:whole])
+
+
+def test_truncated_flac_is_an_input_error(tmp_path: Path, speech: np.ndarray) -> None:
+    source = tmp_path / "source.flac"
+    soundfile.write(source, speech, SAMPLE_RATE, format="FLAC")
+    path = tmp_path / "truncated.flac"
+    path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    assert_clear_input_error(path, "not a readable audio file")

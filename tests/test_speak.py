@@ -1,0 +1,479 @@
+"""Speech out: real pyttsx3/espeak-ng rendering, PocketSphinx to prove it is speech, earcons,
+the ``say`` command, and real playback into the PulseAudio room."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from fakes import FakeSpeaker
+
+from voice_coach import catalogue, earcons, speak
+from voice_coach.audio import SAMPLE_RATE
+from voice_coach.cli import main
+from voice_coach.errors import InputError, ResourceMissing, UsageError
+from voice_coach.speak import PrintSpeaker, Speaker, SpeechSettings, Voice
+
+LONG = (
+    "Lie on your back with both knees bent. Slowly draw one knee towards your chest, "
+    "breathe out gently, and hold it there while your back relaxes. Then lower it again "
+    "and do the same with the other knee, taking your time."
+)
+"""A sentence of about ten seconds, long enough to cut off."""
+RECOGNISABLE = (
+    "Lie on your back and draw one knee gently to your chest.",
+    "Hello, how are you today?",
+    "Turn left and then turn right.",
+    "I will count to ten for you.",
+)
+"""Sentences PocketSphinx's default model picks words out of in espeak-ng's en-us voice."""
+CLEAR = SpeechSettings(rate=110, voice="en-us")
+"""Settings PocketSphinx hears best."""
+WAIT = 30.0
+"""Longest wait for playback that should take a few seconds (s); reached only when broken."""
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+@pytest.fixture(scope="module")
+def decoder():
+    from pocketsphinx import Decoder
+
+    return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+
+
+def recognise(decoder, samples: np.ndarray) -> str:
+    """PocketSphinx's (default en-us model) transcript of 16 kHz int16 samples."""
+    decoder.start_utt()
+    decoder.process_raw(np.ascontiguousarray(samples, dtype="<i2").tobytes(), full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr if hyp is not None else ""
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_adjusted_steps_within_bounds_and_refuses_past_them():
+    base = SpeechSettings()
+    louder = base.adjusted("louder")
+    assert louder is not None and louder.volume > base.volume
+    assert base.adjusted("quieter").volume < base.volume
+    assert base.adjusted("slower").rate == base.rate - speak.RATE_STEP
+    assert base.adjusted("faster").rate == base.rate + speak.RATE_STEP
+    top = SpeechSettings(volume=speak.VOLUME_BOUNDS[1], rate=speak.RATE_BOUNDS[1])
+    assert top.adjusted("louder") is None
+    assert top.adjusted("faster") is None
+    bottom = SpeechSettings(volume=speak.VOLUME_BOUNDS[0], rate=speak.RATE_BOUNDS[0])
+    assert bottom.adjusted("quieter") is None
+    assert bottom.adjusted("slower") is None
+    # stepping all the way stays within the bounds and ends at them
+    settings = base
+    while (next_settings := settings.adjusted("slower")) is not None:
+        settings = next_settings
+    assert settings.rate == speak.RATE_BOUNDS[0]
+    with pytest.raises(ValueError):
+        base.adjusted("sideways")
+
+
+def test_settings_out_of_range_are_usage_errors():
+    with pytest.raises(UsageError, match="rate"):
+        SpeechSettings(rate=10)
+    with pytest.raises(UsageError, match="volume"):
+        SpeechSettings(volume=3.0)
+    with pytest.raises(UsageError, match="unknown speech setting"):
+        SpeechSettings.from_dict({"pitch": 3})
+    assert SpeechSettings.from_dict({"rate": "120"}) == SpeechSettings(rate=120)
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def test_render_is_speech_of_plausible_length():
+    voice = Voice()
+    text = "Lie on your back and draw one knee gently to your chest."
+    samples = voice.render(text)
+    assert samples.dtype == np.int16 and samples.ndim == 1
+    seconds = len(samples) / SAMPLE_RATE
+    estimate = voice.estimate_seconds(text)
+    assert estimate / 2 < seconds < estimate * 2
+    assert rms(samples) > 300  # not silence
+    assert np.abs(samples.astype(np.int32)).max() < 32767  # not clipped
+
+
+def test_first_render_in_a_fresh_process_is_complete():
+    # pyttsx3's first runAndWait returns before espeak-ng has written a long sentence
+    code = (
+        "from voice_coach.speak import Voice; v = Voice(cache_size=0); "
+        f"print(len(v.render({LONG!r})), len(v.render({LONG!r})))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = (int(n) for n in proc.stdout.split())
+    assert first > 6 * SAMPLE_RATE
+    assert abs(first - second) < 0.05 * SAMPLE_RATE
+
+
+def test_rate_changes_duration_every_time():
+    # espeak-ng drops a rate set while it finishes the previous message; alternate to catch it
+    text = "Breathe out slowly and let your back relax."
+    lengths = {80: [], 220: []}
+    for rate in (80, 220, 80, 220):
+        lengths[rate].append(len(Voice(SpeechSettings(rate=rate)).render(text)))
+    assert min(lengths[80]) > 1.8 * max(lengths[220])
+
+
+def test_volume_changes_level():
+    text = "Breathe out slowly and let your back relax."
+    quiet = rms(Voice(SpeechSettings(volume=0.2)).render(text))
+    loud = rms(Voice(SpeechSettings(volume=1.0)).render(text))
+    assert 0.1 < quiet / loud < 0.35
+
+
+def test_many_renders_in_one_process_print_nothing(capfd):
+    voice = Voice(cache_size=4)
+    for n in range(40):
+        samples = voice.render(f"Hold it for {n} more seconds.")
+        assert len(samples) > SAMPLE_RATE // 2
+    captured = capfd.readouterr()
+    assert captured.out == ""
+
+
+def test_render_from_several_threads():
+    voice = Voice(cache_size=0)
+    texts = [f"Sentence number {n} is spoken from a thread." for n in range(12)]
+    results: dict[str, np.ndarray] = {}
+    errors: list[BaseException] = []
+
+    def work(chunk: list[str]) -> None:
+        try:
+            for text in chunk:
+                results[text] = voice.render(text)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(texts[i::3],)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert not errors
+    assert sorted(results) == sorted(texts)
+    lengths = [len(results[t]) / SAMPLE_RATE for t in texts]
+    assert all(1.0 < n < 6.0 for n in lengths)
+
+
+def test_render_cache_returns_the_same_audio_and_evicts_oldest():
+    voice = Voice(cache_size=2)
+    first = voice.render("One.")
+    assert voice.render("One.") is first
+    assert voice.is_cached("One.")
+    voice.render("Two.")
+    voice.render("Three.")
+    assert not voice.is_cached("One.")
+    voice.settings = voice.settings.adjusted("slower")
+    assert not voice.is_cached("Three.")  # other settings, other audio
+
+
+def test_empty_text_and_unknown_voice_are_clear_errors():
+    with pytest.raises(InputError, match="nothing to say"):
+        Voice().render("   ")
+    with pytest.raises(UsageError, match="unknown voice 'nosuchvoice'"):
+        Voice(SpeechSettings(voice="nosuchvoice"))
+    assert Voice(SpeechSettings(voice="en-us")).settings.voice == "gmw/en-us"
+    assert Voice(SpeechSettings(voice="English (America)")).settings.voice == "gmw/en-us"
+
+
+def test_pocketsphinx_recognises_the_rendered_speech(decoder):
+    voice = Voice(CLEAR)
+    heard = {text: words(recognise(decoder, voice.render(text))) for text in RECOGNISABLE}
+    for text, got in heard.items():
+        assert len(got & words(text)) >= 2, (text, got)
+    # control: each transcript matches its own sentence better than the others
+    for text, got in heard.items():
+        others = [len(got & words(o)) for o in RECOGNISABLE if o != text]
+        assert len(got & words(text)) > max(others), (text, got)
+
+
+def test_adjust_says_what_changed_and_when_at_the_limit():
+    cat = catalogue.default()
+    voice = Voice(SpeechSettings(volume=speak.VOLUME_BOUNDS[1] - speak.VOLUME_STEP))
+    assert speak.adjust(voice, "louder") == cat.line("speech_out_louder")
+    assert voice.settings.volume == pytest.approx(speak.VOLUME_BOUNDS[1])
+    assert speak.adjust(voice, "louder") == cat.line("speech_out_louder_limit")
+    assert voice.settings.volume == pytest.approx(speak.VOLUME_BOUNDS[1])
+
+
+# -- earcons -------------------------------------------------------------------------------
+
+
+def dominant_hz(samples: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
+    return float(np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE)[np.argmax(spectrum)])
+
+
+@pytest.mark.parametrize(
+    ("make", "low", "high"),
+    [(earcons.heard, 0.08, 0.2), (earcons.not_understood, 0.1, 0.4), (earcons.alarm, 0.3, 1.5)],
+)
+def test_earcons_are_short_soft_and_faded(make, low, high):
+    samples = make()
+    assert samples.dtype == np.int16 and samples.ndim == 1
+    assert low < len(samples) / SAMPLE_RATE < high
+    peak = np.abs(samples.astype(np.int32)).max()
+    assert 1000 < peak < 32767 // 2  # audible, far from clipping
+    edge = int(0.002 * SAMPLE_RATE)
+    assert np.abs(samples[:edge].astype(np.int32)).max() < peak / 4  # fades in
+    assert np.abs(samples[-edge:].astype(np.int32)).max() < peak / 4  # fades out
+
+
+def test_heard_rises_and_not_understood_falls():
+    for samples, rising in ((earcons.heard(), True), (earcons.not_understood(), False)):
+        half = len(samples) // 2
+        first, second = dominant_hz(samples[:half]), dominant_hz(samples[half:])
+        assert (second > first) if rising else (second < first)
+
+
+# -- PrintSpeaker and FakeSpeaker -------------------------------------------------------------
+
+
+def test_print_speaker_prints_sentences_and_ignores_earcons(capsys):
+    speaker = PrintSpeaker()
+    speaker.play(earcons.heard())
+    speaker.say("  Breathe out slowly.  ")
+    assert not speaker.is_speaking() and speaker.wait(0)
+    assert speaker.current_text == "Breathe out slowly."
+    speaker.stop()
+    speaker.close()
+    assert capsys.readouterr().out == "Breathe out slowly.\n"
+    with pytest.raises(InputError):
+        speaker.say("")
+
+
+def test_fake_speaker_has_the_speaker_api():
+    public = {name for name in dir(Speaker) if not name.startswith("_")}
+    wanted = {"prepare", "say", "play", "stop", "is_speaking", "wait", "close"}
+    assert wanted <= public
+    for name in wanted:
+        assert callable(getattr(FakeSpeaker(), name))
+        assert callable(getattr(PrintSpeaker(), name))
+    fake = FakeSpeaker()
+    fake.say("Hello.")
+    assert fake.texts() == ["Hello."] and fake.current_text == "Hello."
+
+
+# -- the say command ------------------------------------------------------------------------
+
+
+def test_say_out_writes_a_16k_mono_wav(tmp_path: Path, decoder, capfd):
+    out = tmp_path / "hello.wav"
+    text = "Turn left and then turn right."
+    assert main(["say", text, "--out", str(out), "--rate", "110", "--voice", "en-us"]) == 0
+    info = soundfile.info(str(out))
+    assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
+    assert 1.0 < info.duration < 6.0
+    samples, _ = soundfile.read(str(out), dtype="int16")
+    assert len(words(recognise(decoder, samples)) & words(text)) >= 2
+    assert str(out) in capfd.readouterr().out
+
+
+def test_say_without_text_writes_the_sound_check(tmp_path: Path):
+    out = tmp_path / "check.wav"
+    assert main(["say", "--out", str(out)]) == 0
+    expected = Voice().estimate_seconds(catalogue.default().line("speech_out_sound_check"))
+    assert expected / 2 < soundfile.info(str(out)).duration < expected * 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["say", "hi", "--rate", "5"], 2, "rate 5 is out of range"),
+        (["say", "hi", "--voice", "nosuchvoice"], 2, "unknown voice"),
+        (["say", "hi", "--out", "/nonexistent-folder/x.wav"], 1, "/nonexistent-folder/x.wav"),
+        (["say", " ", "--out", "/tmp/never-written.wav"], 1, "nothing to say"),
+        (["say", "hi", "--output-device", "no such speaker"], 3, "no such speaker"),
+    ],
+)
+def test_say_errors_are_one_clear_line(argv, code, message, capfd):
+    assert main(argv) == code
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("voice-coach:")]
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_missing_speech_library_exits_3_naming_the_package(tmp_path: Path):
+    # pyttsx3 made unimportable in a fresh interpreter, as on a machine without it
+    code = (
+        "import sys; sys.modules['pyttsx3'] = None; from voice_coach.cli import main; "
+        f"sys.exit(main(['say', 'hi', '--out', {str(tmp_path / 'x.wav')!r}]))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "espeak-ng" in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_say_lists_voices(capfd):
+    assert main(["say", "--list-voices"]) == 0
+    rows = [line.split("\t") for line in capfd.readouterr().out.splitlines()]
+    assert ["gmw/en-us", "English (America)"] in [row[:2] for row in rows]
+
+
+# -- playback in the room --------------------------------------------------------------------
+
+
+def align(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
+    """Where ``reference`` starts in ``recording`` and how well they correlate there."""
+    n = len(recording) + len(reference)
+    rec, ref = recording.astype(np.float64), reference.astype(np.float64)
+    corr = np.fft.irfft(np.fft.rfft(rec, n) * np.conj(np.fft.rfft(ref, n)), n)
+    lag = int(np.argmax(corr[: len(recording)]))
+    segment = rec[lag : lag + len(ref)]
+    return lag, float(np.corrcoef(segment, ref[: len(segment)])[0, 1])
+
+
+def last_loud(samples: np.ndarray, threshold: int = 200) -> int:
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) > threshold)[0]
+    return int(loud[-1]) if len(loud) else -1
+
+
+def wait_for(condition, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the speaker"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def room_speaker(room):
+    speaker = Speaker(Voice(CLEAR), device=room.output_device)
+    yield speaker
+    speaker.close()
+
+
+def test_speech_played_into_the_room_is_heard_there(room, room_speaker, decoder):
+    text = RECOGNISABLE[0]
+    reference = room_speaker.voice.render(text)
+    room.start_recording()
+    room_speaker.say(text)
+    assert room_speaker.is_speaking()
+    assert room_speaker.wait(WAIT)
+    time.sleep(0.2)  # let the device's buffer play out before the recording ends
+    recording = room.stop_recording()
+    assert not room_speaker.is_speaking()
+    assert room_speaker.current_text == text
+    assert room_speaker.first_sample_at <= room_speaker.last_sample_at
+    _lag, correlation = align(recording, reference)
+    assert correlation > 0.9
+    assert len(words(recognise(decoder, recording)) & words(text)) >= 2
+
+
+def test_say_queues_after_what_is_playing(room, room_speaker):
+    first, second = "Hello, how are you today?", "Turn left and then turn right."
+    ref_first, ref_second = (room_speaker.voice.render(t) for t in (first, second))
+    room.start_recording()
+    room_speaker.say(first)
+    room_speaker.play(earcons.heard())
+    room_speaker.say(second)
+    assert room_speaker.wait(WAIT)
+    time.sleep(0.2)
+    recording = room.stop_recording()
+    lag_first, corr_first = align(recording, ref_first)
+    lag_second, corr_second = align(recording, ref_second)
+    assert corr_first > 0.9 and corr_second > 0.9
+    gap = len(ref_first) + len(earcons.heard())
+    assert abs((lag_second - lag_first) - gap) < 0.05 * SAMPLE_RATE  # back to back, in order
+    assert room_speaker.current_text == second
+
+
+def test_stop_cuts_a_long_sentence_short(room, room_speaker):
+    reference = room_speaker.voice.render(LONG)
+    assert len(reference) > 6 * SAMPLE_RATE
+    room.start_recording()
+    room_speaker.say(LONG)
+    wait_for(lambda: room_speaker.played_frames > SAMPLE_RATE)  # one second handed over
+    room_speaker.stop()
+    assert room_speaker.wait(WAIT)
+    assert not room_speaker.is_speaking()
+    time.sleep(0.5)  # record well past the cut
+    recording = room.stop_recording()
+    lag, correlation = align(recording, reference[:SAMPLE_RATE])
+    assert correlation > 0.9
+    played = room_speaker.played_frames
+    assert played < len(reference) // 2  # the cut kept it well short of the whole sentence
+    heard = last_loud(recording) - lag
+    # the room heard up to where the speaker stopped handing samples, not beyond
+    assert 0.5 * SAMPLE_RATE < heard <= played + 0.1 * SAMPLE_RATE
+    assert len(recording) - (lag + heard) > 0.2 * SAMPLE_RATE  # silence recorded after it
+
+
+def test_max_seconds_cuts_the_sentence(room, room_speaker):
+    room_speaker.prepare(LONG)
+    room.start_recording()
+    room_speaker.say(LONG, max_seconds=1.5)
+    assert room_speaker.wait(WAIT)
+    time.sleep(0.3)
+    recording = room.stop_recording()
+    assert room_speaker.played_frames == int(1.5 * SAMPLE_RATE)
+    lag, _ = align(recording, room_speaker.voice.render(LONG)[:SAMPLE_RATE])
+    assert last_loud(recording) - lag <= 1.5 * SAMPLE_RATE
+
+
+def test_prepare_returns_the_duration(room_speaker):
+    seconds = room_speaker.prepare(RECOGNISABLE[1])
+    assert seconds == len(room_speaker.voice.render(RECOGNISABLE[1])) / SAMPLE_RATE
+    assert room_speaker.voice.is_cached(RECOGNISABLE[1])
+
+
+def test_lost_output_device_is_a_clear_error_and_recovers(room, room_speaker):
+    room_speaker.say(LONG)
+    wait_for(lambda: room_speaker.played_frames > 0)
+    for stream in room._list("sink-inputs"):  # pull the speaker's stream out from under it
+        room._cli(f"kill-sink-input {stream['index']}")
+    with pytest.raises(ResourceMissing, match="output device stopped"):
+        room_speaker.wait(WAIT)
+    assert not room_speaker.is_speaking()
+    room_speaker.say("Hello, how are you today?")  # reopens the device
+    assert room_speaker.wait(WAIT)
+
+
+def test_unknown_output_device_names_the_available_ones(room):
+    with pytest.raises(ResourceMissing, match="'no such speaker' not found; available: .*pulse"):
+        Speaker(Voice(), device="no such speaker")
+
+
+def test_a_sentence_said_right_after_stop_is_played(room, room_speaker):
+    """stop() then say(): the reply must not be dropped with what was cut."""
+    reply = "Paused. Tell me when you want to carry on."
+    reference = room_speaker.voice.render(reply)
+    room.start_recording()
+    room_speaker.say(LONG)
+    wait_for(lambda: room_speaker.played_frames > SAMPLE_RATE // 2)
+    room_speaker.stop()
+    room_speaker.say(reply)
+    assert room_speaker.wait(WAIT)
+    time.sleep(0.3)
+    recording = room.stop_recording()
+    _, correlation = align(recording, reference[: SAMPLE_RATE // 2])
+    assert correlation > 0.9
+    assert room_speaker.current_text == reply
