@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import CoachError, ExitCode
 
-COMMAND_MODULES = ("voice_coach.cli_text",)
+COMMAND_MODULES = (
+    "voice_coach.cli_listen",
+    "voice_coach.cli_text",
+    "voice_coach.cli_speech_in",
+    "voice_coach.cli_speech_out",
+    "voice_coach.cli_routine",
+    "voice_coach.cli_devices",
+    "voice_coach.cli_models",
+)
 DEFAULT_COMMAND = "listen"
 
 
