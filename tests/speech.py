@@ -20,7 +20,12 @@ import numpy as np
 
 from voice_coach.audio import SAMPLE_RATE, float_to_int16, read_audio
 
-EVAL_AUDIO = Path(os.environ.get("VOICE_COACH_EVAL_AUDIO", "/work/shared/eval-audio"))
+EVAL_AUDIO = Path(
+    os.environ.get(
+        "VOICE_COACH_EVAL_AUDIO",
+        Path(__file__).resolve().parent.parent.parent / "shared" / "eval-audio",
+    )
+)
 """Real human recordings (commands/, sentences/, noise/); read in place, never copied."""
 VOICES = ("piper_joe", "flite_slt", "espeak")
 """Synthetic voices: neural Piper (joe), flite (slt, 16 kHz) and espeak-ng."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from room import Room, aligned_correlation
+from speech import EVAL_AUDIO
 
 from voice_coach import cli
 from voice_coach.audio import SAMPLE_RATE, read_audio
@@ -26,9 +27,7 @@ from voice_coach.microphone import (
     list_devices,
 )
 
-EVAL_STOP = Path(os.environ.get("VOICE_COACH_EVAL_AUDIO", "/work/shared/eval-audio")) / (
-    "commands/stop"
-)
+EVAL_STOP = EVAL_AUDIO / ("commands/stop")
 PROJECT = Path(__file__).resolve().parents[1]
 GENEROUS = 30.0
 """Upper bound (s) on waits that take well under a second when things work."""
