@@ -202,3 +202,33 @@ def test_the_listener_recovers_a_lost_microphone_and_hears_real_speech(tmp_path)
         session.handle_event(event)
     assert speaker.texts() == [CAT.intent("ice_heat").answer]
     assert not listener.is_alive()
+
+
+def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, speaker):
+    """No echo cancellation: the coach's voice at the mic must not trigger commands."""
+    import time
+
+    from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter
+
+    def tone(dbfs: float) -> bytes:
+        import numpy as np
+
+        amplitude = 32768 * 10 ** (dbfs / 20) * np.sqrt(2)
+        wave = amplitude * np.sin(np.arange(800) * 2 * np.pi * 440 / 16000)
+        return wave.astype("<i2").tobytes()
+
+    meter = LevelMeter()
+    session.meter = meter
+    now = time.monotonic()
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("support").answer
+    speaker.first_sample_at = now - 5.0
+    for k in range(80):  # the coach's echo at the mic, about -30 dBFS, for 4 s
+        meter.add(tone(-30.0), now - 4.5 + k * 0.05)
+    meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB / 2), now - 0.3)
+    session.handle_event(final("ouch"))
+    assert speaker.stops == 0  # heard at echo level: the coach's own voice, misheard
+    session.utterance.acted = False
+    meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB + 3), now - 0.2)
+    session.handle_event(final("stop"))
+    assert speaker.stops == 1  # clearly louder than the echo: the person

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalogue, state
-from .errors import ExitCode, ResourceMissing
+from .errors import ExitCode, ResourceMissing, UsageError
 
 CHECK_LISTEN_SECONDS = 8.0
 """How long ``check`` waits for the person to say something (s)."""
@@ -76,6 +76,7 @@ def run_listen(args: argparse.Namespace) -> int:
     from .loop import Listener, LoopOptions, Session, run
 
     cat = catalogue.default()
+    _check_log_file(args.log)
     dialogue = Dialogue()
     voice, speaker = _voice_and_speaker(args, quiet=args.quiet)
     coach = Coach(dialogue, speaker, voice=voice)
@@ -101,6 +102,20 @@ def run_listen(args: argparse.Namespace) -> int:
         coach.close()
         speaker.stop()
         speaker.close()
+
+
+def _check_log_file(path: Path | None) -> None:
+    """Fail now (exit 2) if ``--log`` cannot be appended to, not at the first thing heard."""
+    if path is None:
+        return
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the log file {path} ({exc.strerror}): choose a file in a folder "
+            "that exists and that you may write to"
+        ) from None
 
 
 def _hearing(args: argparse.Namespace, cat: catalogue.Catalogue) -> tuple[Any, Any]:

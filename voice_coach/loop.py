@@ -16,7 +16,8 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +46,15 @@ ECHO_TAIL_SECONDS = 0.35
 """How long after the last sample played the room may still carry the coach's voice (s).
 
 Measured by ``tests/benchmarks/bench_loop_latency.py`` (see the README); kept above it."""
+BARGE_IN_MARGIN_DB = 6.0
+"""While the coach speaks, a command only counts when the microphone's peak level over the
+last :data:`BARGE_IN_WINDOW` seconds is this much above the coach's own voice there (its
+90th-percentile level since the sentence began, or over :data:`ECHO_HISTORY`). Without
+echo cancellation the coach's voice coming back is otherwise misheard as commands."""
+BARGE_IN_WINDOW = 1.0
+"""Seconds of microphone level that a barge-in command is judged on."""
+ECHO_HISTORY = 4.0
+"""At least this many seconds before the command window give the coach's echo level."""
 RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
 """Back-off between attempts to reopen a lost microphone (s); the last one repeats."""
 
@@ -111,6 +121,36 @@ class _Utterance:
     partials: list[str] = field(default_factory=list)
 
 
+class LevelMeter:
+    """Recent microphone levels (dBFS per chunk, with their time), shared between threads."""
+
+    def __init__(self, keep_seconds: float = 120.0) -> None:
+        self.keep_seconds = keep_seconds
+        self._levels: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, chunk: bytes, now: float | None = None) -> None:
+        """Record the level of one chunk (heard at ``now``, default: the monotonic time)."""
+        from .microphone import level_dbfs
+
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._levels.append((now, level_dbfs(chunk)))
+            while self._levels and self._levels[0][0] < now - self.keep_seconds:
+                self._levels.popleft()
+
+    def levels(self, start: float, end: float) -> list[float]:
+        """The levels recorded between two monotonic times."""
+        with self._lock:
+            return [level for t, level in self._levels if start <= t <= end]
+
+    def metered(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Pass chunks through, recording each one's level."""
+        for chunk in chunks:
+            self.add(chunk)
+            yield chunk
+
+
 class Listener(threading.Thread):
     """Reads the microphone through the recogniser and posts events; reopens on faults."""
 
@@ -127,6 +167,8 @@ class Listener(threading.Thread):
         self.events = events
         self.retry_seconds = retry_seconds
         self.stopping = threading.Event()
+        self.meter = LevelMeter()
+        """Levels of what the microphone hears, for the barge-in check."""
         self._mic: Microphone | None = None
 
     def run(self) -> None:
@@ -137,23 +179,32 @@ class Listener(threading.Thread):
                 if failures:
                     self.events.put(MicBack())
                 failures = 0
-                for transcript in self.recogniser.stream(self._mic):
+                for transcript in self.recogniser.stream(self.meter.metered(self._mic)):
                     if self.stopping.is_set():
                         return
                     self.events.put(transcript)
                 if self.stopping.is_set():
                     return
                 raise ResourceMissing("the microphone stream ended")
-            except ResourceMissing as exc:
+            except Exception as exc:  # noqa: BLE001 - a deaf coach must say so and retry
                 if self.stopping.is_set():
                     return
+                if not isinstance(exc, ResourceMissing):  # a recogniser bug: say it, go on
+                    log.debug("listening failed", exc_info=True)
+                    exc = ResourceMissing(f"listening failed ({type(exc).__name__}: {exc})")
                 delay = self.retry_seconds[min(failures, len(self.retry_seconds) - 1)]
                 failures += 1
                 self.events.put(MicLost(str(exc), delay))
-                self.recogniser.reset()
+                self._reset_recogniser()
                 self.stopping.wait(delay)
             finally:
                 self._close_mic()
+
+    def _reset_recogniser(self) -> None:
+        try:
+            self.recogniser.reset()
+        except Exception:  # noqa: BLE001 - the next utterance starts afresh anyway
+            log.debug("resetting the recogniser failed", exc_info=True)
 
     def _close_mic(self) -> None:
         mic, self._mic = self._mic, None
@@ -188,9 +239,12 @@ class Session:
         self.options = options or LoopOptions()
         self.asleep = False
         self.awake_for_one = False
+        self.meter: LevelMeter | None = None
+        """The listener's microphone levels (None: commands are not checked for loudness)."""
         self.utterance = _Utterance()
         self.misses = 0
         self.mic_lost = False
+        self._commands: dict[str | None, tuple[frozenset[str], tuple[str, ...]]] = {}
 
     # -- events --------------------------------------------------------------------
     def handle_event(self, event: object) -> None:
@@ -286,7 +340,7 @@ class Session:
 
     def _barge_in(self, text: str) -> None:
         heard = self.matcher.understand(text)
-        if heard.intent not in BARGE_IN or self._is_echo(heard):
+        if heard.intent not in BARGE_IN or self._is_echo(heard) or not self._louder_than_echo():
             return
         self.utterance.acted = True
         log.info("barge-in: %r -> %s", text, heard.intent)
@@ -294,14 +348,54 @@ class Session:
         self.speaker.stop()
         self._answer(heard)
 
-    def _is_echo(self, heard: Understanding) -> bool:
-        """True when every content word heard is in the sentence the coach is saying."""
-        sentence = self.speaker.current_text or ""
-        if not sentence:
+    def _louder_than_echo(self) -> bool:
+        """True when the microphone heard something clearly louder than the coach's voice."""
+        if self.meter is None:
+            return True
+        now = time.monotonic()
+        recent = self.meter.levels(now - BARGE_IN_WINDOW, now)
+        start = min(self.speaker.first_sample_at, now - ECHO_HISTORY)
+        before = self.meter.levels(start, now - BARGE_IN_WINDOW)
+        if not recent:
             return False
-        said = set(self.matcher.normalise(sentence).split())
+        if not before:
+            return True
+        echo = sorted(before)[int(0.9 * (len(before) - 1))]
+        return max(recent) >= echo + BARGE_IN_MARGIN_DB
+
+    def _is_echo(self, heard: Understanding) -> bool:
+        """True unless the words heard beyond the coach's own sentence are the command's words.
+
+        The coach's voice coming back through the room is often misheard as other words
+        ("the best way to keep" as "youth wait a keep", which matches "pause"). So the words
+        of the sentence being said are set aside, and a command only counts when what is left
+        holds one of the command's keywords and every content word left is a word of its
+        phrasings or keywords ("minute" alone is not "give me a minute"). A red flag ("my leg
+        is numb") counts whenever some word of it is not the coach's own.
+        """
+        sentence = self.speaker.current_text or ""
+        said = set(self.matcher.normalise(sentence).split()) if sentence else set()
+        rest = [w for w in heard.text.split() if w not in said]
         content = [w for w in heard.text.split() if w not in self.matcher.stopwords]
-        return bool(content) and all(w in said for w in content)
+        left = [w for w in rest if w not in self.matcher.stopwords]
+        if not left:
+            return bool(content)
+        if heard.red_flag is not None:
+            return False
+        words, keywords = self._command_words(heard.intent)
+        spoken = f" {' '.join(rest)} "
+        has_keyword = any(f" {k} " in spoken for k in keywords)
+        return not (has_keyword and all(w in words for w in left))
+
+    def _command_words(self, intent_id: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
+        """An intent's words (of its phrasings and keywords) and its keywords, normalised."""
+        if intent_id not in self._commands:
+            intent = self.cat.intent(intent_id) if intent_id else None
+            keywords = tuple(self.matcher.normalise(k) for k in intent.keywords) if intent else ()
+            texts = [*intent.phrases, *keywords] if intent else []
+            words = frozenset(w for text in texts for w in self.matcher.normalise(text).split())
+            self._commands[intent_id] = (words, keywords)
+        return self._commands[intent_id]
 
     def _mic_lost(self, event: MicLost) -> None:
         print(
@@ -323,8 +417,11 @@ class Session:
         if self.options.log_file is None:
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with self.options.log_file.open("a", encoding="utf-8") as f:
-            f.write(f"{stamp}\t{who}\t{text}\n")
+        try:
+            with self.options.log_file.open("a", encoding="utf-8") as f:
+                f.write(f"{stamp}\t{who}\t{text}\n")
+        except OSError as exc:  # a full disk or a removed folder must not end the session
+            log.warning("cannot write the log file %s: %s", self.options.log_file, exc)
 
 
 def run(
@@ -334,6 +431,7 @@ def run(
     extra: Iterable[Callable[[], None]] = (),
 ) -> int:
     """Drive a session until Ctrl-C; returns exit code 0 after a clean shutdown."""
+    session.meter = listener.meter
     listener.start()
     try:
         while True:

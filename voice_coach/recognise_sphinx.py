@@ -12,6 +12,13 @@ Design (measured in ``tests/benchmarks/bench_speech_in.py``):
   ("stock"); when the main pass hears at most :data:`SHORT_WORDS` words within
   :data:`SHORT_SECONDS` of speech, the same audio is decoded again with a catalogue-only model
   and that text is used.
+- **Noise suppression**: audio goes through RNNoise (``pyrnnoise``, a small recurrent network
+  trained on real noise; run at its native 48 kHz via ``soxr``) before the endpointer and the
+  decoder, in :meth:`SphinxRecogniser.transcribe` and :meth:`SphinxRecogniser.stream` alike.
+  Denoised audio is decoded only when RNNoise made it at least :data:`REMOVED_DB` quieter
+  (measured over the utterance and the :data:`NOISE_WINDOW` seconds before it): on clean
+  speech RNNoise costs a few points (it blurs short commands and Piper's consonants), while at
+  10 dB SNR of real noise it adds 20 to 35 points. Without ``pyrnnoise`` it is skipped.
 - **Streaming**: PocketSphinx's ``Endpointer`` (WebRTC-style VAD) cuts the stream into
   utterances; partial hypotheses come every :data:`PARTIAL_EVERY` seconds of speech.
 
@@ -21,11 +28,14 @@ The built model is cached as an ARPA file in the user cache folder, keyed by its
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH
 from .errors import ResourceMissing
@@ -45,8 +55,12 @@ SHORT_WORDS = 2
 """At most this many words heard counts as a short command (re-decoded catalogue-only)."""
 SHORT_SECONDS = 1.5
 """At most this much speech (s) counts as a short command."""
-PARTIAL_EVERY = 0.3
+PARTIAL_EVERY = 0.1
 """Seconds of speech between partial results in :meth:`SphinxRecogniser.stream`."""
+REMOVED_DB = 1.0
+"""Audio the denoiser made at least this much quieter (dB) is decoded denoised."""
+NOISE_WINDOW = 5.0
+"""Seconds of audio before a streamed utterance that count when telling noisy from quiet."""
 FRAME_RATE = 100
 """PocketSphinx feature frames per second."""
 FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"}
@@ -57,7 +71,10 @@ class SphinxRecogniser:
 
     name = NAME
 
-    def __init__(self, catalogue: Catalogue | None = None, debug: bool = False) -> None:
+    def __init__(
+        self, catalogue: Catalogue | None = None, debug: bool = False, denoise: bool | None = None
+    ) -> None:
+        """``denoise``: True needs ``pyrnnoise``, False never, None when it is installed."""
         try:
             import pocketsphinx
         except ImportError:
@@ -72,25 +89,49 @@ class SphinxRecogniser:
         self._main = pocketsphinx.Decoder(lm=str(main_lm), loglevel=level)
         self._short = pocketsphinx.Decoder(lm=str(short_lm), loglevel=level)
         self._fed = 0
+        self._denoise = denoise_available() if denoise is None else denoise
+        if self._denoise and not denoise_available():
+            raise ResourceMissing(
+                "noise suppression needs the pyrnnoise library; run 'pip install pyrnnoise'"
+            )
+
+    def _cleaner(self) -> Denoiser | None:
+        return Denoiser() if self._denoise else None
 
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
-        """Decode all chunks as one utterance."""
+        """Decode all chunks as one utterance (denoised when the recording is noisy)."""
         pcm = b"".join(chunks)
         self._fed = len(pcm)
-        return self._final(pcm)
+        cleaner = self._cleaner()
+        if cleaner is not None:
+            clean = cleaner.process(pcm) + cleaner.flush()
+            if removed_db(pcm, clean) >= REMOVED_DB:
+                pcm = clean
+        self._main.start_utt()
+        self._main.process_raw(pcm, full_utt=True)
+        return self._end(pcm)
 
     def stream(self, chunks: Iterable[bytes]) -> Iterator[Transcript]:
-        """Cut a continuous stream into utterances with the VAD; partials, then a final each."""
+        """Cut a continuous stream into utterances with the VAD; partials, then a final each.
+
+        With noise suppression on, the VAD and the decoder hear denoised audio; an utterance
+        heard in quiet (the denoiser removed little from it and the :data:`NOISE_WINDOW`
+        seconds before it: :func:`removed_db`) is decoded again from the raw audio, as
+        :meth:`transcribe` would.
+        """
         endpointer = self._ps.Endpointer(sample_rate=SAMPLE_RATE)
-        frame_bytes = endpointer.frame_bytes
+        cleaner = self._cleaner()
+        history, cleaned = _History(), _History()
         pending = b""
         speech: list[bytes] = []
         since_partial = 0
-        for chunk in chunks:
-            pending += chunk
-            while len(pending) >= frame_bytes:
-                frame, pending = pending[:frame_bytes], pending[frame_bytes:]
-                self._fed += len(frame)
+        for raw, clean in self._cleaned(chunks, cleaner):
+            history.add(raw, keep=not speech)
+            cleaned.add(clean, keep=not speech)
+            pending += clean
+            while len(pending) >= endpointer.frame_bytes:
+                frame = pending[: endpointer.frame_bytes]
+                pending = pending[endpointer.frame_bytes :]
                 voiced = endpointer.process(frame)
                 if voiced is None:
                     continue
@@ -100,20 +141,19 @@ class SphinxRecogniser:
                 self._main.process_raw(voiced)
                 since_partial += len(voiced)
                 if not endpointer.in_speech:
-                    yield self._end(b"".join(speech))
+                    yield self._end_streamed(b"".join(speech), endpointer, history, cleaned)
                     speech, since_partial = [], 0
                 elif since_partial >= PARTIAL_EVERY * SAMPLE_RATE * SAMPLE_WIDTH:
                     since_partial = 0
                     yield self._partial()
-        tail = endpointer.end_stream(pending)
-        self._fed += len(pending)
+        tail = endpointer.end_stream(pending or bytes(endpointer.frame_bytes))  # not empty
         if tail is not None or speech:
             if not speech:
                 self._main.start_utt()
             if tail:
                 speech.append(tail)
                 self._main.process_raw(tail)
-            yield self._end(b"".join(speech))
+            yield self._end_streamed(b"".join(speech), endpointer, history, cleaned)
 
     def reset(self) -> None:
         """Start counting audio afresh; any half-decoded utterance is dropped."""
@@ -133,9 +173,29 @@ class SphinxRecogniser:
         hyp = self._main.hyp()
         return Transcript(hyp.hypstr if hyp else "", None, NAME, False, self._seconds())
 
-    def _final(self, pcm: bytes) -> Transcript:
-        self._main.start_utt()
-        self._main.process_raw(pcm, full_utt=True)
+    def _cleaned(
+        self, chunks: Iterable[bytes], cleaner: Denoiser | None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Each chunk raw and denoised, counted as fed; the denoiser's rest at the end."""
+        for chunk in chunks:
+            self._fed += len(chunk)
+            yield chunk, cleaner.process(chunk) if cleaner is not None else chunk
+        if cleaner is not None:
+            yield b"", cleaner.flush()
+
+    def _end_streamed(
+        self, pcm: bytes, endpointer: Any, history: _History, cleaned: _History
+    ) -> Transcript:
+        """Finish a streamed utterance; one that is clean after all is decoded raw."""
+        if not self._denoise:
+            return self._end(pcm)
+        end = endpointer.speech_end if endpointer.speech_end else None
+        raw = history.since(endpointer.speech_start, end)
+        if raw and removed_db(history.recent(), cleaned.recent()) < REMOVED_DB:
+            self._main.end_utt()
+            self._main.start_utt()
+            self._main.process_raw(raw, full_utt=True)
+            pcm = raw
         return self._end(pcm)
 
     def _end(self, pcm: bytes) -> Transcript:
@@ -151,6 +211,91 @@ class SphinxRecogniser:
                 log.debug("short utterance %r re-decoded as %r", text, short_text)
                 text = short_text
         return Transcript(text, None, NAME, True, self._seconds())
+
+
+class _History:
+    """Audio of the current utterance and the :data:`NOISE_WINDOW` (to twice that) before it."""
+
+    def __init__(self) -> None:
+        self._audio = bytearray()
+        self._dropped = 0
+        """Bytes dropped from the front since the stream began."""
+
+    def add(self, chunk: bytes, keep: bool) -> None:
+        """Append audio; between utterances (``keep`` true) trim to the window."""
+        self._audio += chunk
+        limit = int(NOISE_WINDOW * SAMPLE_RATE) * SAMPLE_WIDTH
+        if keep and len(self._audio) > 2 * limit:
+            cut = len(self._audio) - limit
+            del self._audio[:cut]
+            self._dropped += cut
+
+    def since(self, start: float, end: float | None) -> bytes:
+        """The audio between two stream times (s), as far as it is still kept."""
+        first = max(0, _offset(start) - self._dropped)
+        last = len(self._audio) if end is None else max(0, _offset(end) - self._dropped)
+        return bytes(self._audio[first:last])
+
+    def recent(self) -> bytes:
+        """All the audio kept: the noise window and the current utterance."""
+        return bytes(self._audio)
+
+
+def _offset(seconds: float) -> int:
+    return int(seconds * SAMPLE_RATE) * SAMPLE_WIDTH
+
+
+def removed_db(raw: bytes, clean: bytes) -> float:
+    """How much quieter (dB) the denoiser made some audio: above :data:`REMOVED_DB`, noisy."""
+    energy = [
+        np.sum(np.frombuffer(b, dtype=np.int16).astype(np.float64) ** 2) for b in (raw, clean)
+    ]
+    return float(10 * np.log10((energy[0] + 1.0) / (energy[1] + 1.0)))
+
+
+class Denoiser:
+    """Streaming RNNoise noise suppression of 16 kHz int16 PCM (resampled to 48 kHz and back)."""
+
+    def __init__(self) -> None:
+        import soxr
+        from pyrnnoise import rnnoise
+
+        self._rnnoise = rnnoise
+        self._state = rnnoise.create()
+        self._up = soxr.ResampleStream(SAMPLE_RATE, rnnoise.SAMPLE_RATE, 1, dtype="int16")
+        self._down = soxr.ResampleStream(rnnoise.SAMPLE_RATE, SAMPLE_RATE, 1, dtype="int16")
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", None) is not None:
+            self._rnnoise.destroy(self._state)
+            self._state = None
+
+    def process(self, pcm: bytes) -> bytes:
+        """Denoised audio for ``pcm``; output lags input by a few milliseconds."""
+        return self._run(self._up.resample_chunk(np.frombuffer(pcm, dtype=np.int16)), False)
+
+    def flush(self) -> bytes:
+        """The rest of the audio, at the end of a stream."""
+        up = self._up.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
+        return self._run(up, True)
+
+    def _run(self, up: np.ndarray, last: bool) -> bytes:
+        data = np.concatenate([self._pending, up])
+        size = self._rnnoise.FRAME_SIZE
+        whole = len(data) if last else len(data) // size * size
+        frames = [
+            self._rnnoise.process_frame(self._state, data[i : i + size])[0]
+            for i in range(0, whole, size)
+        ]
+        self._pending = data[whole:]
+        out = np.concatenate(frames).reshape(-1) if frames else np.zeros(0, dtype=np.int16)
+        return self._down.resample_chunk(out.astype(np.int16), last=last).tobytes()
+
+
+def denoise_available() -> bool:
+    """Whether the ``pyrnnoise`` noise suppressor is installed."""
+    return importlib.util.find_spec("pyrnnoise") is not None
 
 
 def _result(decoder: Any) -> tuple[str, list[str], float]:

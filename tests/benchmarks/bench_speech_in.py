@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def build_manifest(cache: Path, quick: bool) -> list[dict]:
             rows.append({"path": str(clean), "set": f"in:{voice}:clean", "expected": intent})
             if voice in NOISY_VOICES and noises:
                 for i, snr in enumerate(SNRS):
-                    noise = noises[(hash(text) + i) % len(noises)]
+                    noise = noises[(zlib.crc32(text.encode()) + i) % len(noises)]
                     noisy = maker.noisy(clean, snr, noise)
                     rows.append(
                         {"path": str(noisy), "set": f"in:{voice}:{snr}dB", "expected": intent}

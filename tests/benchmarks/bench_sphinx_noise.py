@@ -1,0 +1,76 @@
+"""PocketSphinx engine in noise: intent accuracy per set, via ``transcribe`` or ``stream``.
+
+Run ``tests/benchmarks/bench_speech_in.py`` once first: it renders and mixes the test audio
+and writes ``manifest.json`` into its cache folder; this script only decodes that audio.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_sphinx_noise.py [--path stream]
+[--denoise auto|on|off] [--removed-db DB] [--sets in:piper_joe:10dB,oov:real]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT)]
+
+DENOISE = {"auto": None, "on": True, "off": False}
+
+
+def decode(rec, pcm, path: str) -> str:  # noqa: ANN001
+    """The text heard in one file: one transcribe, or the finals of a stream joined."""
+    from voice_coach.audio import chunks_of
+
+    if path == "transcribe":
+        return rec.transcribe([pcm.tobytes()]).text
+    rec.reset()
+    return " ".join(t.text for t in rec.stream(chunks_of(pcm)) if t.is_final and t.text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", default="/tmp/voice-coach-bench", help="bench_speech_in cache")
+    parser.add_argument("--path", choices=("transcribe", "stream"), default="transcribe")
+    parser.add_argument("--denoise", choices=tuple(DENOISE), default="auto")
+    parser.add_argument("--removed-db", type=float, help="override REMOVED_DB (dB)")
+    parser.add_argument("--sets", default="", help="comma-separated sets (default: all)")
+    args = parser.parse_args()
+    manifest = Path(args.cache) / "manifest.json"
+    if not manifest.is_file():
+        raise SystemExit(f"{manifest} is missing; run tests/benchmarks/bench_speech_in.py first")
+    from voice_coach import recognise_sphinx
+    from voice_coach.audio import SAMPLE_RATE, read_audio
+    from voice_coach.recognise_sphinx import SphinxRecogniser
+    from voice_coach.understand import understand
+
+    if args.removed_db is not None:
+        recognise_sphinx.REMOVED_DB = args.removed_db
+    wanted = set(filter(None, args.sets.split(",")))
+    rows = [r for r in json.loads(manifest.read_text()) if not wanted or r["set"] in wanted]
+    rec = SphinxRecogniser(denoise=DENOISE[args.denoise])
+    table: dict[str, list[int]] = {}
+    seconds = busy = 0.0
+    for row in rows:
+        pcm = read_audio(row["path"])
+        seconds += len(pcm) / SAMPLE_RATE
+        start = time.perf_counter()
+        text = decode(rec, pcm, args.path)
+        busy += time.perf_counter() - start
+        intent = understand(text).intent
+        right = intent is None if row["set"].startswith("oov") else intent == row["expected"]
+        cell = table.setdefault(row["set"], [0, 0])
+        cell[0] += right
+        cell[1] += 1
+    print(f"| set ({args.path}, denoise {args.denoise}) | right |\n|---|---|")
+    for name, (right, total) in sorted(table.items()):
+        print(f"| {name} | {100 * right / total:.0f}% ({right}/{total}) |")
+    print(f"| real-time factor | {busy / seconds:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""PocketSphinx engine in real noise: RNNoise suppression and the clean/noisy gate.
+
+Real engine, real synthetic speech mixed with real noise recordings at 10 dB SNR.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import speech
+
+from voice_coach import audio, catalogue
+from voice_coach.understand import understand
+
+pytest.importorskip("pyrnnoise", reason="noise suppression needs the pyrnnoise library")
+
+QUESTIONS = [
+    ("how do i stretch my lower back", "stretching"),
+    ("is it better to use ice or heat", "ice_heat"),
+    ("what causes a back spasm", "causes"),
+    ("speak more slowly", "speech_adjust"),
+    ("hold for twenty seconds", "adjust"),
+    ("set a timer for ten minutes", "timer_set"),
+    ("should i see a doctor about my back", "see_doctor"),
+    ("what painkillers should i take", "medication"),
+    ("how can i make my back muscles stronger", "prevention"),
+    ("does bad posture cause back pain", "posture"),
+]
+
+
+@pytest.fixture(scope="module")
+def maker(tmp_path_factory: pytest.TempPathFactory) -> speech.SpeechMaker:
+    return speech.SpeechMaker(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="module")
+def noisy(maker: speech.SpeechMaker) -> list[tuple[np.ndarray, str]]:
+    """Each question by Piper mixed with a different real noise at 10 dB SNR."""
+    noises = speech.noise_files()
+    if not noises or "piper_joe" not in set(speech.voices_available()):
+        pytest.skip("needs the Piper voice and real noise in eval-audio/noise")
+    return [
+        (speech.mix(audio.read_audio(maker.say(text, "piper_joe")), audio.read_audio(n), 10), want)
+        for (text, want), n in zip(QUESTIONS, noises * 2, strict=False)
+    ]
+
+
+def right(recogniser, samples: list[tuple[np.ndarray, str]]) -> int:  # noqa: ANN001
+    return sum(
+        understand(recogniser.transcribe(audio.chunks_of(pcm)).text).intent == want
+        for pcm, want in samples
+    )
+
+
+def test_noise_suppression_hears_more_questions_in_noise(noisy) -> None:  # noqa: ANN001
+    from voice_coach.recognise_sphinx import SphinxRecogniser
+
+    plain = right(SphinxRecogniser(catalogue.default(), denoise=False), noisy)
+    cleaned = right(SphinxRecogniser(catalogue.default(), denoise=True), noisy)
+    print(f"10 dB: {plain}/{len(noisy)} without, {cleaned}/{len(noisy)} with noise suppression")
+    assert cleaned > plain
+    assert cleaned >= 0.6 * len(noisy)
+
+
+def test_denoiser_keeps_length_and_quietens_noise() -> None:
+    from voice_coach.recognise_sphinx import Denoiser
+
+    noises = speech.noise_files()
+    if not noises:
+        pytest.skip("no real noise recordings in eval-audio/noise")
+    noise = audio.read_audio(next(n for n in noises if "tap" in n.stem or n == noises[-1]))
+    noise = noise[: 3 * audio.SAMPLE_RATE]
+    denoiser = Denoiser()
+    out = b"".join(denoiser.process(c) for c in audio.chunks_of(noise)) + denoiser.flush()
+    cleaned = np.frombuffer(out, dtype=np.int16).astype(np.float64)
+    assert abs(len(cleaned) - len(noise)) <= 480
+    assert np.sqrt(np.mean(cleaned**2)) < 0.5 * np.sqrt(np.mean(noise.astype(np.float64) ** 2))
+
+
+def test_denoiser_removes_little_from_clean_speech_and_much_from_noisy(
+    maker: speech.SpeechMaker,
+) -> None:
+    from voice_coach.recognise_sphinx import REMOVED_DB, Denoiser, removed_db
+
+    def removed(samples: np.ndarray) -> float:
+        denoiser = Denoiser()
+        return removed_db(samples.tobytes(), denoiser.process(samples.tobytes()) + denoiser.flush())
+
+    clean = audio.read_audio(maker.say(QUESTIONS[0][0], "piper_joe"))
+    assert removed(clean) < REMOVED_DB
+    noises = speech.noise_files()
+    if not noises:
+        pytest.skip("no real noise recordings in eval-audio/noise")
+    for noise in noises:
+        assert removed(speech.mix(clean, audio.read_audio(noise), 10)) >= REMOVED_DB, noise.name
