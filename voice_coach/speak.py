@@ -30,6 +30,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, float_to_int16
 from .errors import InputError, ResourceMissing, UsageError
+from .microphone import import_sounddevice
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ CUT_FADE = 0.01
 """Fade-out at a max_seconds cut or a stop() (s), so the cut does not click."""
 ESPEAK_PACKAGES = "espeak-ng (libespeak-ng1)"
 """Debian packages that provide the speech engine."""
-PORTAUDIO_PACKAGE = "libportaudio2"
-"""Debian package that provides PortAudio for sounddevice."""
 NO_DEVICE_HINT = (
     "connect speakers or headphones, check `voice-coach devices` and --output-device, "
     "or use --out FILE.wav / --quiet"
@@ -394,16 +393,6 @@ class _PlayState:
     error: ResourceMissing | None = None
 
 
-def _import_sounddevice() -> Any:
-    try:
-        import sounddevice
-    except OSError as exc:
-        raise ResourceMissing(
-            f"PortAudio is missing ({exc}); install the Debian package {PORTAUDIO_PACKAGE}"
-        ) from None
-    return sounddevice
-
-
 def _fade_out(samples: np.ndarray) -> np.ndarray:
     """``samples`` ramped down to zero (float math, int16 result)."""
     ramp = np.linspace(1.0, 0.0, len(samples), endpoint=True)
@@ -412,7 +401,7 @@ def _fade_out(samples: np.ndarray) -> np.ndarray:
 
 def output_device_info(device: str | int | None) -> dict[str, Any]:
     """sounddevice's description of an output device; ResourceMissing with a hint if none."""
-    sd = _import_sounddevice()
+    sd = import_sounddevice()
     try:
         return dict(sd.query_devices(device, "output"))
     except (ValueError, sd.PortAudioError) as exc:
@@ -455,7 +444,7 @@ class Speaker:
     # -- the stream ----------------------------------------------------------------------
 
     def _open(self) -> None:
-        sd = _import_sounddevice()
+        sd = import_sounddevice()
         info = output_device_info(self.device)
         try:
             stream = sd.OutputStream(
