@@ -98,6 +98,16 @@ def _null_sink_args(name: str, description: str) -> str:
     )
 
 
+def _end(process: subprocess.Popen) -> None:
+    """Terminate a helper process, killing it if it does not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=READY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class Recording:
     """A running ``pacat --record`` of one source into a raw file."""
@@ -107,12 +117,7 @@ class Recording:
 
     def stop(self) -> np.ndarray:
         """Stop recording; the int16 samples recorded."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=READY_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        _end(self.process)
         data = self.path.read_bytes()
         return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
 
@@ -210,12 +215,7 @@ class Room:
             self._recording.stop()
             self._recording = None
         if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=READY_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            _end(self.process)
 
     def reset(self) -> None:
         """Back to the starting state: no leak, no recording, microphone plugged in and awake."""

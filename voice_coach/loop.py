@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 from . import earcons
 from .catalogue import Catalogue
-from .dialogue import Dialogue, Reply
+from .dialogue import Dialogue
 from .errors import ResourceMissing
+from .microphone import level_dbfs
 from .recognise import Recogniser, Transcript
 from .understand import Understanding
 
@@ -131,8 +132,6 @@ class LevelMeter:
 
     def add(self, chunk: bytes, now: float | None = None) -> None:
         """Record the level of one chunk (heard at ``now``, default: the monotonic time)."""
-        from .microphone import level_dbfs
-
         now = time.monotonic() if now is None else now
         with self._lock:
             self._levels.append((now, level_dbfs(chunk)))
@@ -242,7 +241,6 @@ class Session:
         self.meter: LevelMeter | None = None
         """The listener's microphone levels (None: commands are not checked for loudness)."""
         self.utterance = _Utterance()
-        self.misses = 0
         self.mic_lost = False
         self._commands: dict[str | None, tuple[frozenset[str], tuple[str, ...]]] = {}
 
@@ -300,7 +298,6 @@ class Session:
         if heard.intent is None:
             self._missed(heard)
             return
-        self.misses = 0
         self.speaker.play(earcons.heard())
         self._answer(heard)
 
@@ -323,12 +320,12 @@ class Session:
         return rest if has_wake else text
 
     def _missed(self, heard: Understanding) -> None:
-        self.misses += 1
+        """A first miss is only the earcon; the dialogue's second miss in a row is said."""
         self.speaker.play(earcons.not_understood())
-        if self.misses >= 2:
-            self.dialogue.misses = 1
-            self._say(self.dialogue.respond(heard).text)
-            self.misses = 0
+        reply = self.dialogue.respond(heard)
+        if self.dialogue.misses >= 2:
+            self._say(reply.text)
+            self.dialogue.misses = 0
 
     def _answer(self, heard: Understanding) -> None:
         reply = self.dialogue.respond(heard)
@@ -428,7 +425,6 @@ def run(
     session: Session,
     listener: Listener,
     events: queue.Queue,
-    extra: Iterable[Callable[[], None]] = (),
 ) -> int:
     """Drive a session until Ctrl-C; returns exit code 0 after a clean shutdown."""
     session.meter = listener.meter
@@ -438,8 +434,6 @@ def run(
             try:
                 event = events.get(timeout=0.1)
             except queue.Empty:
-                for tick in extra:
-                    tick()
                 continue
             session.handle_event(event)
     except KeyboardInterrupt:
@@ -450,4 +444,13 @@ def run(
         listener.join(timeout=2.0)
 
 
-__all__ = ["BARGE_IN", "Listener", "LoopOptions", "MicBack", "MicLost", "Reply", "Session", "run"]
+__all__ = [
+    "BARGE_IN",
+    "LevelMeter",
+    "Listener",
+    "LoopOptions",
+    "MicBack",
+    "MicLost",
+    "Session",
+    "run",
+]
