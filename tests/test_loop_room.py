@@ -73,6 +73,7 @@ class RunningCoach:
         folder.mkdir(parents=True, exist_ok=True)
         self.log = folder / "coach.log"
         env = {**os.environ, **room.env(), "XDG_STATE_HOME": str(folder / "state")}
+        env["PYTHONFAULTHANDLER"] = "1"  # a hung coach shows its threads when aborted
         argv = [str(COMMAND), "listen", "--input-device", "pulse", "--output-device", "pulse"]
         argv += ["--engine", "pocketsphinx", "--no-notice", "--voice", "en-us"]
         self.process = subprocess.Popen(
@@ -133,21 +134,39 @@ class RunningCoach:
         """Wait until ``text`` is logged as said; the monotonic time it was seen."""
         return self.wait_for(f"reply {text!r}", lambda: text in self.said(), timeout)
 
-    def interrupt(self) -> tuple[int, float]:
-        """Ctrl-C; the exit code and the seconds it took to exit."""
+    def interrupt(self, signum: int = signal.SIGINT) -> tuple[int, float]:
+        """Ctrl-C (or another signal); the exit code and the seconds it took to exit."""
         start = time.monotonic()
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(signum)
         try:
             code = self.process.wait(QUIT_TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail(f"voice-coach did not exit within {QUIT_TIMEOUT:g} s of Ctrl-C")
+            self.abort()
+            pytest.fail(
+                f"voice-coach did not exit within {QUIT_TIMEOUT:g} s of Ctrl-C; its threads: "
+                + self.stderr_text()
+            )
         return code, time.monotonic() - start
 
     def quit_cleanly(self) -> None:
         """Ctrl-C must end the command with exit code 0."""
         code, _ = self.interrupt()
         assert code == 0, f"exit code {code}; stderr: {self.stderr_text()}"
+
+    def abort(self) -> None:
+        """SIGABRT: Python's fault handler prints every thread's stack on stderr; then kill."""
+        try:  # how the stuck process treats signals (masks in hex; SIGINT is bit 1)
+            status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
+            self.stderr.append(" ".join(s for s in status if s.startswith(("Sig", "ShdPnd"))))
+        except OSError:
+            pass
+        self.process.send_signal(signal.SIGABRT)
+        try:
+            self.process.wait(QUIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        time.sleep(0.2)  # let the stderr reader catch up
+        self.kill()
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -492,12 +511,15 @@ def test_a_lost_microphone_is_reported_and_the_coach_carries_on_after_replugging
     assert "Traceback" not in coach.stderr_text()
 
 
-def test_ctrl_c_while_speaking_exits_0_promptly(room: Room, start_coach, speech: SpeechMaker):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_while_speaking_exits_0_promptly(
+    room: Room, start_coach, speech: SpeechMaker, signum: int
+):
     coach = start_coach()
     say_into_mic(room, speech.say("how do I stretch my back", QUESTION_VOICE))
     coach.wait_said(STRETCH)
     time.sleep(1.0)  # speaking now
-    code, took = coach.interrupt()
+    code, took = coach.interrupt(signum)
     assert code == 0, coach.stderr_text()
     assert took < QUIT_TIMEOUT / 2, f"took {took:.1f} s to exit"
     assert "Traceback" not in coach.stderr_text()

@@ -52,6 +52,14 @@ def right(recogniser, samples: list[tuple[np.ndarray, str]]) -> int:  # noqa: AN
     )
 
 
+def streamed(recogniser, pcm: np.ndarray) -> str:  # noqa: ANN001
+    """The finals heard in ``pcm`` streamed as from a microphone, with a second of room after."""
+    recogniser.reset()
+    tail = pcm[-audio.SAMPLE_RATE :]  # the same noise goes on after the question
+    chunks = audio.chunks_of(np.concatenate([pcm, tail]))
+    return " ".join(t.text for t in recogniser.stream(chunks) if t.is_final and t.text)
+
+
 def test_noise_suppression_hears_more_questions_in_noise(noisy) -> None:  # noqa: ANN001
     from voice_coach.recognise_sphinx import SphinxRecogniser
 
@@ -60,6 +68,29 @@ def test_noise_suppression_hears_more_questions_in_noise(noisy) -> None:  # noqa
     print(f"10 dB: {plain}/{len(noisy)} without, {cleaned}/{len(noisy)} with noise suppression")
     assert cleaned > plain
     assert cleaned >= 0.6 * len(noisy)
+
+
+def test_streaming_picks_denoised_audio_in_noise_and_raw_audio_in_quiet(
+    noisy,  # noqa: ANN001
+    maker: speech.SpeechMaker,
+) -> None:
+    from voice_coach.recognise_sphinx import SphinxRecogniser
+
+    plain = SphinxRecogniser(catalogue.default(), denoise=False)
+    cleaned = SphinxRecogniser(catalogue.default(), denoise=True)
+    scores = [
+        sum(understand(streamed(rec, pcm)).intent == want for pcm, want in noisy)
+        for rec in (plain, cleaned)
+    ]
+    print(f"10 dB streamed: {scores[0]}/{len(noisy)} without, {scores[1]}/{len(noisy)} with")
+    assert scores[1] > scores[0]
+    quiet = [(audio.read_audio(maker.say(t, "piper_joe")), want) for t, want in QUESTIONS]
+    heard = [
+        sum(understand(streamed(rec, pcm)).intent == want for pcm, want in quiet)
+        for rec in (plain, cleaned)
+    ]
+    print(f"quiet streamed: {heard[0]}/{len(quiet)} without, {heard[1]}/{len(quiet)} with")
+    assert heard[1] >= heard[0] >= 0.8 * len(quiet)
 
 
 def test_denoiser_keeps_length_and_quietens_noise() -> None:

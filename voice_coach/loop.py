@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import sys
 import threading
 import time
@@ -426,22 +427,39 @@ def run(
     listener: Listener,
     events: queue.Queue,
 ) -> int:
-    """Drive a session until Ctrl-C; returns exit code 0 after a clean shutdown."""
+    """Drive a session until Ctrl-C (or SIGTERM); returns exit code 0 after a clean shutdown.
+
+    In the main thread, SIGINT and SIGTERM only set a flag that the loop checks between
+    events, so no KeyboardInterrupt can land inside the dialogue or a library call (where it
+    could be swallowed or leave a lock held) and the shutdown below always runs.
+    """
     session.meter = listener.meter
+    stopping = threading.Event()
+    previous = _catch_signals(lambda *_: stopping.set())
     listener.start()
     try:
-        while True:
+        while not stopping.is_set():
             try:
                 event = events.get(timeout=0.1)
             except queue.Empty:
                 continue
             session.handle_event(event)
-    except KeyboardInterrupt:
+        return 0
+    except KeyboardInterrupt:  # outside the main thread, or before the handlers were set
         return 0
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         listener.stop()
         session.speaker.stop()
         listener.join(timeout=2.0)
+
+
+def _catch_signals(handler: Callable[..., None]) -> dict[int, Any]:
+    """Route SIGINT and SIGTERM to ``handler`` (main thread only); the handlers replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 __all__ = [
