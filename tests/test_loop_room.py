@@ -212,15 +212,16 @@ def loud_frames(samples: np.ndarray) -> np.ndarray:
     return rms > 10 ** (LOUD_DBFS / 20)
 
 
-def say_into_mic(room: Room, path: Path) -> Said:
-    """Play a WAV file into the microphone and wait; when its voiced part was heard.
+def say_into_mic(room: Room, path: Path, gain_db: float = 0.0) -> Said:
+    """Play a WAV file into the microphone (``gain_db`` louder) and wait; when its voiced part
+    was heard.
 
     ``play_into_mic`` returns once the sound and its silent tail have played out, so the
     voiced span is counted back from that moment (within a few tens of ms).
     """
     samples = read_audio(path)
     loud = np.flatnonzero(loud_frames(samples))
-    room.play_into_mic(samples)
+    room.play_into_mic(samples, gain_db)
     ended = time.monotonic() - PLAY_TAIL - len(samples) / SAMPLE_RATE
     return Said(ended + loud[0] * FRAME / SAMPLE_RATE, ended + (loud[-1] + 1) * FRAME / SAMPLE_RATE)
 

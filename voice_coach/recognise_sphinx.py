@@ -58,6 +58,9 @@ SHORT_WORDS = 2
 """At most this many words heard counts as a short command (re-decoded catalogue-only)."""
 SHORT_SECONDS = 1.5
 """At most this much speech (s) counts as a short command."""
+SHORT_LEAD = 0.3
+"""Seconds of audio before a streamed utterance's start that its short-command re-decode also
+hears: the VAD often starts a word after its unvoiced first sound (the "s" of "stop")."""
 PARTIAL_EVERY = 0.1
 """Seconds of speech between partial results in :meth:`SphinxRecogniser.stream`."""
 REMOVED_DB = 1.0
@@ -134,6 +137,8 @@ class SphinxRecogniser:
         speech: list[bytes] = []
         raw_at: int | None = None
         """Byte offset of the raw audio the decoder hears next (None: it hears denoised)."""
+        lead = b""
+        """The :data:`SHORT_LEAD` before the utterance, as the decoder hears it."""
         since_partial = 0
         for raw, clean in self._cleaned(chunks, cleaner):
             history.add(raw, keep=not speech)
@@ -148,13 +153,14 @@ class SphinxRecogniser:
                 if not speech:
                     self._main.start_utt()
                     raw_at = self._raw_start(endpointer, history, cleaned)
+                    lead = self._lead(endpointer, history if raw_at is not None else cleaned)
                 if raw_at is not None:
                     voiced, raw_at = history.take(raw_at, len(voiced)), raw_at + len(voiced)
                 speech.append(voiced)
                 self._main.process_raw(voiced)
                 since_partial += len(voiced)
                 if not endpointer.in_speech:
-                    yield self._end(b"".join(speech))
+                    yield self._end(b"".join(speech), lead)
                     speech, since_partial = [], 0
                 elif since_partial >= PARTIAL_EVERY * SAMPLE_RATE * SAMPLE_WIDTH:
                     since_partial = 0
@@ -164,12 +170,13 @@ class SphinxRecogniser:
             if not speech:
                 self._main.start_utt()
                 raw_at = self._raw_start(endpointer, history, cleaned)
+                lead = self._lead(endpointer, history if raw_at is not None else cleaned)
             if tail:
                 if raw_at is not None:
                     tail = history.take(raw_at, len(tail))
                 speech.append(tail)
                 self._main.process_raw(tail)
-            yield self._end(b"".join(speech))
+            yield self._end(b"".join(speech), lead)
 
     def reset(self) -> None:
         """Start counting audio afresh; any half-decoded utterance is dropped."""
@@ -205,13 +212,20 @@ class SphinxRecogniser:
             return None
         return _offset(endpointer.speech_start)
 
-    def _end(self, pcm: bytes) -> Transcript:
-        """Close the main pass's utterance; re-decode short commands catalogue-only."""
+    def _lead(self, endpointer: Any, audio: _History) -> bytes:
+        """The :data:`SHORT_LEAD` seconds of ``audio`` before the utterance's start."""
+        start = _offset(endpointer.speech_start)
+        size = min(start, _offset(SHORT_LEAD))
+        return audio.take(start - size, size)
+
+    def _end(self, pcm: bytes, lead: bytes = b"") -> Transcript:
+        """Close the main pass's utterance; re-decode short commands catalogue-only (hearing
+        ``lead``, the audio just before ``pcm``, too)."""
         self._main.end_utt()
         text, words, span = _result(self._main)
         if 0 < len(words) <= SHORT_WORDS and span <= SHORT_SECONDS:
             self._short.start_utt()
-            self._short.process_raw(pcm, full_utt=True)
+            self._short.process_raw(lead + pcm, full_utt=True)
             self._short.end_utt()
             short_text, _, _ = _result(self._short)
             if short_text:

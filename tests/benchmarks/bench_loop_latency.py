@@ -15,8 +15,10 @@ Measured:
         coach's voice (coach leaking into the mic at -10 and 0 dB), plus PortAudio's own
         output latency (the loop times ``last_sample_at`` when a block is handed over);
   (iv)  over N turns with the coach leaking at -10 dB, replies to its own voice (must be 0);
-  (v)   barge-in: rate at which "stop" (real recordings, user at 0 dB) is acted on while the
-        coach speaks, for a leak of -20, -10, -6 and 0 dB.
+  (v)   barge-in: rate at which "stop" (real recordings) is acted on while the coach speaks,
+        leaking at -40 and -30 dB, with "stop" 10, 20 and 30 dB louder at the microphone
+        than the coach's voice there (loudest 50 ms chunk against the 90th percentile). The
+        coach's voice peaks near full scale, so louder leaks would clip the louder "stop".
 
 Run: .venv/bin/python tests/benchmarks/bench_loop_latency.py [--turns 12] [--leak-turns 20]
      [--barge-trials 6]     (about 8 minutes on a 2-core machine)
@@ -52,7 +54,7 @@ from test_loop_room import (  # noqa: E402
 )
 
 from voice_coach import earcons  # noqa: E402
-from voice_coach.audio import SAMPLE_RATE  # noqa: E402
+from voice_coach.audio import SAMPLE_RATE, read_audio  # noqa: E402
 from voice_coach.loop import ECHO_TAIL_SECONDS  # noqa: E402
 
 OBSERVER = "observer"
@@ -66,7 +68,10 @@ LEAK_QUESTIONS = (
     "cancel the timer",
     "no thank you",
 )
-BARGE_LEVELS = (-20.0, -10.0, -6.0, 0.0)
+BARGE_LEAKS = (-40.0, -30.0)
+"""Coach-to-microphone leaks (dB) of the barge-in trials."""
+BARGE_MARGINS = (10.0, 20.0, 30.0)
+"""How much louder (dB) than the coach's echo at the microphone "stop" is said."""
 STOP_WAIT = 3.0
 """How long after the end of "stop" a reply must appear to count as acted on (s)."""
 
@@ -285,16 +290,40 @@ def leak_turns(
     return answered, len(said) - answered, missed, tails
 
 
+def chunk_levels(samples: np.ndarray) -> np.ndarray:
+    """dBFS of each microphone chunk (the loop's level meter sees the same chunks)."""
+    from voice_coach.microphone import MIC_FRAMES, level_dbfs
+
+    usable = len(samples) // MIC_FRAMES * MIC_FRAMES
+    chunks = samples[:usable].astype(np.int16).reshape(-1, MIC_FRAMES)
+    return np.array([level_dbfs(chunk.tobytes()) for chunk in chunks])
+
+
+def echo_level(leak_db: float) -> float:
+    """The coach's answer at the microphone (dBFS): 90th percentile of its voiced chunks."""
+    from voice_coach.speak import SpeechSettings, Voice
+
+    rendered = Voice(SpeechSettings(voice="en-us")).render(STRETCH)
+    levels = chunk_levels(np.round(rendered * 32767))
+    return float(np.percentile(levels[levels > -60], 90)) + leak_db
+
+
 def barge_in(
-    room: Room, folder: Path, speech: SpeechMaker, leak_db: float, trials: int
+    room: Room, folder: Path, speech: SpeechMaker, leak_db: float, margin_db: float, trials: int
 ) -> tuple[int, list[float]]:
-    """(v): "stop" (real recordings) during the long answer, with the coach leaking."""
+    """(v): "stop" (real recordings) during the long answer, with the coach leaking.
+
+    Each "stop" is scaled so that its loudest chunk is ``margin_db`` above the coach's echo
+    level at the microphone (:func:`echo_level`)."""
     stops = command_files("stop") or [speech.say("stop", "flite_slt")]
     question = speech.say("how do I stretch my back", QUESTION_VOICE)
+    target = echo_level(leak_db) + margin_db
     acted, latencies = 0, []
     for n in range(trials):
-        coach = RunningCoach(room, folder / f"barge{leak_db:g}-{n}")
-        module = room.leak_room_into_mic(leak_db)
+        stop = stops[n % len(stops)]
+        gain = target - float(chunk_levels(read_audio(stop)).max())
+        coach = RunningCoach(room, folder / f"barge{leak_db:g}{margin_db:+g}-{n}")
+        room.leak_room_into_mic(leak_db)
         say_into_mic(room, question)
         try:
             said = coach.said
@@ -305,17 +334,16 @@ def barge_in(
             print(f"  leak {leak_db:g} dB trial {n}: question not answered", file=sys.stderr)
             continue
         sleep_until(answered + 3.0)
-        stop = say_into_mic(room, stops[n % len(stops)])
-        deadline = stop.end + STOP_WAIT
+        said_stop = say_into_mic(room, stop, gain)
+        deadline = said_stop.end + STOP_WAIT
         while time.monotonic() < deadline and STOP_REPLY not in coach.said():
             time.sleep(0.02)
         if STOP_REPLY in coach.said():
             acted += 1
-            latencies.append(time.monotonic() - stop.end)
+            latencies.append(time.monotonic() - said_stop.end)
         heard = [text for who, text in coach.rows() if who == "heard"]
-        print(f"  leak {leak_db:g} dB trial {n}: heard {heard}", file=sys.stderr)
+        print(f"  leak {leak_db:g} dB, +{margin_db:g} dB, trial {n}: {heard}", file=sys.stderr)
         coach.interrupt()
-        del module
         room.stop_leak()
     return acted, latencies
 
@@ -350,6 +378,14 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=12)
     parser.add_argument("--leak-turns", type=int, default=20)
     parser.add_argument("--barge-trials", type=int, default=6)
+    parser.add_argument(
+        "--barge-leaks", default=",".join(f"{x:g}" for x in BARGE_LEAKS), help="dB, comma-separated"
+    )
+    parser.add_argument(
+        "--barge-margins",
+        default=",".join(f"{x:g}" for x in BARGE_MARGINS),
+        help="dB, comma-separated",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="vc-bench-", dir="/tmp"))
     room = Room.start(folder / "room")
@@ -357,7 +393,11 @@ def main() -> int:
     try:
         lat = latency_turns(room, folder, speech, args.turns)
         leaks = {db: leak_turns(room, folder, speech, args.leak_turns, db) for db in (-10.0, 0.0)}
-        barge = {db: barge_in(room, folder, speech, db, args.barge_trials) for db in BARGE_LEVELS}
+        barge = {
+            (db, margin): barge_in(room, folder, speech, db, margin, args.barge_trials)
+            for db in map(float, args.barge_leaks.split(","))
+            for margin in map(float, args.barge_margins.split(","))
+        }
         out_latency = output_latency(room)
     finally:
         room.stop()
@@ -379,12 +419,13 @@ def main() -> int:
     for db, (answered, self_replies, missed, _) in leaks.items():
         print(f"| {db:g} dB | {answered} | {self_replies} | {missed} |")
     print(
-        "\n| coach leak (user at 0 dB) | 'stop' acted on | end of stop -> reply logged, median ms |"
+        "\n| coach leak | 'stop' louder than the coach's echo at the mic by | 'stop' acted on "
+        "| end of stop -> reply logged, median ms |"
     )
-    print("|---|---|---|")
-    for db, (acted, latencies) in barge.items():
+    print("|---|---|---|---|")
+    for (db, margin), (acted, latencies) in barge.items():
         med = f"{statistics.median(latencies) * 1000:.0f}" if latencies else "n/a"
-        print(f"| {db:g} dB | {acted}/{args.barge_trials} | {med} |")
+        print(f"| {db:g} dB | {margin:g} dB | {acted}/{args.barge_trials} | {med} |")
     print(f"\ncommand: {' '.join(sys.argv)}")
     return 0
 

@@ -15,20 +15,30 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT)]
 
 DENOISE = {"auto": None, "on": True, "off": False}
+STREAM_PAD = 0.5
+"""Seconds of silence around each real command clip (one second, cut around the word) when
+streaming."""
 
 
-def decode(rec, pcm, path: str) -> str:  # noqa: ANN001
-    """The text heard in one file: one transcribe, or the finals of a stream joined."""
+def decode(rec, pcm, path: str, pad: bool = False) -> str:  # noqa: ANN001
+    """The text heard in one file: one transcribe, or the finals of a stream joined.
+
+    ``pad``: stream :data:`STREAM_PAD` seconds of silence before and after (for clips cut
+    tightly around a word, which a microphone would hear with quiet around them)."""
     from voice_coach.audio import chunks_of
 
     if path == "transcribe":
         return rec.transcribe([pcm.tobytes()]).text
     rec.reset()
-    return " ".join(t.text for t in rec.stream(chunks_of(pcm)) if t.is_final and t.text)
+    quiet = np.zeros(int(STREAM_PAD * 16000) if pad else 0, dtype=pcm.dtype)
+    heard = rec.stream(chunks_of(np.concatenate([quiet, pcm, quiet])))
+    return " ".join(t.text for t in heard if t.is_final and t.text)
 
 
 def main() -> int:
@@ -58,7 +68,7 @@ def main() -> int:
         pcm = read_audio(row["path"])
         seconds += len(pcm) / SAMPLE_RATE
         start = time.perf_counter()
-        text = decode(rec, pcm, args.path)
+        text = decode(rec, pcm, args.path, pad=row["set"] == "commands:real")
         busy += time.perf_counter() - start
         intent = understand(text).intent
         right = intent is None if row["set"].startswith("oov") else intent == row["expected"]
