@@ -204,18 +204,20 @@ def test_the_listener_recovers_a_lost_microphone_and_hears_real_speech(tmp_path)
     assert not listener.is_alive()
 
 
+def tone(dbfs: float) -> bytes:
+    """A 50 ms microphone chunk of a 440 Hz tone at ``dbfs`` (RMS)."""
+    import numpy as np
+
+    amplitude = 32768 * 10 ** (dbfs / 20) * np.sqrt(2)
+    wave = amplitude * np.sin(np.arange(800) * 2 * np.pi * 440 / 16000)
+    return wave.astype("<i2").tobytes()
+
+
 def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, speaker):
     """No echo cancellation: the coach's voice at the mic must not trigger commands."""
     import time
 
     from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter
-
-    def tone(dbfs: float) -> bytes:
-        import numpy as np
-
-        amplitude = 32768 * 10 ** (dbfs / 20) * np.sqrt(2)
-        wave = amplitude * np.sin(np.arange(800) * 2 * np.pi * 440 / 16000)
-        return wave.astype("<i2").tobytes()
 
     meter = LevelMeter()
     session.meter = meter
@@ -232,3 +234,18 @@ def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, s
     meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB + 3), now - 0.2)
     session.handle_event(final("stop"))
     assert speaker.stops == 1  # clearly louder than the echo: the person
+
+
+def test_the_echo_gate_silences_the_coachs_voice_but_keeps_a_louder_words_edges() -> None:
+    """While the coach is audible, chunks below the gate level reach the recogniser silent."""
+    from voice_coach.loop import GATE_HANG, GATE_HOLD, LevelMeter, gated
+
+    echo, word = tone(-40.0), tone(-20.0)
+    heard = [echo] * 5 + [word] * 3 + [echo] * 10
+    out = list(gated(heard, LevelMeter(), lambda: -35.0))
+    assert len(out) == len(heard) and b"".join(out) != b"".join(heard)
+    kept = [c != bytes(len(c)) for c in out]
+    first, last = 5 - GATE_HOLD, 5 + 3 + GATE_HANG
+    assert kept == [first <= i < last for i in range(len(heard))]
+    assert [c for c, k in zip(out, kept, strict=True) if k] == heard[first:last]
+    assert list(gated(heard, LevelMeter(), lambda: None)) == heard  # coach silent: no gate

@@ -93,7 +93,7 @@ def run_listen(args: argparse.Namespace) -> int:
         coach.start()
         _notice(args, coach, dialogue)
         events: queue.Queue = queue.Queue()
-        listener = Listener(open_mic, recogniser, events)
+        listener = Listener(open_mic, recogniser, events, gate=session.gate_level)
         print("voice-coach: listening (Ctrl-C to quit)", file=sys.stderr, flush=True)
         return run(session, listener, events)
     except KeyboardInterrupt:

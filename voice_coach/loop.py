@@ -6,7 +6,10 @@ one, so the dialogue state is only touched there. Speech is non-blocking, so the
 thread keeps hearing partial results while the coach talks: that is the barge-in
 detector. What is heard while the coach speaks (and during the measured echo tail after
 it) is never taken as a new question; only the commands in :data:`BARGE_IN` act on it,
-and only when the words heard are not simply the coach's own sentence coming back.
+and only when the words heard are not simply the coach's own sentence coming back. With no
+echo cancellation, the listener also passes what is quieter than the coach's voice at the
+microphone on as silence while the coach is audible (:func:`gated`), so that a louder
+command is heard as an utterance of its own.
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ BARGE_IN_MARGIN_DB = 6.0
 last :data:`BARGE_IN_WINDOW` seconds is this much above the coach's own voice there (its
 90th-percentile level since the sentence began, or over :data:`ECHO_HISTORY`). Without
 echo cancellation the coach's voice coming back is otherwise misheard as commands."""
+ECHO_GATE_DB = 3.0
+"""While the coach is audible, microphone chunks quieter than its voice there (the level
+:data:`BARGE_IN_MARGIN_DB` is measured against) plus this much reach the recogniser as
+silence. The coach's voice alone then rarely opens an utterance, and a louder command
+("stop") stands alone as a short utterance instead of being decoded inside one long
+utterance with the coach's words."""
+GATE_HOLD = 2
+"""Chunks (50 ms each) held back while the gate is shut, released unchanged before a loud one."""
+GATE_HANG = 4
+"""Chunks passed unchanged after one that reached the gate level."""
+GATE_QUIET_DBFS = -60.0
+"""No gate while the coach's voice reaches the microphone below this (dBFS): nothing to hide."""
 BARGE_IN_WINDOW = 1.0
 """Seconds of microphone level that a barge-in command is judged on."""
 ECHO_HISTORY = 4.0
@@ -131,24 +146,50 @@ class LevelMeter:
         self._levels: deque[tuple[float, float]] = deque()
         self._lock = threading.Lock()
 
-    def add(self, chunk: bytes, now: float | None = None) -> None:
+    def add(self, chunk: bytes, now: float | None = None) -> float:
         """Record the level of one chunk (heard at ``now``, default: the monotonic time)."""
         now = time.monotonic() if now is None else now
+        level = level_dbfs(chunk)
         with self._lock:
-            self._levels.append((now, level_dbfs(chunk)))
+            self._levels.append((now, level))
             while self._levels and self._levels[0][0] < now - self.keep_seconds:
                 self._levels.popleft()
+        return level
 
     def levels(self, start: float, end: float) -> list[float]:
         """The levels recorded between two monotonic times."""
         with self._lock:
             return [level for t, level in self._levels if start <= t <= end]
 
-    def metered(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """Pass chunks through, recording each one's level."""
-        for chunk in chunks:
-            self.add(chunk)
+
+def gated(
+    chunks: Iterable[bytes], meter: LevelMeter, floor: Callable[[], float | None]
+) -> Iterator[bytes]:
+    """Chunks metered, then passed on as silence while quieter than ``floor()`` (dBFS).
+
+    Around a chunk that reaches the floor, the :data:`GATE_HOLD` chunks before it (held back
+    while the gate is shut) and the :data:`GATE_HANG` after it pass unchanged, so a word keeps
+    its quieter edges (the "s" of "stop"). With ``floor()`` None everything passes, at once
+    (chunks still held then are silenced).
+    """
+    held: deque[bytes] = deque()
+    hang = 0
+    for chunk in chunks:
+        level = meter.add(chunk)
+        limit = floor()
+        if limit is None or level >= limit:  # the gate opens: the held edge, if a sound
+            yield from (c if limit is not None else bytes(len(c)) for c in held)
+            held.clear()
+            hang = 0 if limit is None else GATE_HANG
             yield chunk
+        elif hang:
+            hang -= 1
+            yield chunk
+        else:
+            held.append(chunk)
+            if len(held) > GATE_HOLD:
+                yield bytes(len(held.popleft()))
+    yield from (bytes(len(c)) for c in held)
 
 
 class Listener(threading.Thread):
@@ -160,12 +201,16 @@ class Listener(threading.Thread):
         recogniser: Recogniser,
         events: queue.Queue,
         retry_seconds: tuple[float, ...] = RETRY_SECONDS,
+        gate: Callable[[], float | None] | None = None,
     ) -> None:
+        """``gate``: the current level (dBFS) below which chunks are passed on as silence,
+        or None for no gate (:meth:`Session.gate_level`)."""
         super().__init__(name="voice-coach-listener", daemon=True)
         self.open_mic = open_mic
         self.recogniser = recogniser
         self.events = events
         self.retry_seconds = retry_seconds
+        self.gate = gate
         self.stopping = threading.Event()
         self.meter = LevelMeter()
         """Levels of what the microphone hears, for the barge-in check."""
@@ -179,7 +224,7 @@ class Listener(threading.Thread):
                 if failures:
                     self.events.put(MicBack())
                 failures = 0
-                for transcript in self.recogniser.stream(self.meter.metered(self._mic)):
+                for transcript in self.recogniser.stream(self._gated(self._mic)):
                     if self.stopping.is_set():
                         return
                     self.events.put(transcript)
@@ -199,6 +244,9 @@ class Listener(threading.Thread):
                 self.stopping.wait(delay)
             finally:
                 self._close_mic()
+
+    def _gated(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        return gated(chunks, self.meter, self.gate or (lambda: None))
 
     def _reset_recogniser(self) -> None:
         try:
@@ -352,14 +400,30 @@ class Session:
             return True
         now = time.monotonic()
         recent = self.meter.levels(now - BARGE_IN_WINDOW, now)
-        start = min(self.speaker.first_sample_at, now - ECHO_HISTORY)
-        before = self.meter.levels(start, now - BARGE_IN_WINDOW)
         if not recent:
             return False
-        if not before:
-            return True
-        echo = sorted(before)[int(0.9 * (len(before) - 1))]
-        return max(recent) >= echo + BARGE_IN_MARGIN_DB
+        echo = self._echo_level(now)
+        return echo is None or max(recent) >= echo + BARGE_IN_MARGIN_DB
+
+    def _echo_level(self, now: float) -> float | None:
+        """The coach's voice at the microphone (dBFS): the 90th percentile of the levels
+        heard from the sentence's start (or :data:`ECHO_HISTORY` before) until
+        :data:`BARGE_IN_WINDOW` ago; None when nothing was heard then."""
+        if self.meter is None:
+            return None
+        start = min(self.speaker.first_sample_at, now - ECHO_HISTORY)
+        before = self.meter.levels(start, now - BARGE_IN_WINDOW)
+        return sorted(before)[int(0.9 * (len(before) - 1))] if before else None
+
+    def gate_level(self) -> float | None:
+        """While the coach is audible, the level (dBFS) below which what the microphone hears
+        is passed to the recogniser as silence (see :data:`ECHO_GATE_DB`); None otherwise.
+
+        Called from the listener thread."""
+        if not self.coach_audible():
+            return None
+        echo = self._echo_level(time.monotonic())
+        return None if echo is None or echo < GATE_QUIET_DBFS else echo + ECHO_GATE_DB
 
     def _is_echo(self, heard: Understanding) -> bool:
         """True unless the words heard beyond the coach's own sentence are the command's words.

@@ -21,12 +21,14 @@ Measured:
         coach's voice peaks near full scale, so louder leaks would clip the louder "stop".
 
 Run: .venv/bin/python tests/benchmarks/bench_loop_latency.py [--turns 12] [--leak-turns 20]
-     [--barge-trials 6]     (about 8 minutes on a 2-core machine)
+     [--barge-trials 6] [--barge-leaks=-40,-30] [--barge-margins 10,20,30|native]
+     (about 20 minutes with the defaults on a 2-core machine)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
@@ -314,14 +316,16 @@ def barge_in(
     """(v): "stop" (real recordings) during the long answer, with the coach leaking.
 
     Each "stop" is scaled so that its loudest chunk is ``margin_db`` above the coach's echo
-    level at the microphone (:func:`echo_level`)."""
+    level at the microphone (:func:`echo_level`); with ``margin_db`` NaN it is played as
+    recorded (people's own loudness)."""
     stops = command_files("stop") or [speech.say("stop", "flite_slt")]
     question = speech.say("how do I stretch my back", QUESTION_VOICE)
-    target = echo_level(leak_db) + margin_db
+    echo = echo_level(leak_db)
     acted, latencies = 0, []
     for n in range(trials):
         stop = stops[n % len(stops)]
-        gain = target - float(chunk_levels(read_audio(stop)).max())
+        peak = float(chunk_levels(read_audio(stop)).max())
+        gain = 0.0 if math.isnan(margin_db) else echo + margin_db - peak
         coach = RunningCoach(room, folder / f"barge{leak_db:g}{margin_db:+g}-{n}")
         room.leak_room_into_mic(leak_db)
         say_into_mic(room, question)
@@ -342,7 +346,8 @@ def barge_in(
             acted += 1
             latencies.append(time.monotonic() - said_stop.end)
         heard = [text for who, text in coach.rows() if who == "heard"]
-        print(f"  leak {leak_db:g} dB, +{margin_db:g} dB, trial {n}: {heard}", file=sys.stderr)
+        margin = peak + gain - echo
+        print(f"  leak {leak_db:g} dB, stop +{margin:.0f} dB, trial {n}: {heard}", file=sys.stderr)
         coach.interrupt()
         room.stop_leak()
     return acted, latencies
@@ -384,7 +389,7 @@ def main() -> int:
     parser.add_argument(
         "--barge-margins",
         default=",".join(f"{x:g}" for x in BARGE_MARGINS),
-        help="dB, comma-separated",
+        help="dB, comma-separated; 'native': as recorded",
     )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="vc-bench-", dir="/tmp"))
@@ -396,7 +401,7 @@ def main() -> int:
         barge = {
             (db, margin): barge_in(room, folder, speech, db, margin, args.barge_trials)
             for db in map(float, args.barge_leaks.split(","))
-            for margin in map(float, args.barge_margins.split(","))
+            for margin in (float(m.replace("native", "nan")) for m in args.barge_margins.split(","))
         }
         out_latency = output_latency(room)
     finally:
@@ -425,7 +430,8 @@ def main() -> int:
     print("|---|---|---|---|")
     for (db, margin), (acted, latencies) in barge.items():
         med = f"{statistics.median(latencies) * 1000:.0f}" if latencies else "n/a"
-        print(f"| {db:g} dB | {margin:g} dB | {acted}/{args.barge_trials} | {med} |")
+        louder = "as recorded" if math.isnan(margin) else f"{margin:g} dB"
+        print(f"| {db:g} dB | {louder} | {acted}/{args.barge_trials} | {med} |")
     print(f"\ncommand: {' '.join(sys.argv)}")
     return 0
 
