@@ -201,7 +201,7 @@ class Listener(threading.Thread):
         recogniser: Recogniser,
         events: queue.Queue,
         retry_seconds: tuple[float, ...] = RETRY_SECONDS,
-        gate: Callable[[], float | None] | None = None,
+        gate: Callable[[], float | None] = lambda: None,
     ) -> None:
         """``gate``: the current level (dBFS) below which chunks are passed on as silence,
         or None for no gate (:meth:`Session.gate_level`)."""
@@ -224,7 +224,8 @@ class Listener(threading.Thread):
                 if failures:
                     self.events.put(MicBack())
                 failures = 0
-                for transcript in self.recogniser.stream(self._gated(self._mic)):
+                heard = gated(self._mic, self.meter, self.gate)
+                for transcript in self.recogniser.stream(heard):
                     if self.stopping.is_set():
                         return
                     self.events.put(transcript)
@@ -244,9 +245,6 @@ class Listener(threading.Thread):
                 self.stopping.wait(delay)
             finally:
                 self._close_mic()
-
-    def _gated(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        return gated(chunks, self.meter, self.gate or (lambda: None))
 
     def _reset_recogniser(self) -> None:
         try:

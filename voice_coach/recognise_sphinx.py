@@ -151,9 +151,7 @@ class SphinxRecogniser:
                 if voiced is None:
                     continue
                 if not speech:
-                    self._main.start_utt()
-                    raw_at = self._raw_start(endpointer, history, cleaned)
-                    lead = self._lead(endpointer, history if raw_at is not None else cleaned)
+                    raw_at, lead = self._start(endpointer, history, cleaned)
                 if raw_at is not None:
                     voiced, raw_at = history.take(raw_at, len(voiced)), raw_at + len(voiced)
                 speech.append(voiced)
@@ -168,9 +166,7 @@ class SphinxRecogniser:
         tail = endpointer.end_stream(pending or bytes(endpointer.frame_bytes))  # not empty
         if tail is not None or speech:
             if not speech:
-                self._main.start_utt()
-                raw_at = self._raw_start(endpointer, history, cleaned)
-                lead = self._lead(endpointer, history if raw_at is not None else cleaned)
+                raw_at, lead = self._start(endpointer, history, cleaned)
             if tail:
                 if raw_at is not None:
                     tail = history.take(raw_at, len(tail))
@@ -206,17 +202,17 @@ class SphinxRecogniser:
         if cleaner is not None:
             yield b"", cleaner.flush()
 
-    def _raw_start(self, endpointer: Any, history: _History, cleaned: _History) -> int | None:
-        """Where an utterance starts in the raw audio, if it is to be decoded raw (quiet)."""
-        if not self._denoise or removed_db(history.recent(), cleaned.recent()) >= REMOVED_DB:
-            return None
-        return _offset(endpointer.speech_start)
-
-    def _lead(self, endpointer: Any, audio: _History) -> bytes:
-        """The :data:`SHORT_LEAD` seconds of ``audio`` before the utterance's start."""
+    def _start(
+        self, endpointer: Any, history: _History, cleaned: _History
+    ) -> tuple[int | None, bytes]:
+        """Begin a streamed utterance: the byte offset of its raw audio when it is to be
+        decoded raw (heard in quiet; None: denoised), and the :data:`SHORT_LEAD` before it."""
+        self._main.start_utt()
         start = _offset(endpointer.speech_start)
+        quiet = self._denoise and removed_db(history.recent(), cleaned.recent()) < REMOVED_DB
+        raw_at = start if quiet else None
         size = min(start, _offset(SHORT_LEAD))
-        return audio.take(start - size, size)
+        return raw_at, (history if raw_at is not None else cleaned).take(start - size, size)
 
     def _end(self, pcm: bytes, lead: bytes = b"") -> Transcript:
         """Close the main pass's utterance; re-decode short commands catalogue-only (hearing

@@ -53,6 +53,7 @@ from test_loop_room import (  # noqa: E402
     rendered,
     say_into_mic,
     seconds_of,
+    sleep_until,
 )
 
 from voice_coach import earcons  # noqa: E402
@@ -208,10 +209,6 @@ def _envelope(samples: np.ndarray) -> np.ndarray:
 
 
 # -- measurements ----------------------------------------------------------------------------
-
-
-def sleep_until(moment: float) -> None:
-    time.sleep(max(0.0, moment - time.monotonic()))
 
 
 def latency_turns(room: Room, folder: Path, speech: SpeechMaker, turns: int) -> dict[str, list]:

@@ -31,12 +31,12 @@ def decode(rec, pcm, path: str, pad: bool = False) -> str:  # noqa: ANN001
 
     ``pad``: stream :data:`STREAM_PAD` seconds of silence before and after (for clips cut
     tightly around a word, which a microphone would hear with quiet around them)."""
-    from voice_coach.audio import chunks_of
+    from voice_coach.audio import SAMPLE_RATE, chunks_of
 
     if path == "transcribe":
         return rec.transcribe([pcm.tobytes()]).text
     rec.reset()
-    quiet = np.zeros(int(STREAM_PAD * 16000) if pad else 0, dtype=pcm.dtype)
+    quiet = np.zeros(int(STREAM_PAD * SAMPLE_RATE) if pad else 0, dtype=pcm.dtype)
     heard = rec.stream(chunks_of(np.concatenate([quiet, pcm, quiet])))
     return " ".join(t.text for t in heard if t.is_final and t.text)
 
