@@ -147,6 +147,10 @@ def test_incomplete_entry_names_file_entry_line_and_problem(tmp_path):
             "does not have",
         ),
         ('kind = "control"\nanswer = "Hi."\nphrases = ["a", "b", "c"]\nvoice = "x"', "valid keys"),
+        (
+            'kind = "control"\nanswer = "Hi."\nphrases = ["a", "b", "c"]\nspot = "stop"',
+            "'spot' must be a list",
+        ),
     ],
 )
 def test_each_schema_rule_is_enforced(tmp_path, body, problem):

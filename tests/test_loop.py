@@ -249,3 +249,94 @@ def test_the_echo_gate_silences_the_coachs_voice_but_keeps_a_louder_words_edges(
     assert kept == [first <= i < last for i in range(len(heard))]
     assert [c for c, k in zip(out, kept, strict=True) if k] == heard[first:last]
     assert list(gated(heard, LevelMeter(), lambda: None)) == heard  # coach silent: no gate
+
+
+def test_a_spotted_command_acts_once_and_only_over_a_quieter_coach(session, speaker):
+    """The keyword spotter's "stop": acted on if louder than the echo, and not a second time
+    when the recogniser's own result for the same word comes after it."""
+    import time
+
+    from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter, Spotted
+
+    session.handle_event(Spotted("stop"))  # the coach is silent: nothing to cut off
+    assert speaker.stops == 0 and speaker.texts() == []
+    meter = LevelMeter()
+    session.meter = meter
+    now = time.monotonic()
+    speaker.speaking = True
+    speaker.current_text = "You can say pause or stop at any time."
+    speaker.first_sample_at = now - 5.0
+    for k in range(80):  # the coach's echo at the mic, about -30 dBFS
+        meter.add(tone(-30.0), now - 4.5 + k * 0.05)
+    session.handle_event(Spotted("stop"))  # its own "stop" at echo level
+    assert speaker.stops == 0
+    meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB + 3), now - 0.2)
+    session.handle_event(Spotted("stop"))
+    assert speaker.stops == 1 and speaker.texts() == [CAT.intent("stop").answer]
+    speaker.speaking = True  # the reply to "stop" is playing
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(partial("stop"))  # the recogniser catches up with the same word
+    session.handle_event(final("stop"))
+    assert speaker.stops == 1
+
+
+class FakeSpotter:
+    """Hears "stop" in a chunk that is not silent; counts its rests."""
+
+    def __init__(self) -> None:
+        self.heard: list[bytes] = []
+        self.rests = 0
+
+    def hear(self, chunk: bytes) -> str | None:
+        self.heard.append(chunk)
+        return "stop" if any(chunk) else None
+
+    def rest(self) -> None:
+        self.rests += 1
+
+
+class ListMic:
+    """A fake microphone yielding given chunks, then waiting to be closed."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = threading.Event()
+
+    def __iter__(self):
+        yield from self.chunks
+        self.closed.wait(5)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_the_listener_spots_raw_chunks_only_while_the_coach_is_audible():
+    """The spotter hears the raw microphone (not the echo gate's silence) while ``spot_now``."""
+    from voice_coach.loop import Spotted
+
+    class Deaf:
+        def stream(self, chunks):
+            for _ in chunks:
+                yield from ()
+
+        def reset(self) -> None:
+            pass
+
+    word, quiet = tone(-50.0), bytes(1600)
+    audible = iter([True, True, False, True])
+    spotter = FakeSpotter()
+    events: queue.Queue = queue.Queue()
+    listener = Listener(
+        lambda: ListMic([word, quiet, word, word]),
+        Deaf(),
+        events,
+        gate=lambda: -10.0,  # everything below -10 dBFS reaches the recogniser silenced
+        spotter=spotter,
+        spot_now=lambda: next(audible, False),
+    )
+    listener.start()
+    spotted = [events.get(timeout=10) for _ in range(2)]
+    listener.stop()
+    listener.join(timeout=5)
+    assert spotted == [Spotted("stop"), Spotted("stop")]
+    assert spotter.heard == [word, quiet, word] and spotter.rests == 1

@@ -126,13 +126,16 @@ class Intent:
     """``"slot+slot"`` -> answer template used when those slots were heard."""
     offer: str | None = None
     """Routine the answer offers to guide, if any."""
+    spot: tuple[str, ...] = ()
+    """Phrases listened for on their own while the coach speaks (keyword spotting), so
+    that they cut it off even over its voice."""
 
     @staticmethod
     def from_dict(intent_id: str, data: Any, path: Path) -> Intent:
         """Validate one ``[intent]`` table."""
         if not isinstance(data, dict):
             raise fail(path, intent_id, "must be a table of keys")
-        known = {"kind", "answer", "phrases", "keywords", "slots", "slot_answers", "offer"}
+        known = {"kind", "answer", "phrases", "keywords", "slots", "slot_answers", "offer", "spot"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise fail(path, intent_id, f"unknown key(s) {unknown}; valid keys: {sorted(known)}")
@@ -173,8 +176,17 @@ class Intent:
         offer = data.get("offer")
         if offer is not None and not isinstance(offer, str):
             raise fail(path, intent_id, "'offer' must be a routine name")
+        spot = _strings(data.get("spot", []), path, intent_id, "spot")
         return Intent(
-            intent_id, kind, answer.strip(), phrases, keywords, slots, dict(slot_answers), offer
+            intent_id,
+            kind,
+            answer.strip(),
+            phrases,
+            keywords,
+            slots,
+            dict(slot_answers),
+            offer,
+            spot,
         )
 
 

@@ -93,7 +93,14 @@ def run_listen(args: argparse.Namespace) -> int:
         coach.start()
         _notice(args, coach, dialogue)
         events: queue.Queue = queue.Queue()
-        listener = Listener(open_mic, recogniser, events, gate=session.gate_level)
+        listener = Listener(
+            open_mic,
+            recogniser,
+            events,
+            gate=session.gate_level,
+            spotter=_spotter(cat, args.debug),
+            spot_now=session.coach_audible,
+        )
         print("voice-coach: listening (Ctrl-C to quit)", file=sys.stderr, flush=True)
         return run(session, listener, events)
     except KeyboardInterrupt:
@@ -130,6 +137,20 @@ def _hearing(args: argparse.Namespace, cat: catalogue.Catalogue) -> tuple[Any, A
 
     open_mic().close()
     return recogniser, open_mic
+
+
+def _spotter(cat: catalogue.Catalogue, debug: bool) -> Any:
+    """The keyword spotter for commands said over the coach, or None when it cannot run."""
+    from .spot import CommandSpotter
+
+    try:
+        return CommandSpotter(cat, debug=debug)
+    except ResourceMissing as exc:
+        print(
+            f"voice-coach: {exc}; 'stop' is then heard less well over the coach's voice",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _notice(args: argparse.Namespace, coach: Any, dialogue: Any) -> None:

@@ -9,7 +9,9 @@ it) is never taken as a new question; only the commands in :data:`BARGE_IN` act 
 and only when the words heard are not simply the coach's own sentence coming back. With no
 echo cancellation, the listener also passes what is quieter than the coach's voice at the
 microphone on as silence while the coach is audible (:func:`gated`), so that a louder
-command is heard as an utterance of its own.
+command is heard as an utterance of its own, and a keyword spotter
+(:class:`voice_coach.spot.CommandSpotter`) listens to the raw microphone for the catalogue's
+``spot`` phrases ("stop"), reporting them as :class:`Spotted` as soon as they are heard.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ BARGE_IN_WINDOW = 1.0
 """Seconds of microphone level that a barge-in command is judged on."""
 ECHO_HISTORY = 4.0
 """At least this many seconds before the command window give the coach's echo level."""
+SPOT_REPEAT_SECONDS = 2.0
+"""After a spotted command acted, the recogniser's own result for the same words within this
+long (s) is not acted on again."""
 RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
 """Back-off between attempts to reopen a lost microphone (s); the last one repeats."""
 
@@ -110,6 +115,21 @@ class MicLost:
 @dataclass(frozen=True)
 class MicBack:
     """The listener has the microphone again."""
+
+
+@dataclass(frozen=True)
+class Spotted:
+    """The keyword spotter heard one of its phrases while the coach was audible."""
+
+    text: str
+
+
+class Spotter(Protocol):
+    """What the listener needs of :class:`voice_coach.spot.CommandSpotter`."""
+
+    def hear(self, chunk: bytes) -> str | None: ...  # noqa: D102
+
+    def rest(self) -> None: ...  # noqa: D102
 
 
 @dataclass
@@ -202,15 +222,20 @@ class Listener(threading.Thread):
         events: queue.Queue,
         retry_seconds: tuple[float, ...] = RETRY_SECONDS,
         gate: Callable[[], float | None] = lambda: None,
+        spotter: Spotter | None = None,
+        spot_now: Callable[[], bool] = lambda: False,
     ) -> None:
         """``gate``: the current level (dBFS) below which chunks are passed on as silence,
-        or None for no gate (:meth:`Session.gate_level`)."""
+        or None for no gate (:meth:`Session.gate_level`); ``spotter`` hears the raw chunks
+        while ``spot_now()`` (:meth:`Session.coach_audible`)."""
         super().__init__(name="voice-coach-listener", daemon=True)
         self.open_mic = open_mic
         self.recogniser = recogniser
         self.events = events
         self.retry_seconds = retry_seconds
         self.gate = gate
+        self.spotter = spotter
+        self.spot_now = spot_now
         self.stopping = threading.Event()
         self.meter = LevelMeter()
         """Levels of what the microphone hears, for the barge-in check."""
@@ -224,7 +249,7 @@ class Listener(threading.Thread):
                 if failures:
                     self.events.put(MicBack())
                 failures = 0
-                heard = gated(self._mic, self.meter, self.gate)
+                heard = gated(self._spotting(self._mic), self.meter, self.gate)
                 for transcript in self.recogniser.stream(heard):
                     if self.stopping.is_set():
                         return
@@ -245,6 +270,18 @@ class Listener(threading.Thread):
                 self.stopping.wait(delay)
             finally:
                 self._close_mic()
+
+    def _spotting(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """The chunks, each passed on first (so it is metered before any command it ends is
+        reported), then given to the spotter while ``spot_now()``."""
+        for chunk in chunks:
+            yield chunk
+            if self.spotter is None:
+                continue
+            if not self.spot_now():
+                self.spotter.rest()
+            elif (phrase := self.spotter.hear(chunk)) is not None:
+                self.events.put(Spotted(phrase))
 
     def _reset_recogniser(self) -> None:
         try:
@@ -289,6 +326,8 @@ class Session:
         """The listener's microphone levels (None: commands are not checked for loudness)."""
         self.utterance = _Utterance()
         self.mic_lost = False
+        self._spotted: tuple[str | None, float] = (None, float("-inf"))
+        """The intent a spotted command last acted on, and when (monotonic s)."""
         self._commands: dict[str | None, tuple[frozenset[str], tuple[str, ...]]] = {}
 
     # -- events --------------------------------------------------------------------
@@ -299,6 +338,8 @@ class Session:
         elif isinstance(event, MicBack):
             self.mic_lost = False
             self._say(self.cat.line("loop_mic_back"))
+        elif isinstance(event, Spotted):
+            self.spotted(event.text)
         elif isinstance(event, Transcript):
             if event.is_final:
                 self.final(event.text)
@@ -317,6 +358,18 @@ class Session:
             self.utterance.overlapped = True
         if text and self.utterance.overlapped and not self.utterance.acted:
             self._barge_in(text)
+
+    def spotted(self, text: str) -> None:
+        """A command the spotter heard: acts while the coach is audible, if clearly louder
+        than the coach's voice (its own "stop" coming back is not)."""
+        if self.utterance.acted or not self.coach_audible():
+            return
+        heard = self.matcher.understand(text)
+        louder = self._louder_than_echo()
+        log.debug("spotted %r (%s), louder than the echo: %s", text, heard.intent, louder)
+        if heard.intent in BARGE_IN and louder:
+            self._spotted = (heard.intent, time.monotonic())
+            self._act(text, heard)
 
     def final(self, text: str) -> None:
         """A final result: a new request, unless it overlapped the coach's voice."""
@@ -386,6 +439,14 @@ class Session:
         heard = self.matcher.understand(text)
         if heard.intent not in BARGE_IN or self._is_echo(heard) or not self._louder_than_echo():
             return
+        intent, when = self._spotted
+        if heard.intent == intent and time.monotonic() < when + SPOT_REPEAT_SECONDS:
+            self.utterance.acted = True  # the recogniser caught up with the spotter
+            return
+        self._act(text, heard)
+
+    def _act(self, text: str, heard: Understanding) -> None:
+        """Cut the coach off and act on a command heard over it."""
         self.utterance.acted = True
         log.info("barge-in: %r -> %s", text, heard.intent)
         self._log("heard", text)
@@ -532,5 +593,6 @@ __all__ = [
     "MicBack",
     "MicLost",
     "Session",
+    "Spotted",
     "run",
 ]

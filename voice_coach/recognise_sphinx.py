@@ -351,7 +351,7 @@ def common_words(pocketsphinx: Any, count: int = COMMON_WORDS) -> list[str]:
     words = dictionary_words(pocketsphinx)
     scored = sorted(((model.prob([w]), w) for w in words if w.isalpha()), reverse=True)
     common = [w for _, w in scored[:count]]
-    _write_atomic(path, "\n".join(common) + "\n")
+    write_atomic(path, "\n".join(common) + "\n")
     return common
 
 
@@ -362,7 +362,8 @@ def cache_folder() -> Path:
     return Path(user_cache_dir("voice-coach")) / "pocketsphinx"
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write a text file whole or not at all (readers never see half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -386,5 +387,5 @@ def cached_lm(text: str) -> Path:
     model.compute()
     buffer = io.StringIO()
     model.write(buffer)
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     return path

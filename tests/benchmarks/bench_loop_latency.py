@@ -19,6 +19,8 @@ Measured:
         leaking at -40 and -30 dB, with "stop" 10, 20 and 30 dB louder at the microphone
         than the coach's voice there (loudest 50 ms chunk against the 90th percentile). The
         coach's voice peaks near full scale, so louder leaks would clip the louder "stop".
+        Trial n plays the n-th recording (of 11), so use 11 trials to hear every speaker;
+  (vi)  the peak resident memory of the coach process over the turns of (i) and (ii).
 
 Run: .venv/bin/python tests/benchmarks/bench_loop_latency.py [--turns 12] [--leak-turns 20]
      [--barge-trials 6] [--barge-leaks=-40,-30] [--barge-margins 10,20,30|native]
@@ -229,9 +231,10 @@ def latency_turns(room: Room, folder: Path, speech: SpeechMaker, turns: int) -> 
         sleep_until(replied + seconds_of(STOP_REPLY) + 1.0)
     mic, speaker = observer.stop()
     observer.close()
+    peak_mb = peak_rss_mb(coach.process.pid)
     coach.quit_cleanly()
     heard_mic, spoken = Track(mic, observer.started), Track(speaker, observer.started)
-    out: dict[str, list] = {"earcon": [], "answer": [], "stop": []}
+    out: dict[str, list] = {"earcon": [], "answer": [], "stop": [], "peak_mb": [peak_mb]}
     earcon_len = len(earcons.heard()) / SAMPLE_RATE
     for asked, stop, replied in marks:
         end = heard_mic.last_loud_end(asked.start - 0.3, asked.end + 0.3)
@@ -247,6 +250,14 @@ def latency_turns(room: Room, folder: Path, speech: SpeechMaker, turns: int) -> 
         cut = spoken.time(spoken.frame(reply - 0.3) + int(quiet[0])) if len(quiet) else reply
         out["stop"].append(cut - stop_end)
     return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a running process (``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def leak_turns(
@@ -300,10 +311,7 @@ def chunk_levels(samples: np.ndarray) -> np.ndarray:
 
 def echo_level(leak_db: float) -> float:
     """The coach's answer at the microphone (dBFS): 90th percentile of its voiced chunks."""
-    from voice_coach.speak import SpeechSettings, Voice
-
-    rendered = Voice(SpeechSettings(voice="en-us")).render(STRETCH)
-    levels = chunk_levels(np.round(rendered * 32767))
+    levels = chunk_levels(rendered(STRETCH))
     return float(np.percentile(levels[levels > -60], 90)) + leak_db
 
 
@@ -318,6 +326,7 @@ def barge_in(
     stops = command_files("stop") or [speech.say("stop", "flite_slt")]
     question = speech.say("how do I stretch my back", QUESTION_VOICE)
     echo = echo_level(leak_db)
+    print(f"  leak {leak_db:g} dB: the coach's echo at the mic is {echo:.1f} dBFS", file=sys.stderr)
     acted, latencies = 0, []
     for n in range(trials):
         stop = stops[n % len(stops)]
@@ -416,6 +425,8 @@ def main() -> int:
         f"\nPortAudio output latency on pulse: {out_latency * 1000:.0f} ms; "
         f"ECHO_TAIL_SECONDS = {ECHO_TAIL_SECONDS * 1000:.0f} ms"
     )
+    if args.turns:
+        print(f"Peak resident memory of voice-coach listen: {lat['peak_mb'][0]:.0f} MB")
     print("\n| leak | questions answered | replies to its own voice | questions missed |")
     print("|---|---|---|---|")
     for db, (answered, self_replies, missed, _) in leaks.items():
