@@ -324,6 +324,11 @@ def barge_in(
     level at the microphone (:func:`echo_level`); with ``margin_db`` NaN it is played as
     recorded (people's own loudness)."""
     stops = command_files("stop") or [speech.say("stop", "flite_slt")]
+    if len(stops) == 1:  # not comparable with the figures from real recordings
+        print(
+            "  no real 'stop' recordings (../shared is absent): flite's 'stop' instead",
+            file=sys.stderr,
+        )
     question = speech.say("how do I stretch my back", QUESTION_VOICE)
     echo = echo_level(leak_db)
     print(f"  leak {leak_db:g} dB: the coach's echo at the mic is {echo:.1f} dBFS", file=sys.stderr)
