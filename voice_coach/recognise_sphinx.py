@@ -375,10 +375,15 @@ def corpus(phrases: list[str], common: list[str], weight: int) -> str:
     return "\n".join(phrases * weight + common) + "\n"
 
 
+def cached_path(kind: str, key: str, suffix: str) -> Path:
+    """Where a file built from ``key`` is kept in the cache folder (named by its content)."""
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+    return cache_folder() / f"{kind}-{digest}{suffix}"
+
+
 def cached_lm(text: str) -> Path:
     """An ARPA trigram model of ``text``, built once and kept in the user cache folder."""
-    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-    path = cache_folder() / f"lm-{digest}.arpa"
+    path = cached_path("lm", text, ".arpa")
     if path.is_file():
         return path
     from pocketsphinx.lm import ArpaBoLM

@@ -13,13 +13,12 @@ Measured in ``tests/benchmarks/bench_loop_latency.py`` (barge-in trials).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ResourceMissing
-from .recognise_sphinx import cache_folder, dictionary_words, write_atomic
+from .recognise_sphinx import cached_path, dictionary_words, write_atomic
 
 if TYPE_CHECKING:
     from .catalogue import Catalogue
@@ -92,8 +91,7 @@ def spot_phrases(catalogue: Catalogue, known: set[str]) -> dict[str, str]:
 def cached_kws(phrases: list[str]) -> Path:
     """A keyphrase file (one ``phrase /threshold/`` per line), kept in the user cache folder."""
     text = "".join(f"{phrase} /{SPOT_THRESHOLD:g}/\n" for phrase in sorted(phrases))
-    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-    path = cache_folder() / f"kws-{digest}.txt"
+    path = cached_path("kws", text, ".txt")
     if not path.is_file():
         write_atomic(path, text)
     return path
