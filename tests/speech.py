@@ -151,6 +151,15 @@ def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     return float_to_int16(s + gain * n)
 
 
+def chunk_levels(samples: np.ndarray) -> np.ndarray:
+    """dBFS of each microphone-sized chunk (the loop's level meter sees the same chunks)."""
+    from voice_coach.microphone import MIC_FRAMES, level_dbfs
+
+    usable = len(samples) // MIC_FRAMES * MIC_FRAMES
+    chunks = samples[:usable].astype(np.int16).reshape(-1, MIC_FRAMES)
+    return np.array([level_dbfs(chunk.tobytes()) for chunk in chunks])
+
+
 def concat(paths: list[Path], gap_seconds: float = 0.0) -> np.ndarray:
     """The samples of several files one after another, with silence between them."""
     gap = np.zeros(int(gap_seconds * SAMPLE_RATE), dtype=np.int16)

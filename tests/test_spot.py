@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 import numpy as np
 import pytest
-from speech import EVAL_AUDIO, SpeechMaker, command_files
+from speech import EVAL_AUDIO, SpeechMaker, chunk_levels, command_files
 
 from voice_coach import catalogue
 from voice_coach.audio import SAMPLE_RATE, chunks_of, read_audio
-from voice_coach.microphone import MIC_FRAMES, level_dbfs
 from voice_coach.speak import SpeechSettings, Voice
 from voice_coach.spot import CommandSpotter, spot_phrases
 from voice_coach.understand import understand
@@ -33,19 +33,21 @@ def spotted(spotter: CommandSpotter, pcm: np.ndarray) -> list[str]:
     return [phrase for phrase in heard if phrase]
 
 
-def chunk_levels(pcm: np.ndarray) -> np.ndarray:
-    """dBFS of each microphone-sized chunk."""
-    usable = len(pcm) // MIC_FRAMES * MIC_FRAMES
-    return np.array([level_dbfs(c.tobytes()) for c in pcm[:usable].reshape(-1, MIC_FRAMES)])
+@cache
+def coach_at_mic(leak_db: float) -> tuple[np.ndarray, float]:
+    """The coach's long answer as the microphone hears it (``leak_db``), and its level there
+    (the 90th-percentile chunk, dBFS)."""
+    coach = Voice(SpeechSettings(voice="en-us")).render(CAT.intent("stretching").answer)
+    echo = coach.astype(np.float64) * 10 ** (leak_db / 20)
+    levels = chunk_levels(echo.astype(np.int16))
+    return echo, float(np.percentile(levels[levels > -90], 90))
 
 
 def over_the_coach(word: np.ndarray, margin_db: float, leak_db: float = -30.0) -> np.ndarray:
     """The coach's long answer as the microphone hears it (``leak_db``), with ``word`` said
     2 s in, its loudest chunk ``margin_db`` above the echo's 90th-percentile chunk."""
-    coach = Voice(SpeechSettings(voice="en-us")).render(CAT.intent("stretching").answer)
-    echo = coach.astype(np.float64) * 10 ** (leak_db / 20)
-    levels = chunk_levels(echo.astype(np.int16))
-    echo_db = float(np.percentile(levels[levels > -90], 90))
+    echo, echo_db = coach_at_mic(leak_db)
+    echo = echo.copy()
     gain = 10 ** ((echo_db + margin_db - chunk_levels(word).max()) / 20)
     at = 2 * SAMPLE_RATE
     echo[at : at + len(word)] += word.astype(np.float64) * gain
@@ -70,7 +72,7 @@ def test_real_stop_recordings_are_spotted_and_other_words_are_not(spotter):
     if not command_files("stop"):
         pytest.skip(f"no real command recordings in {EVAL_AUDIO / 'commands'}")
     stops = [bool(spotted(spotter, read_audio(p))) for p in command_files("stop")]
-    assert sum(stops) >= 0.6 * len(stops)  # 9 of 11 when measured
+    assert sum(stops) >= 0.6 * len(stops)  # 7 to 9 of 11 when measured
     others = [p for word in OTHER_WORDS for p in command_files(word)]
     false = [p.parent.name for p in others if spotted(spotter, read_audio(p))]
     assert len(false) <= 2, false  # none of 73 when measured

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from room import MIC_SOURCE, ROOM_SINK, Room  # noqa: E402
-from speech import SpeechMaker, command_files  # noqa: E402
+from speech import SpeechMaker, chunk_levels, command_files  # noqa: E402
 from test_loop_room import (  # noqa: E402
     CAT,
     FRAME,
@@ -298,15 +298,6 @@ def leak_turns(
         print(f"  leak {leak_db:g} dB: said {said}", file=sys.stderr)
     answered = turns - missed
     return answered, len(said) - answered, missed, tails
-
-
-def chunk_levels(samples: np.ndarray) -> np.ndarray:
-    """dBFS of each microphone chunk (the loop's level meter sees the same chunks)."""
-    from voice_coach.microphone import MIC_FRAMES, level_dbfs
-
-    usable = len(samples) // MIC_FRAMES * MIC_FRAMES
-    chunks = samples[:usable].astype(np.int16).reshape(-1, MIC_FRAMES)
-    return np.array([level_dbfs(chunk.tobytes()) for chunk in chunks])
 
 
 def echo_level(leak_db: float) -> float:
