@@ -156,6 +156,8 @@ class _Engine:
         self._errors: list[BaseException] = []
         self._finished = threading.Event()
         """Set by the driver once the WAV file is written (from espeak-ng's thread)."""
+        self._completed = False
+        """Whether the last render ran to its end (False: the driver cancelled it)."""
         self._count = 0
         self._applied: SpeechSettings | None = None
         try:
@@ -184,7 +186,7 @@ class _Engine:
                 f"{ESPEAK_PACKAGES} and the Python package pyttsx3"
             ) from None
         engine.connect("error", lambda **kwargs: self._errors.append(kwargs.get("exception")))
-        engine.connect("finished-utterance", lambda **_kwargs: self._finished.set())
+        engine.connect("finished-utterance", self._on_finished)
         # The driver prints "Audio saved to <file>" on stdout from espeak-ng's own thread:
         # give its module a print of its own that logs instead (pyttsx3 is pinned to 2.99).
         driver_module = sys.modules.get("pyttsx3.drivers.espeak")
@@ -222,18 +224,37 @@ class _Engine:
                 f"check the {ESPEAK_PACKAGES} installation"
             ) from None
 
+    def _on_finished(self, completed: bool = True, **_kwargs: Any) -> None:
+        """The driver's "finished-utterance" notification (from espeak-ng's thread)."""
+        self._completed = bool(completed)
+        self._finished.set()
+
     def _save(self, engine: Any, text: str, path: Path) -> None:
-        """Have the driver write ``text`` to the WAV file ``path``."""
-        self._finished.clear()
-        engine.save_to_file(text, str(path))
-        engine.runAndWait()
-        # runAndWait can return before espeak-ng's thread has written the file (on the first
-        # call, its queued endLoop ends the loop at once): wait for the driver to say so.
-        if not self._finished.wait(RENDER_TIMEOUT):
-            raise ResourceMissing(
-                f"espeak-ng did not finish rendering within {RENDER_TIMEOUT:g} s; "
-                f"check the {ESPEAK_PACKAGES} installation"
-            )
+        """Have the driver write ``text`` to the WAV file ``path`` (twice if it was cancelled).
+
+        The driver's ``runAndWait`` calls its ``stop``, which cancels the next render if
+        espeak-ng is still winding up the previous one: wait for espeak-ng to be idle first,
+        and render again if a cancellation got through all the same.
+        """
+        for attempt in (1, 2):
+            self._synchronise()
+            self._finished.clear()
+            engine.save_to_file(text, str(path))
+            engine.runAndWait()
+            # runAndWait can return before espeak-ng's thread has written the file (on the
+            # first call, its queued endLoop ends the loop at once): wait for the driver.
+            if not self._finished.wait(RENDER_TIMEOUT):
+                raise ResourceMissing(
+                    f"espeak-ng did not finish rendering within {RENDER_TIMEOUT:g} s; "
+                    f"check the {ESPEAK_PACKAGES} installation"
+                )
+            if self._completed:
+                return
+            log.debug("espeak-ng cancelled rendering %r (attempt %d)", text, attempt)
+        raise ResourceMissing(
+            f"espeak-ng stopped rendering before the end twice; check the {ESPEAK_PACKAGES} "
+            "installation"
+        )
 
     def synthesise(self, text: str, settings: SpeechSettings) -> np.ndarray:
         """Render ``text`` to float32 samples at :data:`SAMPLE_RATE`."""
@@ -251,8 +272,7 @@ class _Engine:
             engine.setProperty("voice", settings.voice or self.default_voice)
             engine.setProperty("rate", settings.rate)
             engine.setProperty("volume", settings.volume)
-            self._synchronise()
-            self._applied = settings
+            self._applied = settings  # _save settles espeak-ng again before rendering
         self._save(engine, text, path)
         if self._errors:
             raise ResourceMissing(f"espeak-ng failed: {self._errors[0]}")
