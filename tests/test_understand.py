@@ -66,6 +66,9 @@ def test_every_red_flag_goes_to_see_doctor():
         "how do i stretch my left leg gently",
         "should i lie with my legs bent",
         "my back hurts",
+        "pull my knee into my chest",
+        "put my knee down to the floor",
+        "my knees are bent",
     ],
 )
 def test_general_words_are_not_red_flags(text):
