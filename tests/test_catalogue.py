@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -93,17 +94,45 @@ def test_slot_templates_use_only_declared_slots(cat):
 
 
 def test_lines_the_dialogue_needs_exist(cat):
-    for key in (
-        "safety_notice",
-        "fallback",
-        "fallback_again",
-        "offer_declined",
-        "nothing_to_repeat",
-        "leg_pain_no",
-    ):
-        assert cat.line(key)
     assert "not medical advice" in cat.line("safety_notice")
     assert "medical practitioner" in cat.line("safety_notice")
+
+
+def test_every_sentence_the_code_says_is_declared_and_shipped(cat):
+    said: set[str] = set()
+    for path in Path(catalogue.__file__).parent.glob("*.py"):
+        said |= set(re.findall(r"(?:\.|\b_)line\(\s*[\"'](\w+)[\"']", path.read_text()))
+    assert len(said) > 40
+    assert not said - set(catalogue.LINE_FIELDS)
+    assert set(cat.lines) == set(catalogue.LINE_FIELDS)
+    for key, fields in catalogue.LINE_FIELDS.items():  # every declared field can be filled
+        assert "{" not in cat.line(key, **dict.fromkeys(fields, "x"))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "problem"),
+    [
+        (
+            "routine",
+            "{duration}.",
+            "{duraton}.",
+            r"unknown field \{duraton\}; valid fields: \{duration\}",
+        ),
+        ("dialogue", 'fallback = "Sorry,', 'fallback = "Sorry {name},', "valid fields: none"),
+        ("dialogue", "fallback_again =", "fallback_agian =", "unknown sentence key"),
+        ("dialogue", "offer_declined =", "# offer_declined =", "no sentence 'offer_declined'"),
+        ("dialogue", "{wake_word}", "{wake_word", "bad {field}"),
+    ],
+)
+def test_sentence_mistakes_are_refused_at_load(tmp_path, file, old, new, problem):
+    root = _copy(tmp_path)
+    path = root / "lines" / f"{file}.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(CatalogueError, match=problem) as err:
+        catalogue.load(root)
+    assert str(path.parent) in str(err.value)
 
 
 def _copy(tmp_path: Path) -> Path:

@@ -129,3 +129,20 @@ def test_non_editable_install_into_a_clean_venv_answers(tmp_path):
         cwd=tmp_path,
     ).stdout.strip()
     assert str(venv) in where
+
+
+def test_broken_prompts_stop_chat_and_routines_before_they_start(tmp_path):
+    from voice_coach import catalogue
+
+    root = tmp_path / "prompts"
+    shutil.copytree(catalogue.prompts_dir(), root)
+    path = root / "routines" / "knee-to-chest.toml"
+    path.write_text(path.read_text().replace("\n[settings]", "\n[settngs]", 1))
+    env = {"VOICE_COACH_PROMPTS": str(root), "XDG_STATE_HOME": str(tmp_path)}
+    chat = run("chat", "--no-notice", stdin="how do i stretch my back\nyes\n", env=env)
+    assert chat.returncode == 3 and chat.stdout == ""  # refused at start, not at "yes"
+    assert str(path) in chat.stderr and len(chat.stderr.strip().splitlines()) == 1
+    missing = {"VOICE_COACH_PROMPTS": str(tmp_path / "nowhere")}
+    for args in (("routines",), ("routine", "knee-to-chest", "--dry-run")):
+        result = run(*args, env=missing)
+        assert result.returncode == 3 and "prompts folder not found" in result.stderr

@@ -16,8 +16,8 @@ Schema (TOML, read with tomllib; see ``prompts/README.md`` for the long form):
     - ``offer`` (optional): the routine the answer offers to guide ("yes" starts it).
 
 ``prompts/lines/*.toml``
-    Flat ``key = "sentence"`` tables; keys are unique across files. Sentences may hold
-    ``{name}`` fields filled in by the code that says them.
+    Flat ``key = "sentence"`` tables; keys are unique across files. Exactly the keys of
+    :data:`LINE_FIELDS`, each using only the ``{name}`` fields listed for it there.
 
 ``prompts/language.toml``
     Normalisation data: contractions, filler words, number words, red-flag rules and
@@ -44,11 +44,74 @@ from typing import Any
 
 from .errors import CatalogueError
 
+DIRECTIONS = ("louder", "quieter", "slower", "faster")
+"""Ways to change the speech (``speech_out_<direction>`` sentences)."""
 KINDS = ("knowledge", "control")
 MIN_PHRASES = 3
 NUMBER_FIELDS = ("seconds", "minutes", "reps")
 SLOT_NAMES = ("seconds", "minutes", "reps", "side", "label", "direction", "routine")
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
+
+_ROUTINE_LINES: dict[str, tuple[str, ...]] = {
+    "routine_paused": (),
+    "routine_resumed": (),
+    "routine_not_paused": (),
+    "routine_stopped": (),
+    "routine_pain": (),
+    "routine_skip_last": (),
+    "routine_status": ("total",),
+    "routine_status_hold": ("hold", "total"),
+    "routine_status_paused": (),
+    "routine_status_done": (),
+    "routine_adjust_unavailable": (),
+    "routine_adjust_what": (),
+    "routine_adjust_hold": ("seconds",),
+    "routine_adjust_reps": ("reps",),
+    "routine_adjust_side_one": ("side",),
+    "routine_adjust_side_both": (),
+    "routine_hold_range": ("low", "high"),
+    "routine_reps_range": ("low", "high"),
+    "routine_side_options": (),
+    **{f"routine_duration_{unit}": () for unit in ("second", "minute", "hour")},
+    **{f"routine_duration_{unit}s": ("n",) for unit in ("second", "minute", "hour")},
+    "routine_duration_join": ("first", "second"),
+    "routine_count_number": ("n",),
+    "routine_count_range": ("high",),
+    "routine_timer_ask": (),
+    "routine_timer_range": ("low", "high"),
+    "routine_timer_started": ("duration",),
+    "routine_timer_started_named": ("label", "duration"),
+    "routine_timer_alarm": ("duration",),
+    "routine_timer_alarm_named": ("label",),
+    "routine_timer_ref": ("duration",),
+    "routine_timer_ref_named": ("label",),
+    "routine_timer_cancelled": ("ref",),
+    "routine_timer_none": (),
+    "routine_timer_which": ("refs",),
+    "routine_timer_or": ("first", "second"),
+    "routine_timer_unknown": ("label",),
+    "routine_timer_left": ("ref", "left"),
+}
+LINE_FIELDS: dict[str, tuple[str, ...]] = {
+    "coach_no_such_routine": (),
+    "coach_nothing_paused": (),
+    "safety_notice": (),
+    "fallback": (),
+    "fallback_again": (),
+    "offer_declined": (),
+    "nothing_to_repeat": (),
+    "leg_pain_no": (),
+    "goodbye_asleep": ("wake_word",),
+    "loop_listening": (),
+    "loop_mic_lost": (),
+    "loop_mic_back": (),
+    "check_say_something": (),
+    "speech_out_sound_check": (),
+    **{f"speech_out_{d}{limit}": () for d in DIRECTIONS for limit in ("", "_limit")},
+    **_ROUTINE_LINES,
+}
+"""Every sentence key the program says -> the ``{fields}`` it fills in. ``lines/*.toml``
+must define each of these keys, and no other, using only its fields."""
 
 
 def prompts_dir() -> Path:
@@ -57,6 +120,17 @@ def prompts_dir() -> Path:
     if override:
         return Path(override)
     return package_data_dir("voice_coach.prompts", "prompts")
+
+
+def require_prompts(root: Path | None = None) -> Path:
+    """``root`` (default: :func:`prompts_dir`); CatalogueError when it is not a folder."""
+    root = Path(root) if root is not None else prompts_dir()
+    if not root.is_dir():
+        raise CatalogueError(
+            f"{root}: prompts folder not found; reinstall voice-coach or set "
+            f"{PROMPTS_ENV} to a folder holding intents/ and lines/"
+        )
+    return root
 
 
 def package_data_dir(package: str, checkout_folder: str) -> Path:
@@ -217,7 +291,7 @@ class Catalogue:
             raise CatalogueError(
                 f"{self.root / 'lines'}: no sentence '{key}' in any lines file"
             ) from None
-        return template.format(**fields) if fields else template
+        return template.format(**fields)
 
     def intent(self, intent_id: str) -> Intent:
         """The intent with this id (a programming error if it is missing)."""
@@ -226,12 +300,7 @@ class Catalogue:
 
 def load(root: Path | None = None) -> Catalogue:
     """Load and validate the catalogue in ``root`` (default: :func:`prompts_dir`)."""
-    root = Path(root) if root is not None else prompts_dir()
-    if not root.is_dir():
-        raise CatalogueError(
-            f"{root}: prompts folder not found; reinstall voice-coach or set "
-            f"{PROMPTS_ENV} to a folder holding intents/ and lines/"
-        )
+    root = require_prompts(root)
     intents = _load_intents(root)
     lines = _load_lines(root)
     language_path = root / "language.toml"
@@ -274,6 +343,7 @@ def _load_intents(root: Path) -> dict[str, Intent]:
 
 
 def _load_lines(root: Path) -> dict[str, str]:
+    """Every sentence in ``lines/*.toml``, checked against :data:`LINE_FIELDS`."""
     lines: dict[str, str] = {}
     for path in _toml_files(root / "lines"):
         for key, text in read_toml(path).items():
@@ -281,9 +351,27 @@ def _load_lines(root: Path) -> dict[str, str]:
                 raise fail(path, key, "must be a non-empty sentence string")
             if key in lines:
                 raise fail(path, key, "sentence key defined in two lines files")
-            try:
-                template_fields(text)
-            except ValueError as exc:
-                raise fail(path, key, f"bad {{field}} in sentence: {exc}") from None
+            _check_line(path, key, text)
             lines[key] = text.strip()
+    missing = sorted(set(LINE_FIELDS) - set(lines))
+    if missing:
+        raise CatalogueError(
+            f"{root / 'lines'}: no sentence '{missing[0]}' in any lines file"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + "; add it, see prompts/README.md"
+        )
     return lines
+
+
+def _check_line(path: Path, key: str, text: str) -> None:
+    """A known key whose template uses only the fields the program fills in."""
+    if key not in LINE_FIELDS:
+        raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")
+    try:
+        used = template_fields(text)
+    except ValueError as exc:
+        raise fail(path, key, f"bad {{field}} in sentence: {exc}") from None
+    allowed = LINE_FIELDS[key]
+    for name in sorted(used - set(allowed)):
+        valid = ", ".join(f"{{{f}}}" for f in allowed) or "none (write {{ and }} for braces)"
+        raise fail(path, key, f"unknown field {{{name}}}; valid fields: {valid}")

@@ -16,7 +16,6 @@ from typing import Any
 from . import earcons, routine, timers
 from .clock import Clock, MonotonicClock
 from .dialogue import Dialogue, Reply
-from .errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,8 @@ class Coach:
         """Starts driving a runner in real time: ``drive(runner, clock, stop_event)``."""
         self.timers = timers.Timers(self.clock)
         self.runner: routine.RoutineRunner | None = None
+        self.routines = {r.name: r for r in routine.load_all(self.cat.root)}
+        """The guided routines by name, validated now rather than when one is asked for."""
         self.prefs: dict[str, Any] = {}
         """Hold/reps/side asked for before a routine starts (slot names)."""
         self.interrupted: str | None = None
@@ -142,9 +143,8 @@ class Coach:
         self._driver = self.drive(runner, self.clock, self._stop)
 
     def _start_routine(self, reply: Reply) -> str | None:
-        try:
-            spec = routine.load_routine(reply.routine or routine.routine_names()[0])
-        except UsageError:
+        spec = self.routines.get(reply.routine) if reply.routine else self._default_routine()
+        if spec is None:
             return self.cat.line("coach_no_such_routine")
         slots = {**self.prefs, **reply.slots}
         refusal = routine.check_slots(spec, slots)
@@ -161,6 +161,10 @@ class Coach:
             )
         )
         return ""
+
+    def _default_routine(self) -> routine.Routine | None:
+        """The routine "start the stretch" means: the first by name (None: none installed)."""
+        return next(iter(self.routines.values()), None)
 
     def _count(self, reply: Reply) -> str | None:
         number = reply.slots.get("seconds")
@@ -179,7 +183,9 @@ class Coach:
         slots = reply.slots
         if set(slots) == {"seconds"}:
             return self._count(reply)
-        spec = routine.load_routine(routine.routine_names()[0])
+        spec = self._default_routine()
+        if spec is None:
+            return self.cat.line("coach_no_such_routine")
         refusal = routine.check_slots(spec, slots)
         if refusal:
             return refusal

@@ -245,8 +245,8 @@ class Routine:
 
 
 def routines_dir(root: Path | None = None) -> Path:
-    """The routines folder of the prompts."""
-    return (Path(root) if root is not None else catalogue.prompts_dir()) / "routines"
+    """The routines folder of the prompts; CatalogueError when the prompts folder is missing."""
+    return catalogue.require_prompts(root) / "routines"
 
 
 def routine_names(root: Path | None = None) -> list[str]:

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .audio import SAMPLE_RATE, float_to_int16
+from .catalogue import DIRECTIONS
 from .errors import InputError, ResourceMissing, UsageError
 from .microphone import import_sounddevice
 
@@ -46,8 +47,6 @@ VOLUME_BOUNDS = (0.2, 1.0)
 """Quietest and loudest allowed volume (0..1)."""
 VOLUME_STEP = 0.2
 """Change of volume for one "louder" / "quieter"."""
-DIRECTIONS = ("louder", "quieter", "slower", "faster")
-"""What :meth:`SpeechSettings.adjusted` accepts."""
 
 ESTIMATE_WORD_FACTOR = 0.92
 """espeak-ng's real pace relative to the nominal rate (fitted on the prompts' sentences)."""
