@@ -10,6 +10,7 @@ latency figures come from ``tests/benchmarks/bench_loop_latency.py``.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -66,6 +67,15 @@ pytestmark = pytest.mark.skipif(
 # -- the coach as a subprocess ---------------------------------------------------------------
 
 
+def pulse_index(env: dict[str, str]) -> int:
+    """The PortAudio index of the room's "pulse" device, as ``voice-coach devices`` lists it."""
+    proc = subprocess.run(
+        [str(COMMAND), "devices", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return next(d["index"] for d in json.loads(proc.stdout)["devices"] if d["name"] == "pulse")
+
+
 class RunningCoach:
     """``voice-coach listen`` running in the room, its stderr collected, its log readable."""
 
@@ -74,7 +84,8 @@ class RunningCoach:
         self.log = folder / "coach.log"
         env = {**os.environ, **room.env(), "XDG_STATE_HOME": str(folder / "state")}
         env["PYTHONFAULTHANDLER"] = "1"  # a hung coach shows its threads when aborted
-        argv = [str(COMMAND), "listen", "--input-device", "pulse", "--output-device", "pulse"]
+        speaker = str(pulse_index(env))  # by index here; the microphone by name
+        argv = [str(COMMAND), "listen", "--input-device", "pulse", "--output-device", speaker]
         argv += ["--engine", "pocketsphinx", "--no-notice", "--voice", "en-us"]
         self.process = subprocess.Popen(
             [*argv, "--log", str(self.log)],
@@ -538,3 +549,17 @@ def test_a_log_file_that_cannot_be_written_is_a_usage_error_before_listening(tmp
     )
     assert proc.returncode == 2, proc.stderr
     assert str(missing) in proc.stderr and proc.stdout == ""
+
+
+def test_check_names_a_device_that_is_not_there_before_playing_anything(room: Room):
+    env = {**os.environ, **room.env()}
+    proc = subprocess.run(
+        [str(COMMAND), "check", "--input-device", "99", "--output-device", "pulse"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "microphone '99' not found; available: " in proc.stdout
+    assert "speaker: pulse" in proc.stdout and "heard" not in proc.stdout

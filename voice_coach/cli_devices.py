@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "devices",
         help="list microphones and speakers",
         description="List the audio input and output devices; '*' marks the defaults. "
-        "Pass an index or a name to --device.",
+        "Pass an index or part of a name to --input-device or --output-device.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)

@@ -230,14 +230,27 @@ def _report_devices(args: argparse.Namespace, problems: list[str]) -> None:
             problems.append(f"no {kind} found: connect one, then check `voice-coach devices`")
             continue
         default = "default_input" if kind == "microphone" else "default_output"
-        use = (
-            chosen
-            if chosen is not None
-            else next((d.name for d in found if getattr(d, default)), found[0].name)
-        )
+        use = _pick(chosen, found, default)
+        if use is None:
+            names = ", ".join(f"{d.index} {d.name!r}" for d in found)
+            problems.append(f"{kind} {chosen!r} not found; available: {names}")
+            continue
         print(f"{kind}: {use}")
     if not inputs:
         print(describe_inputs(devices), file=sys.stderr)
+
+
+def _pick(chosen: str | None, found: list[Any], default: str) -> str | None:
+    """The name of the device ``chosen`` (index or part of a name) among ``found``, or of
+    the default one; None when nothing matches."""
+    from .microphone import device_arg
+
+    wanted = device_arg(chosen)
+    if wanted is None:
+        return next((d.name for d in found if getattr(d, default)), found[0].name)
+    if isinstance(wanted, int):
+        return next((d.name for d in found if d.index == wanted), None)
+    return next((d.name for d in found if wanted.lower() in d.name.lower()), None)
 
 
 def _listen_once(mic: Any, recogniser: Any, level: Any) -> tuple[float, str]:

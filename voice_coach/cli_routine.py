@@ -39,10 +39,6 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(func=list_routines)
 
 
-def _device(value: str | None) -> str | int | None:
-    return int(value) if value is not None and value.isdigit() else value
-
-
 def run_routine(args: argparse.Namespace) -> int:
     """Run, dry-run or print a routine."""
     from .routine import build_timeline, default_estimate, load_routine, resolve_params
@@ -74,7 +70,7 @@ def _run_aloud(routine: Any, args: argparse.Namespace) -> int:
     if args.quiet:
         speaker: Any = PrintSpeaker(voice, stream=io.StringIO())
     else:
-        speaker = Speaker(voice, device=_device(args.output_device))
+        speaker = Speaker(voice, device=args.output_device)
     clock = MonotonicClock()
     try:
         timeline = build_timeline(

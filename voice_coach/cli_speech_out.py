@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         seconds = write_wav(voice, text, args.out)
         print(f"{args.out}\t{seconds:.2f} s")
         return int(ExitCode.OK)
-    speaker = speak.Speaker(voice, device=_device(args.output_device))
+    speaker = speak.Speaker(voice, device=args.output_device)
     try:
         speaker.say(text)
         speaker.wait()
@@ -67,13 +67,6 @@ def _settings(args: argparse.Namespace) -> SpeechSettings:
 
     data = {"rate": args.rate, "volume": args.volume, "voice": args.voice}
     return SpeechSettings.from_dict({k: v for k, v in data.items() if v is not None})
-
-
-def _device(value: str | None) -> str | int | None:
-    """An output device index (digits) or name; None for the default."""
-    if value is None:
-        return None
-    return int(value) if value.strip().isdigit() else value
 
 
 def write_wav(voice: Voice, text: str, path: Path) -> float:

@@ -64,7 +64,7 @@ class AudioDevice:
     index: int
     """PortAudio device index (valid until PortAudio re-enumerates)."""
     name: str
-    """Device name; also accepted as ``--device`` (any unique part of it)."""
+    """Device name; --input-device and --output-device accept any unique part of it."""
     hostapi: str
     """Host API (ALSA, JACK, OSS...)."""
     max_input_channels: int
@@ -102,6 +102,13 @@ def list_devices() -> list[AudioDevice]:
         )
         for info in sd.query_devices()
     ]
+
+
+def device_arg(device: str | int | None) -> str | int | None:
+    """A device as the user gave it: digits are a PortAudio index, anything else a name."""
+    if isinstance(device, str) and device.strip().isdigit():
+        return int(device)
+    return device
 
 
 def _as_index(device: object) -> int:
@@ -144,9 +151,7 @@ class MicrophoneSource:
         opening. ``max_queued_seconds``: audio kept for a slow reader; older chunks are
         dropped beyond it.
         """
-        if isinstance(device, str) and device.strip().isdigit():
-            device = int(device)
-        self.device = device
+        self.device = device_arg(device)
         self.frames = frames
         self.stall_seconds = stall_seconds
         self.start_seconds = max(start_seconds, stall_seconds)
@@ -290,7 +295,7 @@ class MicrophoneSource:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         return ResourceMissing(
             f"cannot open microphone {self._label}: {reason}; input devices: "
-            f"{_safe_inputs()}; pick one with --device (see 'voice-coach devices')"
+            f"{_safe_inputs()}; pick one with --input-device (see 'voice-coach devices')"
         )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, float_to_int16
 from .catalogue import DIRECTIONS
 from .errors import InputError, ResourceMissing, UsageError
-from .microphone import import_sounddevice
+from .microphone import device_arg, import_sounddevice
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ CUT_FADE = 0.01
 ESPEAK_PACKAGES = "espeak-ng (libespeak-ng1)"
 """Debian packages that provide the speech engine."""
 NO_DEVICE_HINT = (
-    "connect speakers or headphones, check `voice-coach devices` and --output-device, "
-    "or use --out FILE.wav / --quiet"
+    "connect speakers or headphones, and check `voice-coach devices` and --output-device "
+    "(listen and routine can print instead with --quiet; say can write --out FILE.wav)"
 )
 
 
@@ -442,7 +442,7 @@ class Speaker:
 
     def __init__(self, voice: Voice, device: str | int | None = None) -> None:
         self.voice = voice
-        self.device = device
+        self.device = device_arg(device)
         self.current_text: str | None = None
         """The sentence being spoken, or the last one spoken (for echo checks); None before."""
         self.last_sample_at = 0.0
