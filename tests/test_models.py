@@ -546,6 +546,14 @@ def test_cli_usage_errors(isolated, capsys):
     assert run_cli(capsys)[0] == 2
 
 
+def test_cli_download_from_a_mirror_that_is_not_a_url(isolated, capsys, monkeypatch):
+    monkeypatch.setenv(models.ENV_URL, "notaurl")
+    dest = isolated / "dl"
+    code, out, err = run_cli(capsys, "download", "--dir", str(dest))
+    assert (code, out) == (2, "") and models.ENV_URL in err and "'notaurl" in err
+    assert "Traceback" not in err and not dest.exists()
+
+
 def test_cli_download_offline_and_mismatch(isolated, capsys, monkeypatch, server):
     monkeypatch.setattr(models.time, "sleep", lambda seconds: None)
     monkeypatch.setenv(models.ENV_URL, f"http://127.0.0.1:{closed_port()}/")

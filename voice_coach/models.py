@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from . import __version__
-from .errors import ResourceMissing
+from .errors import ResourceMissing, UsageError
 
 ENV_MODEL = "VOICE_COACH_VOSK_MODEL"
 """Environment variable naming a Vosk model folder to use."""
@@ -459,11 +459,17 @@ def download(
     target = dest / info.folder
     if target.exists():
         return _already_there(target)
+    url = info.url_from(base_url or os.environ.get(ENV_URL))
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https", "file"):
+        where = "the base URL" if base_url else ENV_URL
+        raise UsageError(
+            f"cannot download from {url!r}: not an http(s) URL; check {where} "
+            f"(for example {ENV_URL}=https://mirror.example/vosk/models)"
+        )
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResourceMissing(f"cannot create the models folder {dest}: {exc.strerror}") from exc
-    url = info.url_from(base_url or os.environ.get(ENV_URL))
     part = dest / f"{info.filename}.part"
     bar = _Progress(progress, info.name)
     bar.say(f"downloading {info.name} from {url}")
