@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,20 @@ def test_broken_prompts_stop_chat_and_routines_before_they_start(tmp_path):
     for args in (("routines",), ("routine", "knee-to-chest", "--dry-run")):
         result = run(*args, env=missing)
         assert result.returncode == 3 and "prompts folder not found" in result.stderr
+
+
+def test_sigterm_stops_a_running_command_like_ctrl_c():
+    command = [str(BIN) if BIN.exists() else shutil.which("voice-coach"), "routine"]
+    proc = subprocess.Popen(
+        [*command, "knee-to-chest", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip()  # running now
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "stopped" in err and "Traceback" not in err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -55,9 +56,24 @@ def _argv_with_default(argv: list[str], parser: argparse.ArgumentParser) -> list
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    if argv is None:  # the console script: SIGTERM stops it like Ctrl-C does
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("voice-coach: stopped.", file=sys.stderr)
+        return int(ExitCode.OK)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
-    args_list = _argv_with_default(list(sys.argv[1:] if argv is None else argv), parser)
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(_argv_with_default(argv, parser))
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
@@ -71,11 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoachError as exc:
         print(f"voice-coach: {exc}", file=sys.stderr)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print("voice-coach: stopped.", file=sys.stderr)
-        return int(ExitCode.OK)
-    except BrokenPipeError:
-        return int(ExitCode.OK)
 
 
 if __name__ == "__main__":
