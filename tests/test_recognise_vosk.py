@@ -110,6 +110,19 @@ def test_invalid_model_folder_is_resource_missing(tmp_path: Path) -> None:
         select_engine("vosk", str(tmp_path))
 
 
+def test_a_model_that_is_not_english_is_refused_or_passed_over(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voice_coach.recognise import select_engine
+
+    with pytest.raises(ResourceMissing, match="knows 0% of the coach's English words"):
+        select_engine("vosk", str(KO_MODEL))
+    monkeypatch.setenv(models.ENV_MODEL, str(KO_MODEL))
+    assert select_engine("auto").name == "pocketsphinx"
+    err = capsys.readouterr().err
+    assert "not an English model; using pocketsphinx instead" in err
+
+
 ENGLISH = os.environ.get("VOICE_COACH_VOSK_MODEL")
 
 

@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .errors import ResourceMissing, UsageError
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 ENGINES = ("auto", "vosk", "pocketsphinx")
 """Valid values of ``--engine``."""
+MIN_ENGLISH_SHARE = 0.5
+"""Share of the catalogue's words a Vosk model must know to count as English."""
 
 NUMBER_SAMPLES = {
     "seconds": ("five", "ten", "fifteen", "twenty", "thirty", "sixty"),
@@ -121,16 +124,29 @@ def select_engine(
     from . import models
 
     found = models.find_vosk_model(model)
-    if engine == "vosk":
-        if found is None:
+    if found is None:
+        if engine == "vosk":
             raise ResourceMissing(
                 "no English Vosk model found; get one with 'voice-coach models download', "
                 "or pass --model PATH, or use --engine pocketsphinx"
             )
-        return _vosk(models.validate_vosk_model(found), catalogue, "vosk (asked for)", debug)
-    if found is not None:
-        return _vosk(models.validate_vosk_model(found), catalogue, f"vosk: model {found}", debug)
-    return _sphinx(catalogue, "pocketsphinx: no English Vosk model found", debug)
+        return _sphinx(catalogue, "pocketsphinx: no English Vosk model found", debug)
+    path = models.validate_vosk_model(found)
+    try:
+        why = "vosk (asked for)" if engine == "vosk" else f"vosk: model {found}"
+        return _vosk(path, catalogue, why, debug)
+    except NotEnglish as exc:
+        if engine == "vosk":
+            raise ResourceMissing(
+                f"{exc}; pass an English one (voice-coach models download) or use "
+                "--engine pocketsphinx"
+            ) from None
+        print(f"voice-coach: {exc}; using pocketsphinx instead", file=sys.stderr)
+        return _sphinx(catalogue, "pocketsphinx: the Vosk model is not English", debug)
+
+
+class NotEnglish(ResourceMissing):
+    """A Vosk model that knows too few of the catalogue's English words."""
 
 
 def _sphinx(catalogue: Catalogue | None, why: str, debug: bool) -> Recogniser:
@@ -141,9 +157,15 @@ def _sphinx(catalogue: Catalogue | None, why: str, debug: bool) -> Recogniser:
     return recogniser
 
 
-def _vosk(path, catalogue: Catalogue | None, why: str, debug: bool) -> Recogniser:  # noqa: ANN001
+def _vosk(path: Path, catalogue: Catalogue | None, why: str, debug: bool) -> Recogniser:
     from .recognise_vosk import VoskRecogniser
 
     recogniser = VoskRecogniser(path, catalogue=catalogue, debug=debug)
+    share = recogniser.known_share(grammar_words(grammar_phrases(catalogue)))
+    if share is not None and share < MIN_ENGLISH_SHARE:
+        raise NotEnglish(
+            f"the Vosk model {path} knows {share:.0%} of the coach's English words: "
+            "it is not an English model"
+        )
     print(f"voice-coach: speech engine {why}", file=sys.stderr)
     return recogniser

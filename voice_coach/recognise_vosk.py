@@ -88,6 +88,13 @@ class VoskRecogniser:
             if p.split() and all(self.model.vosk_model_find_word(w) != -1 for w in p.split())
         ]
 
+    def known_share(self, words: Iterable[str]) -> float | None:
+        """The share (0-1) of ``words`` the model knows; None when it has no word table."""
+        words = list(words)
+        if not words or self.model.vosk_model_find_word("<eps>") == -1:
+            return None
+        return sum(self.model.vosk_model_find_word(w) != -1 for w in words) / len(words)
+
     def reset(self) -> None:
         """Fresh recognisers (drops any half-heard utterance) and audio count."""
         self._free = self._recogniser(None)
