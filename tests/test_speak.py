@@ -320,8 +320,9 @@ def test_say_without_text_writes_the_sound_check(tmp_path: Path):
     [
         (["say", "hi", "--rate", "5"], 2, "rate 5 is out of range"),
         (["say", "hi", "--voice", "nosuchvoice"], 2, "unknown voice"),
-        (["say", "hi", "--out", "/nonexistent-folder/x.wav"], 1, "/nonexistent-folder/x.wav"),
-        (["say", " ", "--out", "/tmp/never-written.wav"], 1, "nothing to say"),
+        (["say", "hi", "--out", "/nonexistent-folder/x.wav"], 2, "/nonexistent-folder/x.wav"),
+        (["say", "hi", "--out", "/"], 2, "choose another --out"),
+        (["say", " ", "--out", "/tmp/never-written.wav"], 2, "nothing to say"),
         (["say", "hi", "--output-device", "no such speaker"], 3, "no such speaker"),
     ],
 )

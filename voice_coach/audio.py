@@ -25,6 +25,11 @@ DTYPE = "int16"
 CHUNK_FRAMES = 1_600
 """Frames per chunk: 100 ms, small enough for low latency."""
 
+AUDIO_FORMATS = "give a WAV, FLAC, OGG or MP3 recording"
+"""What to do about a file that is not audio."""
+RECORD_AGAIN = "record it again"
+"""What to do about a file without audio in it."""
+
 
 def read_audio(path: str | Path) -> np.ndarray:
     """Read any audio file soundfile can decode, as 16 kHz mono int16 samples.
@@ -44,15 +49,15 @@ def read_audio(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: is a folder, not an audio file")
     try:
         if path.stat().st_size == 0:
-            raise InputError(f"{path}: the file is empty")
+            raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
-        raise InputError(f"{path}: not a readable audio file ({reason})") from None
+        raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
     if data.shape[0] == 0:
-        raise InputError(f"{path}: the audio file holds no samples")
+        raise InputError(f"{path}: the audio file holds no samples; {RECORD_AGAIN}")
     mono = data.mean(axis=1)
     if rate != SAMPLE_RATE:
         mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ExitCode, InputError
+from .errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from .speak import SpeechSettings, Voice
@@ -40,8 +40,16 @@ def run(args: argparse.Namespace) -> int:
         for voice in speak.list_voices():
             print(f"{voice.id}\t{voice.name}\t{','.join(voice.languages)}")
         return int(ExitCode.OK)
-    voice = speak.Voice(_settings(args))
     text = args.text
+    if text is not None and not text.strip():
+        raise UsageError(
+            "nothing to say: the text is empty; give a sentence, or none for a sound check"
+        )
+    if args.out is not None and not args.out.parent.is_dir():
+        raise UsageError(
+            f"{args.out}: the folder {args.out.parent} does not exist; choose another --out"
+        )
+    voice = speak.Voice(_settings(args))
     if text is None:
         from . import catalogue
 
@@ -79,5 +87,7 @@ def write_wav(voice: Voice, text: str, path: Path) -> float:
     try:
         soundfile.write(str(path), samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
     except (OSError, soundfile.LibsndfileError) as exc:
-        raise InputError(f"{path}: cannot write the WAV file ({exc})") from None
+        raise UsageError(
+            f"{path}: cannot write the WAV file ({exc}); choose another --out"
+        ) from None
     return len(samples) / SAMPLE_RATE

@@ -364,7 +364,8 @@ def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse | N
         if exc.code in RETRY_HTTP_CODES:
             raise _Retryable(f"HTTP {exc.code} {exc.reason}") from exc
         raise ResourceMissing(
-            f"cannot download {url}: the server answered HTTP {exc.code} {exc.reason}"
+            f"cannot download {url}: the server answered HTTP {exc.code} {exc.reason}; "
+            f"check the address, and {ENV_URL} if it is set"
         ) from exc
     except _NETWORK_ERRORS as exc:
         raise _Retryable(_reason(exc)) from exc
@@ -469,7 +470,9 @@ def download(
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ResourceMissing(f"cannot create the models folder {dest}: {exc.strerror}") from exc
+        raise ResourceMissing(
+            f"cannot create the models folder {dest}: {exc.strerror}; choose another --dir"
+        ) from exc
     part = dest / f"{info.filename}.part"
     bar = _Progress(progress, info.name)
     bar.say(f"downloading {info.name} from {url}")
@@ -508,7 +511,8 @@ def _verify(part: Path, info: ModelInfo, url: str) -> None:
     if actual != info.sha256:
         raise ResourceMissing(
             f"checksum mismatch for {url}: expected sha256 {info.sha256}, got {actual}; "
-            "the download was deleted"
+            "the download was deleted: try again later or from another mirror, and do not use "
+            "a file that does not match"
         )
 
 
