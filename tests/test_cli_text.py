@@ -89,6 +89,18 @@ def test_help_version_and_usage_errors():
     bad = run("ask")
     assert bad.returncode == 2 and "usage" in bad.stderr and bad.stdout == ""
     assert run("frobnicate", "x").returncode == 2
+    typo = run("lisen")
+    assert typo.returncode == 2 and "invalid choice: 'lisen'" in typo.stderr
+
+
+def test_without_a_command_the_options_are_the_listen_loops():
+    # an option value that is also a command name ("chat") is still the option's value
+    argv = ("--wake-word", "chat", "--text", "--quiet", "--no-notice")
+    result = run(*argv, stdin="chat goodbye\n")
+    assert result.returncode == 0, result.stderr
+    from voice_coach import catalogue
+
+    assert result.stdout.strip() == catalogue.default().line("goodbye_asleep", wake_word="chat")
 
 
 @pytest.mark.skipif(not shutil.which("git"), reason="git is needed to copy the checkout")

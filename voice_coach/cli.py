@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "voice_coach.cli_models",
 )
 DEFAULT_COMMAND = "listen"
+TOP_LEVEL_FLAGS = ("--debug", "-h", "--help", "--version")
+"""Options before the command; none takes a value."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,15 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _argv_with_default(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """Insert the default command when none was named (``voice-coach`` alone listens)."""
-    choices = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if any(arg in choices for arg in argv) or any(a in ("-h", "--help", "--version") for a in argv):
+def _argv_with_default(argv: list[str]) -> list[str]:
+    """Insert the default command when none was named (``voice-coach`` alone listens).
+
+    The top-level options take no values, so the first other word is the command's place:
+    a word there is the command (argparse names an unknown one), an option starts the
+    default command's options.
+    """
+    lead = 0
+    while lead < len(argv) and argv[lead] in TOP_LEVEL_FLAGS:
+        lead += 1
+    if any(a != "--debug" for a in argv[:lead]):  # help or version: nothing to run
         return argv
-    if DEFAULT_COMMAND in choices:
-        flags = [a for a in argv if a == "--debug"]
-        return flags + [DEFAULT_COMMAND] + [a for a in argv if a != "--debug"]
-    return argv
+    if lead < len(argv) and not argv[lead].startswith("-"):
+        return argv
+    return argv[:lead] + [DEFAULT_COMMAND] + argv[lead:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +81,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def _run(argv: list[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(_argv_with_default(argv, parser))
+    args = parser.parse_args(_argv_with_default(argv))
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
