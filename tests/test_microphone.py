@@ -322,6 +322,17 @@ def test_devices_without_any_input_exits_3(tmp_path: Path) -> None:
     assert "input devices:" in proc.stdout
     assert "no audio input device" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    check = subprocess.run(
+        [sys.executable, "-m", "voice_coach.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=GENEROUS * 2,
+        check=False,
+    )
+    assert check.returncode == 3
+    assert "to fix: no microphone found" in check.stdout
+    assert check.stderr.strip() == ""  # everything it found out is in the report
 
 
 class _NoPortAudio:

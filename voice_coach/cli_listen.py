@@ -213,7 +213,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _report_devices(args: argparse.Namespace, problems: list[str]) -> None:
-    from .microphone import describe_inputs, list_devices
+    from .microphone import describe, list_devices
 
     try:
         devices = list_devices()
@@ -232,12 +232,9 @@ def _report_devices(args: argparse.Namespace, problems: list[str]) -> None:
         default = "default_input" if kind == "microphone" else "default_output"
         use = _pick(chosen, found, default)
         if use is None:
-            names = ", ".join(f"{d.index} {d.name!r}" for d in found)
-            problems.append(f"{kind} {chosen!r} not found; available: {names}")
+            problems.append(f"{kind} {chosen!r} not found; available: {describe(found)}")
             continue
         print(f"{kind}: {use}")
-    if not inputs:
-        print(describe_inputs(devices), file=sys.stderr)
 
 
 def _pick(chosen: str | None, found: list[Any], default: str) -> str | None:

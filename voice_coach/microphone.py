@@ -117,8 +117,12 @@ def _as_index(device: object) -> int:
 
 def describe_inputs(devices: list[AudioDevice] | None = None) -> str:
     """Input devices on one line (``0 'pulse', 1 'default'``), or ``none``."""
-    inputs = [d for d in (list_devices() if devices is None else devices) if d.is_input]
-    return ", ".join(f"{d.index} {d.name!r}" for d in inputs) or "none"
+    return describe([d for d in (list_devices() if devices is None else devices) if d.is_input])
+
+
+def describe(devices: list[AudioDevice]) -> str:
+    """Devices on one line (``0 'pulse', 1 'default'``), or ``none``."""
+    return ", ".join(f"{d.index} {d.name!r}" for d in devices) or "none"
 
 
 def level_dbfs(chunk: bytes) -> float:
