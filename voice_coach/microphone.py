@@ -7,11 +7,15 @@ and raises :class:`MicrophoneLost`. Iterating or calling :meth:`MicrophoneSource
 again reopens cleanly, so a caller can retry with back-off.
 
 sounddevice is imported lazily (PortAudio enumerates devices at import) through
-:func:`import_sounddevice`, which turns a missing PortAudio into :class:`ResourceMissing`.
+:func:`import_sounddevice`, which turns a missing PortAudio into :class:`ResourceMissing`
+and sends libasound's own messages ("underrun occurred", which it prints on stderr when
+playback starts while the process is busy) to the debug log.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
 import queue
@@ -19,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +59,35 @@ def import_sounddevice() -> ModuleType:
         raise ResourceMissing(
             f"the Python package sounddevice is missing ({exc}); pip install sounddevice"
         ) from None
+    _log_alsa_messages()
     return sounddevice
+
+
+_ALSA_HANDLER = ctypes.CFUNCTYPE(
+    None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+)
+"""libasound's ``snd_lib_error_handler_t`` (its trailing varargs are not read)."""
+_alsa_handler: Any = None
+"""The installed handler, kept alive for as long as libasound may call it."""
+
+
+def _log_alsa_messages() -> None:
+    """Route libasound's error messages to the debug log (once; no-op without ALSA)."""
+    global _alsa_handler
+    if _alsa_handler is not None:
+        return
+    try:
+        alsa = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+    except OSError:
+        return
+
+    def handler(file: bytes, line: int, function: bytes, err: int, fmt: bytes) -> None:
+        where = f"{(file or b'').decode(errors='replace')}:{line}"
+        text = (fmt or b"").decode(errors="replace")
+        log.debug("ALSA %s (%s) %s [error %d]", where, (function or b"").decode(), text, err)
+
+    _alsa_handler = _ALSA_HANDLER(handler)
+    alsa.snd_lib_error_set_handler(_alsa_handler)
 
 
 @dataclass(frozen=True)
