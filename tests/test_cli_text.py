@@ -176,3 +176,15 @@ def test_sigterm_stops_a_running_command_like_ctrl_c():
     finally:
         proc.kill()
     assert proc.returncode == 0 and "stopped" in err and "Traceback" not in err
+
+
+def test_the_log_holds_the_safety_notice_and_the_conversation(tmp_path):
+    from voice_coach import catalogue
+
+    log = tmp_path / "coach.log"
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    result = run("listen", "--text", "--quiet", "--log", str(log), stdin="goodbye\n", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t")[1:] for line in log.read_text().splitlines()]
+    assert rows[0] == ["said", catalogue.default().line("safety_notice")]
+    assert rows[1] == ["heard", "goodbye"] and rows[2][0] == "said"

@@ -155,6 +155,25 @@ def test_the_log_file_holds_what_was_heard_and_said(speaker, tmp_path):
     assert rows == [["heard", "should I use ice or heat"], ["said", CAT.intent("ice_heat").answer]]
 
 
+def test_the_log_marks_speech_over_the_coach_and_a_command_only_once(speaker, tmp_path):
+    log = tmp_path / "coach.log"
+    session = Session(Dialogue(), speaker, LoopOptions(echo_tail=0.0, log_file=log))
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(final("should I wear a back brace"))  # a question over the coach
+    session.handle_event(final("stop"))  # acted on as a barge-in
+    speaker.speaking = True  # the next answer plays; a new utterance may cut it off too
+    session.handle_event(partial("pause"))
+    assert speaker.stops == 2
+    rows = [line.split("\t")[1:] for line in log.read_text().splitlines()]
+    assert rows[:3] == [
+        ["ignored", "should I wear a back brace"],
+        ["heard", "stop"],
+        ["said", CAT.intent("stop").answer],
+    ]
+    assert rows[3] == ["heard", "pause"]
+
+
 class FlakyMic:
     """A fake microphone: the first one is lost at once, the next yields a real WAV."""
 

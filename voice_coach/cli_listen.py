@@ -49,7 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with the word 'coach')",
     )
     listen.add_argument(
-        "--log", type=Path, metavar="FILE", help="append what was heard and said to FILE"
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="append what was heard, said and ignored (heard over the coach) to FILE",
     )
     listen.add_argument("--no-notice", action="store_true", help="skip the safety notice")
     listen.set_defaults(func=run_listen)
@@ -91,7 +94,7 @@ def run_listen(args: argparse.Namespace) -> int:
             return _typed(session, coach, args, dialogue)
         recogniser, open_mic = _hearing(args, cat)
         coach.start()
-        _notice(args, coach, dialogue)
+        _notice(args, session, dialogue)
         events: queue.Queue = queue.Queue()
         listener = Listener(
             open_mic,
@@ -153,16 +156,16 @@ def _spotter(cat: catalogue.Catalogue, debug: bool) -> Any:
         return None
 
 
-def _notice(args: argparse.Namespace, coach: Any, dialogue: Any) -> None:
+def _notice(args: argparse.Namespace, session: Any, dialogue: Any) -> None:
     if not args.no_notice and state.first_use():
-        coach.say(dialogue.notice())
+        session.speak(dialogue.notice())
         state.record_notice_given()
 
 
 def _typed(session: Any, coach: Any, args: argparse.Namespace, dialogue: Any) -> int:
     """``--text``: requests typed on stdin go through the same session; answers are spoken."""
     coach.start()
-    _notice(args, coach, dialogue)
+    _notice(args, session, dialogue)
     for line in sys.stdin:
         if line.strip():
             session.request(line.strip())

@@ -337,7 +337,7 @@ class Session:
             self._mic_lost(event)
         elif isinstance(event, MicBack):
             self.mic_lost = False
-            self._say(self.cat.line("loop_mic_back"))
+            self.speak(self.cat.line("loop_mic_back"))
         elif isinstance(event, Spotted):
             self.spotted(event.text)
         elif isinstance(event, Transcript):
@@ -372,27 +372,29 @@ class Session:
             self._act(text, heard)
 
     def final(self, text: str) -> None:
-        """A final result: a new request, unless it overlapped the coach's voice."""
-        utterance, self.utterance = self.utterance, _Utterance()
-        overlapped = utterance.overlapped or self.coach_audible()
+        """A final result: a new request, unless it overlapped the coach's voice.
+
+        Speech over the coach's voice is acted on only as a barge-in command; anything
+        else heard then is logged as ``ignored``.
+        """
+        overlapped = self.utterance.overlapped or self.coach_audible()
         text = text.strip()
-        if not text:
-            return
-        self._log("heard", text)
-        if overlapped:
-            if not utterance.acted:
-                self._barge_in(text)
-            return
-        self.request(text)
+        if text and overlapped and not self.utterance.acted and not self._barge_in(text):
+            self._log("ignored", text)
+        self.utterance = _Utterance()
+        if text and not overlapped:
+            self.request(text)
 
     def request(self, text: str) -> None:
-        """A request heard in the clear: wake-word rules, then understand and answer."""
+        """A request heard in the clear (or typed): wake-word rules, then understand and
+        answer."""
+        self._log("heard", text)
         text = self._after_wake_word(text)
         if text is None:
             return
         if not text:
             self.speaker.play(earcons.heard())
-            self._say(self.cat.line("loop_listening"))
+            self.speak(self.cat.line("loop_listening"))
             return
         heard = self.matcher.understand(text)
         if heard.intent is None:
@@ -424,26 +426,28 @@ class Session:
         self.speaker.play(earcons.not_understood())
         reply = self.dialogue.respond(heard)
         if self.dialogue.misses >= 2:
-            self._say(reply.text)
+            self.speak(reply.text)
             self.dialogue.misses = 0
 
     def _answer(self, heard: Understanding) -> None:
         reply = self.dialogue.respond(heard)
         if reply.intent == "goodbye":
             self.asleep = True
-            self._say(self.cat.line("goodbye_asleep", wake_word=self.options.wake_word))
+            self.speak(self.cat.line("goodbye_asleep", wake_word=self.options.wake_word))
             return
-        self._say(reply.text)
+        self.speak(reply.text)
 
-    def _barge_in(self, text: str) -> None:
+    def _barge_in(self, text: str) -> bool:
+        """Act on a command heard over the coach; True if it was (or already had been)."""
         heard = self.matcher.understand(text)
         if heard.intent not in BARGE_IN or self._is_echo(heard) or not self._louder_than_echo():
-            return
+            return False
         intent, when = self._spotted
         if heard.intent == intent and time.monotonic() < when + SPOT_REPEAT_SECONDS:
             self.utterance.acted = True  # the recogniser caught up with the spotter
-            return
+            return True
         self._act(text, heard)
+        return True
 
     def _act(self, text: str, heard: Understanding) -> None:
         """Cut the coach off and act on a command heard over it."""
@@ -525,10 +529,11 @@ class Session:
             file=sys.stderr,
         )
         if not self.mic_lost:
-            self._say(self.cat.line("loop_mic_lost"))
+            self.speak(self.cat.line("loop_mic_lost"))
         self.mic_lost = True
 
-    def _say(self, text: str) -> None:
+    def speak(self, text: str) -> None:
+        """Say ``text`` through the coach, and log it."""
         if not text:
             return
         self._log("said", text)
