@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalogue, state
+from .cli_speech_out import rate_help
 from .errors import ExitCode, ResourceMissing, UsageError
 
 CHECK_LISTEN_SECONDS = 8.0
@@ -29,7 +30,7 @@ def _audio_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", metavar="PATH", help="Vosk model folder")
     parser.add_argument("--voice", metavar="ID", help="espeak-ng voice (see: say --list-voices)")
-    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, words per minute")
+    parser.add_argument("--rate", type=int, metavar="WPM", help=rate_help())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -19,8 +19,9 @@ def register(subparsers: Any) -> None:
         description="Guide a routine aloud with timed spoken cues. Ctrl-C stops it.",
     )
     run.add_argument("name", metavar="NAME", help="routine name (see `voice-coach routines`)")
-    run.add_argument("--hold", type=int, metavar="S", help="seconds of each hold")
-    run.add_argument("--reps", type=int, metavar="N", help="repetitions per side")
+    within = "within the routine's range (see `voice-coach routines`)"
+    run.add_argument("--hold", type=int, metavar="S", help=f"seconds of each hold, {within}")
+    run.add_argument("--reps", type=int, metavar="N", help=f"repetitions per side, {within}")
     run.add_argument("--side", choices=("left", "right", "both"), help="which side (default both)")
     run.add_argument(
         "--count",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ExitCode, UsageError
+from .speak import RATE_BOUNDS, VOLUME_BOUNDS
 
 if TYPE_CHECKING:
     from .speak import SpeechSettings, Voice
@@ -22,14 +23,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("text", nargs="?", help="what to say, in quotes")
     parser.add_argument("--out", metavar="FILE.wav", type=Path, help="write a WAV file")
-    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, words per minute")
-    parser.add_argument("--volume", type=float, metavar="V", help="volume, 0.2 to 1.0")
+    parser.add_argument("--rate", type=int, metavar="WPM", help=rate_help())
+    low, high = VOLUME_BOUNDS
+    parser.add_argument("--volume", type=float, metavar="V", help=f"volume, {low:g} to {high:g}")
     parser.add_argument("--voice", metavar="ID", help="espeak-ng voice id or name (en-us)")
     parser.add_argument(
         "--output-device", metavar="D", help="output device index or name (see `devices`)"
     )
     parser.add_argument("--list-voices", action="store_true", help="list the voices and exit")
     parser.set_defaults(func=run)
+
+
+def rate_help() -> str:
+    """Help for ``--rate``, with its bounds."""
+    return f"speaking rate, {RATE_BOUNDS[0]} to {RATE_BOUNDS[1]} words per minute"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -125,8 +125,10 @@ class Coach:
         while not self._stop.wait(TICK_SECONDS):
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - a failed alarm must not end the timers
-                log.exception("timer tick failed")
+            except Exception as exc:  # noqa: BLE001 - a failed alarm must not end the timers
+                # one line (the traceback with --debug): a lost speaker is reported elsewhere
+                debug = log.isEnabledFor(logging.DEBUG)
+                log.warning("a timer alarm could not be said: %s", exc, exc_info=debug)
 
     def _locked(self, handler):  # noqa: ANN001, ANN202
         def run(reply: Reply) -> str | None:

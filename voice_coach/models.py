@@ -264,7 +264,10 @@ def find_vosk_model(explicit: str | Path | None = None, language: str = "en") ->
         try:
             return validate_vosk_model(from_env)
         except ResourceMissing as exc:
-            raise ResourceMissing(f"{ENV_MODEL}={from_env}: {exc}") from exc
+            raise ResourceMissing(
+                f"{ENV_MODEL}={from_env}: {exc}; or point {ENV_MODEL} at a model folder, "
+                "or unset it"
+            ) from exc
     try:
         manifest = load_manifest()
     except ResourceMissing as exc:
