@@ -130,10 +130,14 @@ def select_engine(
                 "no English Vosk model found; get one with 'voice-coach models download', "
                 "or pass --model PATH, or use --engine pocketsphinx"
             )
-        return _sphinx(catalogue, "pocketsphinx: no English Vosk model found", debug)
+        return _sphinx(
+            catalogue,
+            "pocketsphinx (no English Vosk model found; 'voice-coach models download' gets one)",
+            debug,
+        )
     path = models.validate_vosk_model(found)
     try:
-        why = "vosk (asked for)" if engine == "vosk" else f"vosk: model {found}"
+        why = f"vosk ({'asked for; ' if engine == 'vosk' else ''}model {found})"
         return _vosk(path, catalogue, why, debug)
     except NotEnglish as exc:
         if engine == "vosk":
@@ -142,7 +146,7 @@ def select_engine(
                 "--engine pocketsphinx"
             ) from None
         print(f"voice-coach: {exc}; using pocketsphinx instead", file=sys.stderr)
-        return _sphinx(catalogue, "pocketsphinx: the Vosk model is not English", debug)
+        return _sphinx(catalogue, "pocketsphinx (the Vosk model is not English)", debug)
 
 
 class NotEnglish(ResourceMissing):
