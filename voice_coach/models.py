@@ -470,17 +470,32 @@ def download(
             f"cannot download from {url!r}: not an http(s) URL; check {where} "
             f"(for example {ENV_URL}=https://mirror.example/vosk/models)"
         )
+    created = not dest.exists()
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResourceMissing(
             f"cannot create the models folder {dest}: {exc.strerror}; choose another --dir"
         ) from exc
+    try:
+        return _fetch_and_install(
+            info, url, dest, progress, _FetchOptions(max(0, retries), backoff, timeout)
+        )
+    except BaseException:
+        if created and not any(dest.iterdir()):
+            dest.rmdir()  # a failed first download leaves no empty models folder behind
+        raise
+
+
+def _fetch_and_install(
+    info: ModelInfo, url: str, dest: Path, progress: TextIO | None, options: _FetchOptions
+) -> Path:
+    """Download ``url`` into ``dest`` (resuming), verify it and unpack it; the model folder."""
     part = dest / f"{info.filename}.part"
     bar = _Progress(progress, info.name)
     bar.say(f"downloading {info.name} from {url}")
     try:
-        _fetch(url, part, info, bar, _FetchOptions(max(0, retries), backoff, timeout))
+        _fetch(url, part, info, bar, options)
     except _Retryable as exc:
         started = part.exists() and part.stat().st_size > 0
         why = "this machine seems offline"
