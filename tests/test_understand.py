@@ -69,6 +69,10 @@ def test_every_red_flag_goes_to_see_doctor():
         "pull my knee into my chest",
         "put my knee down to the floor",
         "my knees are bent",
+        "let both knees go down to one side",
+        "how far should my knee go down",
+        "should my knee travel across my body",
+        "the stretch spreads my knees",
     ],
 )
 def test_general_words_are_not_red_flags(text):
