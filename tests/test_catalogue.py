@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import ast
 import shutil
 from pathlib import Path
 
@@ -98,13 +98,32 @@ def test_lines_the_dialogue_needs_exist(cat):
     assert "medical practitioner" in cat.line("safety_notice")
 
 
-def test_every_sentence_the_code_says_is_declared_and_shipped(cat):
-    said: set[str] = set()
-    for path in Path(catalogue.__file__).parent.glob("*.py"):
-        said |= set(re.findall(r"(?:\.|\b_)line\(\s*[\"'](\w+)[\"']", path.read_text()))
-    assert len(said) > 40
-    assert not said - set(catalogue.LINE_FIELDS)
-    assert set(cat.lines) == set(catalogue.LINE_FIELDS)
+def _line_calls() -> list[tuple[str, set[str], str]]:
+    """Every ``….line("key", field=…)`` / ``_line("key", …)`` call in the package with a
+    literal key: (key, the fields it passes, where)."""
+    calls = []
+    for path in sorted(Path(catalogue.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            key = node.args[0]
+            if name in ("line", "_line") and isinstance(key, ast.Constant):
+                fields = {k.arg for k in node.keywords if k.arg}
+                calls.append((key.value, fields, f"{path.name}:{node.lineno}"))
+    return calls
+
+
+def test_every_sentence_the_code_says_is_declared_with_the_fields_it_gets(cat):
+    calls = _line_calls()
+    assert len(calls) > 40
+    wrong = [
+        (key, sorted(fields), where)
+        for key, fields, where in calls
+        if key not in catalogue.LINE_FIELDS or fields != set(catalogue.LINE_FIELDS[key])
+    ]
+    assert not wrong, f"calls not matching LINE_FIELDS: {wrong}"
     for key, fields in catalogue.LINE_FIELDS.items():  # every declared field can be filled
         assert "{" not in cat.line(key, **dict.fromkeys(fields, "x"))
 
@@ -122,6 +141,8 @@ def test_every_sentence_the_code_says_is_declared_and_shipped(cat):
         ("dialogue", "fallback_again =", "fallback_agian =", "unknown sentence key"),
         ("dialogue", "offer_declined =", "# offer_declined =", "no sentence 'offer_declined'"),
         ("dialogue", "{wake_word}", "{wake_word", "bad {field}"),
+        ("dialogue", 'fallback = "Sorry,', 'fallback = "Sorry {},', "a field is a bare"),
+        ("dialogue", "{wake_word}", "{wake_word!r}", "a field is a bare"),
     ],
 )
 def test_sentence_mistakes_are_refused_at_load(tmp_path, file, old, new, problem):

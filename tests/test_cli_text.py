@@ -95,7 +95,7 @@ def test_help_version_and_usage_errors():
 
 def test_without_a_command_the_options_are_the_listen_loops():
     # an option value that is also a command name ("chat") is still the option's value
-    argv = ("--wake-word", "chat", "--text", "--quiet", "--no-notice")
+    argv = ("--wake-word", "chat", "--text", "--quiet", "--no-notice", "--debug")
     result = run(*argv, stdin="chat goodbye\n")
     assert result.returncode == 0, result.stderr
     from voice_coach import catalogue

@@ -72,8 +72,10 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_hold_range": ("low", "high"),
     "routine_reps_range": ("low", "high"),
     "routine_side_options": (),
-    **{f"routine_duration_{unit}": () for unit in ("second", "minute", "hour")},
-    **{f"routine_duration_{unit}s": ("n",) for unit in ("second", "minute", "hour")},
+    **{
+        f"routine_duration_{unit}": ("n",)
+        for unit in ("second", "seconds", "minute", "minutes", "hour", "hours")
+    },
     "routine_duration_join": ("first", "second"),
     "routine_count_number": ("n",),
     "routine_count_range": ("high",),
@@ -368,9 +370,12 @@ def _check_line(path: Path, key: str, text: str) -> None:
     if key not in LINE_FIELDS:
         raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")
     try:
-        used = template_fields(text)
+        parts = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise fail(path, key, f"bad {{field}} in sentence: {exc}") from None
+    if any(name == "" or spec or conversion for _, name, spec, conversion in parts):
+        raise fail(path, key, "a field is a bare {name}: no {}, {name:...} or {name!r}")
+    used = {name for _, name, _, _ in parts if name}
     allowed = LINE_FIELDS[key]
     for name in sorted(used - set(allowed)):
         valid = ", ".join(f"{{{f}}}" for f in allowed) or "none (write {{ and }} for braces)"

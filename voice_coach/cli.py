@@ -59,7 +59,8 @@ def _argv_with_default(argv: list[str]) -> list[str]:
         return argv
     if lead < len(argv) and not argv[lead].startswith("-"):
         return argv
-    return argv[:lead] + [DEFAULT_COMMAND] + argv[lead:]
+    debug = [a for a in argv if a == "--debug"]  # given among the command's options too
+    return debug + [DEFAULT_COMMAND] + [a for a in argv if a != "--debug"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -233,25 +233,23 @@ def _report_devices(args: argparse.Namespace, problems: list[str]) -> None:
         if not found:
             problems.append(f"no {kind} found: connect one, then check `voice-coach devices`")
             continue
-        default = "default_input" if kind == "microphone" else "default_output"
-        use = _pick(chosen, found, default)
+        use = _pick(chosen, "input" if kind == "microphone" else "output")
         if use is None:
             problems.append(f"{kind} {chosen!r} not found; available: {describe(found)}")
             continue
         print(f"{kind}: {use}")
 
 
-def _pick(chosen: str | None, found: list[Any], default: str) -> str | None:
-    """The name of the device ``chosen`` (index or part of a name) among ``found``, or of
-    the default one; None when nothing matches."""
-    from .microphone import device_arg
+def _pick(chosen: str | None, kind: str) -> str | None:
+    """The name of the device ``chosen`` (index or part of a name; None: the default), as
+    sounddevice resolves it for ``kind`` ("input" or "output"); None when none matches."""
+    from .microphone import device_arg, import_sounddevice
 
-    wanted = device_arg(chosen)
-    if wanted is None:
-        return next((d.name for d in found if getattr(d, default)), found[0].name)
-    if isinstance(wanted, int):
-        return next((d.name for d in found if d.index == wanted), None)
-    return next((d.name for d in found if wanted.lower() in d.name.lower()), None)
+    sd = import_sounddevice()
+    try:
+        return str(sd.query_devices(device_arg(chosen), kind)["name"])
+    except (ValueError, sd.PortAudioError):  # no such device, or several match
+        return None
 
 
 def _listen_once(mic: Any, recogniser: Any, level: Any) -> tuple[float, str]:

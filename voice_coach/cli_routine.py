@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--dry-run", action="store_true", help="print the cues, do not speak")
     run.add_argument("--json", action="store_true", help="with --dry-run: print JSON")
-    run.add_argument("--output-device", metavar="D", help="output device name or index")
+    run.add_argument("--output-device", metavar="D", help="speaker: index or part of a name")
     run.add_argument(
         "--quiet", action="store_true", help="print each cue with its time instead of speaking"
     )

@@ -19,7 +19,9 @@ def register(subparsers: Any) -> None:
         help="recognise speech in audio files and print the intent of each",
         description="Recognise the speech in each audio file and match it to an intent.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)"
+    )
     parser.add_argument(
         "--engine",
         choices=ENGINES,

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--volume", type=float, metavar="V", help=f"volume, {low:g} to {high:g}")
     parser.add_argument("--voice", metavar="ID", help="espeak-ng voice id or name (en-us)")
     parser.add_argument(
-        "--output-device", metavar="D", help="output device index or name (see `devices`)"
+        "--output-device", metavar="D", help="speaker: index or part of a name (see `devices`)"
     )
     parser.add_argument("--list-voices", action="store_true", help="list the voices and exit")
     parser.set_defaults(func=run)

@@ -48,6 +48,7 @@ class MicrophoneLost(ResourceMissing):
 
 def import_sounddevice() -> ModuleType:
     """The sounddevice module; :class:`ResourceMissing` when it or PortAudio is missing."""
+    _log_alsa_messages()  # before PortAudio starts: it has things to say while it does
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio is not found
@@ -59,7 +60,6 @@ def import_sounddevice() -> ModuleType:
         raise ResourceMissing(
             f"the Python package sounddevice is missing ({exc}); pip install sounddevice"
         ) from None
-    _log_alsa_messages()
     return sounddevice
 
 
@@ -68,7 +68,7 @@ _ALSA_HANDLER = ctypes.CFUNCTYPE(
 )
 """libasound's ``snd_lib_error_handler_t`` (its trailing varargs are not read)."""
 _alsa_handler: Any = None
-"""The installed handler, kept alive for as long as libasound may call it."""
+"""The installed handler, kept alive for as long as libasound may call it (False: no ALSA)."""
 
 
 def _log_alsa_messages() -> None:
@@ -79,12 +79,14 @@ def _log_alsa_messages() -> None:
     try:
         alsa = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
     except OSError:
+        _alsa_handler = False
         return
 
     def handler(file: bytes, line: int, function: bytes, err: int, fmt: bytes) -> None:
         where = f"{(file or b'').decode(errors='replace')}:{line}"
         text = (fmt or b"").decode(errors="replace")
-        log.debug("ALSA %s (%s) %s [error %d]", where, (function or b"").decode(), text, err)
+        name = (function or b"").decode(errors="replace")
+        log.debug("ALSA %s (%s) %s [error %d]", where, name, text, err)
 
     _alsa_handler = _ALSA_HANDLER(handler)
     alsa.snd_lib_error_set_handler(_alsa_handler)

@@ -9,6 +9,7 @@ destination); ``VOICE_COACH_MODEL_URL`` replaces the URL base (mirrors, tests).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
@@ -452,8 +453,9 @@ def download(
 
     ``dest_dir`` defaults to :func:`models_dir`; ``base_url`` (else ``VOICE_COACH_MODEL_URL``)
     replaces the URL base; ``progress`` gets a text bar (None for silence). A model already
-    installed there is returned as is. Raises :class:`ResourceMissing` on any failure, leaving no
-    partial model folder (an interrupted download's ``.part`` file stays, to be resumed).
+    installed there is returned as is. Raises :class:`UsageError` for a base URL that is not
+    one and :class:`ResourceMissing` on any other failure, leaving no partial model folder (an
+    interrupted download's ``.part`` file stays, to be resumed).
     """
     manifest = load_manifest() if manifest is None else manifest
     if name not in manifest:
@@ -482,8 +484,9 @@ def download(
             info, url, dest, progress, _FetchOptions(max(0, retries), backoff, timeout)
         )
     except BaseException:
-        if created and not any(dest.iterdir()):
-            dest.rmdir()  # a failed first download leaves no empty models folder behind
+        with contextlib.suppress(OSError):  # the download's own error is the one to report
+            if created and not any(dest.iterdir()):
+                dest.rmdir()  # a failed first download leaves no empty models folder behind
         raise
 
 

@@ -155,8 +155,9 @@ class _Engine:
         self._errors: list[BaseException] = []
         self._finished = threading.Event()
         """Set by the driver once the WAV file is written (from espeak-ng's thread)."""
-        self._completed = False
-        """Whether the last render ran to its end (False: the driver cancelled it)."""
+        self._cancelled = False
+        """The driver reported a cancellation during the current render (its file, if it
+        wrote one, may be cut short: espeak-ng can report the cut render as finished too)."""
         self._count = 0
         self._applied: SpeechSettings | None = None
         try:
@@ -224,8 +225,9 @@ class _Engine:
             ) from None
 
     def _on_finished(self, completed: bool = True, **_kwargs: Any) -> None:
-        """The driver's "finished-utterance" notification (from espeak-ng's thread)."""
-        self._completed = bool(completed)
+        """The driver's "finished-utterance" notification (from espeak-ng's thread or, when
+        it cancels, the engine's)."""
+        self._cancelled = self._cancelled or not completed
         self._finished.set()
 
     def _save(self, engine: Any, text: str, path: Path) -> None:
@@ -238,6 +240,7 @@ class _Engine:
         for attempt in (1, 2):
             self._synchronise()
             self._finished.clear()
+            self._cancelled = False
             engine.save_to_file(text, str(path))
             engine.runAndWait()
             # runAndWait can return before espeak-ng's thread has written the file (on the
@@ -247,7 +250,8 @@ class _Engine:
                     f"espeak-ng did not finish rendering within {RENDER_TIMEOUT:g} s; "
                     f"check the {ESPEAK_PACKAGES} installation"
                 )
-            if self._completed:
+            self._synchronise()  # any later notification of this render has come in now
+            if not self._cancelled:
                 return
             log.debug("espeak-ng cancelled rendering %r (attempt %d)", text, attempt)
         raise ResourceMissing(
