@@ -310,26 +310,23 @@ def test_devices_without_any_input_exits_3(tmp_path: Path) -> None:
         "PULSE_SERVER": f"unix:{tmp_path}/no-server",
         "PULSE_CLIENTCONFIG": str(conf),
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "voice_coach.cli", "devices"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=GENEROUS * 2,
-        check=False,
-    )
+
+    def run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "voice_coach.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=GENEROUS * 2,
+            check=False,
+        )
+
+    proc = run("devices")
     assert proc.returncode == 3
     assert "input devices:" in proc.stdout
     assert "no audio input device" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    check = subprocess.run(
-        [sys.executable, "-m", "voice_coach.cli", "check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=GENEROUS * 2,
-        check=False,
-    )
+    check = run("check")
     assert check.returncode == 3
     assert "to fix: no microphone found" in check.stdout
     assert check.stderr.strip() == ""  # everything it found out is in the report
