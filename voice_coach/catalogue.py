@@ -229,26 +229,7 @@ class Intent:
         bad = sorted(set(slots) - set(SLOT_NAMES))
         if bad:
             raise fail(path, intent_id, f"unknown slot(s) {bad}; valid slots: {list(SLOT_NAMES)}")
-        slot_answers = data.get("slot_answers", {})
-        if not isinstance(slot_answers, dict) or not all(
-            isinstance(v, str) and v.strip() for v in slot_answers.values()
-        ):
-            raise fail(path, intent_id, "'slot_answers' must map slot names to sentences")
-        for key, text in slot_answers.items():
-            needed = set(key.split("+"))
-            if not needed <= set(slots):
-                raise fail(
-                    path,
-                    intent_id,
-                    f"slot_answers key '{key}' names slots not in 'slots' {list(slots)}",
-                )
-            if not template_fields(text) <= needed:
-                raise fail(
-                    path,
-                    intent_id,
-                    f"slot_answers '{key}' uses fields "
-                    f"{sorted(template_fields(text) - needed)} it does not have",
-                )
+        slot_answers = _slot_answers(data.get("slot_answers", {}), slots, path, intent_id)
         offer = data.get("offer")
         if offer is not None and not isinstance(offer, str):
             raise fail(path, intent_id, "'offer' must be a routine name")
@@ -260,10 +241,44 @@ class Intent:
             phrases,
             keywords,
             slots,
-            dict(slot_answers),
+            slot_answers,
             offer,
             spot,
         )
+
+
+def _slot_answers(value: Any, slots: tuple[str, ...], path: Path, intent_id: str) -> dict[str, str]:
+    """Validate ``slot_answers``: keys name declared slots, sentences use only those."""
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) and v.strip() for v in value.values()
+    ):
+        raise fail(path, intent_id, "'slot_answers' must map slot names to sentences")
+    for key, text in value.items():
+        needed = set(key.split("+"))
+        if not needed <= set(slots):
+            raise fail(
+                path,
+                intent_id,
+                f"slot_answers key '{key}' names slots not in 'slots' {list(slots)}",
+            )
+        extra = sorted(sentence_fields(path, intent_id, text) - needed)
+        if extra:
+            raise fail(
+                path, intent_id, f"slot_answers '{key}' uses fields {extra} it does not have"
+            )
+    return dict(value)
+
+
+def sentence_fields(path: Path, entry: str, text: str) -> set[str]:
+    """The ``{name}`` fields of a sentence; CatalogueError for bad braces, and for fields
+    that are not a bare ``{name}`` (``{}``, ``{name:>5}``, ``{name!r}``)."""
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise fail(path, entry, f"bad {{field}} in sentence: {exc}") from None
+    if any(name == "" or spec or conversion for _, name, spec, conversion in parts):
+        raise fail(path, entry, "a field is a bare {name}: no {}, {name:...} or {name!r}")
+    return {name for _, name, _, _ in parts if name}
 
 
 def _strings(value: Any, path: Path, entry: str, key: str) -> tuple[str, ...]:
@@ -369,13 +384,7 @@ def _check_line(path: Path, key: str, text: str) -> None:
     """A known key whose template uses only the fields the program fills in."""
     if key not in LINE_FIELDS:
         raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")
-    try:
-        parts = list(string.Formatter().parse(text))
-    except ValueError as exc:
-        raise fail(path, key, f"bad {{field}} in sentence: {exc}") from None
-    if any(name == "" or spec or conversion for _, name, spec, conversion in parts):
-        raise fail(path, key, "a field is a bare {name}: no {}, {name:...} or {name!r}")
-    used = {name for _, name, _, _ in parts if name}
+    used = sentence_fields(path, key, text)
     allowed = LINE_FIELDS[key]
     for name in sorted(used - set(allowed)):
         valid = ", ".join(f"{{{f}}}" for f in allowed) or "none (write {{ and }} for braces)"
