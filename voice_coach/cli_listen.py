@@ -6,6 +6,7 @@ import argparse
 import queue
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +258,7 @@ def _listen_once(mic: Any, recogniser: Any, level: Any) -> tuple[float, str]:
     peak = -120.0
     deadline = time.monotonic() + CHECK_LISTEN_SECONDS
 
-    def chunks():  # noqa: ANN202
+    def chunks() -> Iterator[bytes]:
         nonlocal peak
         for chunk in mic:
             peak = max(peak, level(chunk))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from . import models
 from .errors import ResourceMissing, UsageError
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.set_defaults(func=run_download)
 
 
-def _needs_action(parser: argparse.ArgumentParser):  # noqa: ANN202
+def _needs_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         parser.print_help(sys.stderr)
         raise UsageError("models: say which action: list, path or download")
@@ -79,7 +81,7 @@ def run_path(args: argparse.Namespace) -> int:
     return 0
 
 
-def _installed_by_name(name: str):  # noqa: ANN202
+def _installed_by_name(name: str) -> Path:
     """Folder of the installed model called ``name`` (manifest name or folder name)."""
     manifest = models.load_manifest()
     folder = manifest[name].folder if name in manifest else name

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import earcons, routine, timers
 from .clock import Clock, MonotonicClock
-from .dialogue import Dialogue, Reply
+from .dialogue import Dialogue, Handler, Reply
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Coach:
                 debug = log.isEnabledFor(logging.DEBUG)
                 log.warning("a timer alarm could not be said: %s", exc, exc_info=debug)
 
-    def _locked(self, handler):  # noqa: ANN001, ANN202
+    def _locked(self, handler: Handler) -> Handler:
         def run(reply: Reply) -> str | None:
             with self._lock:
                 return handler(reply)

@@ -84,7 +84,7 @@ RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
 class Microphone(Protocol):
     """A PCM chunk source that can be closed (see :mod:`voice_coach.microphone`)."""
 
-    def __iter__(self): ...  # noqa: ANN204, D105
+    def __iter__(self) -> Iterator[bytes]: ...  # noqa: D105
 
     def close(self) -> None: ...  # noqa: D102
 
