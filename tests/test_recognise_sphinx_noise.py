@@ -131,3 +131,22 @@ def test_denoiser_removes_little_from_clean_speech_and_much_from_noisy(
         pytest.skip("no real noise recordings in eval-audio/noise")
     for noise in noises:
         assert removed(speech.mix(clean, audio.read_audio(noise), 10)) >= REMOVED_DB, noise.name
+
+
+def test_the_raw_audio_mixed_back_lines_up_with_the_denoised(maker: speech.SpeechMaker) -> None:
+    """DENOISER_DELAY is RNNoise's real lag here, so the raw audio added back reinforces the
+    denoised speech instead of smearing it."""
+    from voice_coach.recognise_sphinx import DENOISER_DELAY, Denoiser, with_raw
+
+    raw = audio.read_audio(maker.say(QUESTIONS[0][0], "piper_joe")).tobytes()
+    denoiser = Denoiser()
+    clean = denoiser.process(raw) + denoiser.flush()
+    x = np.frombuffer(raw, dtype=np.int16).astype(np.float64)
+    y = np.frombuffer(clean, dtype=np.int16).astype(np.float64)
+    lags = range(0, 2 * DENOISER_DELAY + 1)
+    best = max(lags, key=lambda lag: float(np.dot(x[: len(x) - lag], y[lag:])))
+    assert abs(best - DENOISER_DELAY) <= 2
+    assert with_raw(clean, raw, 0.0) == clean
+    mixed = np.frombuffer(with_raw(clean, raw, 0.5), dtype=np.int16).astype(np.float64)
+    expected = np.clip(y[DENOISER_DELAY:] + 0.5 * x[:-DENOISER_DELAY], -32768, 32767)
+    assert np.allclose(mixed[DENOISER_DELAY:], expected, atol=1)

@@ -18,7 +18,9 @@ Design (measured in ``tests/benchmarks/bench_speech_in.py``):
   Denoised audio is decoded only when RNNoise made it at least :data:`REMOVED_DB` quieter
   (measured over the utterance and the :data:`NOISE_WINDOW` seconds before it): on clean
   speech RNNoise costs a few points (it blurs short commands and Piper's consonants), while at
-  10 dB SNR of real noise it adds 20 to 35 points. Without ``pyrnnoise`` it is skipped.
+  10 dB SNR of real noise it adds 20 to 35 points. Without ``pyrnnoise`` it is skipped. A
+  whole file decoded denoised also gets :data:`RAW_MIX` of its raw audio back (fewer
+  denoising artefacts); streaming does not, as it cost rejection of out-of-scope speech.
 - **Streaming**: PocketSphinx's ``Endpointer`` (WebRTC-style VAD, on the denoised audio) cuts
   the stream into utterances, ending one after :data:`ENDPOINT_WINDOW` of silence; partial
   hypotheses come every :data:`PARTIAL_EVERY` seconds of speech. Whether the decoder hears
@@ -65,6 +67,10 @@ PARTIAL_EVERY = 0.1
 """Seconds of speech between partial results in :meth:`SphinxRecogniser.stream`."""
 REMOVED_DB = 1.0
 """Audio the denoiser made at least this much quieter (dB) is decoded denoised."""
+RAW_MIX = 0.05
+"""Share of the raw audio mixed back into denoised audio when a whole file is decoded."""
+DENOISER_DELAY = 320
+"""Samples by which RNNoise's output (through soxr, 48 kHz and back) lags its input."""
 NOISE_WINDOW = 5.0
 """Seconds of audio before a streamed utterance that count when telling noisy from quiet."""
 ENDPOINT_WINDOW = 0.2
@@ -116,7 +122,7 @@ class SphinxRecogniser:
         if cleaner is not None:
             clean = cleaner.process(pcm) + cleaner.flush()
             if removed_db(pcm, clean) >= REMOVED_DB:
-                pcm = clean
+                pcm = with_raw(clean, pcm, RAW_MIX)
         self._main.start_utt()
         self._main.process_raw(pcm, full_utt=True)
         return self._end(pcm)
@@ -259,6 +265,15 @@ class _History:
 
 def _offset(seconds: float) -> int:
     return int(seconds * SAMPLE_RATE) * SAMPLE_WIDTH
+
+
+def with_raw(clean: bytes, raw: bytes, share: float) -> bytes:
+    """Denoised audio with ``share`` of the raw audio mixed back in, lined up for the
+    denoiser's :data:`DENOISER_DELAY` (an attenuation limit: fewer denoising artefacts)."""
+    out = np.frombuffer(clean, dtype=np.int16).astype(np.float32)
+    late = np.frombuffer(raw, dtype=np.int16).astype(np.float32)
+    late = np.concatenate([np.zeros(DENOISER_DELAY, np.float32), late])[: len(out)]
+    return np.clip(out + share * late, -32768, 32767).astype(np.int16).tobytes()
 
 
 def removed_db(raw: bytes, clean: bytes) -> float:
