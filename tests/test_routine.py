@@ -109,6 +109,7 @@ def knee_text() -> str:
         ('kind = "transition", wait = 1 }', 'kind = "shout", wait = 1 }', "welcome", "'kind'"),
         ('wait = "rest"', 'wait = "forever"', "rest", "'wait'"),
         ("round {rep} of {reps}", "round {rep} of {total}", "ready", "unknown field"),
+        ("round {rep} of {reps}", "round {rep} of {reps!r}", "ready", "a field is a bare"),
         ('name = "knee-to-chest"', 'name = "knees"', "name", "file name"),
         ("hold_seconds = 12", "hold_seconds = 90", "hold_seconds", "from 5 to 60"),
         ("reps_range = [1, 10]", "reps_range = [3, 1]", "reps_range", "[min, max]"),

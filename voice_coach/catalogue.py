@@ -178,8 +178,12 @@ def fail(path: Path, entry: str, problem: str) -> CatalogueError:
 
 
 def template_fields(text: str) -> set[str]:
-    """The ``{name}`` fields of a sentence template."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    """The ``{name}`` fields of a sentence template; ValueError for bad braces and for fields
+    that are not a bare ``{name}`` (``{}``, ``{name:>5}``, ``{name!r}``)."""
+    parts = list(string.Formatter().parse(text))
+    if any(name == "" or spec or conversion for _, name, spec, conversion in parts):
+        raise ValueError("a field is a bare {name}: no {}, {name:...} or {name!r}")
+    return {name for _, name, _, _ in parts if name}
 
 
 @dataclass(frozen=True)
@@ -270,15 +274,11 @@ def _slot_answers(value: Any, slots: tuple[str, ...], path: Path, intent_id: str
 
 
 def sentence_fields(path: Path, entry: str, text: str) -> set[str]:
-    """The ``{name}`` fields of a sentence; CatalogueError for bad braces, and for fields
-    that are not a bare ``{name}`` (``{}``, ``{name:>5}``, ``{name!r}``)."""
+    """:func:`template_fields`, with a mistake reported as a CatalogueError for ``entry``."""
     try:
-        parts = list(string.Formatter().parse(text))
+        return template_fields(text)
     except ValueError as exc:
         raise fail(path, entry, f"bad {{field}} in sentence: {exc}") from None
-    if any(name == "" or spec or conversion for _, name, spec, conversion in parts):
-        raise fail(path, entry, "a field is a bare {name}: no {}, {name:...} or {name!r}")
-    return {name for _, name, _, _ in parts if name}
 
 
 def _strings(value: Any, path: Path, entry: str, key: str) -> tuple[str, ...]:

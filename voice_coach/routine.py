@@ -136,7 +136,7 @@ class Settings:
         if not isinstance(count_last, int) or not 1 <= count_last <= 10:
             raise fail(path, "count_last", "must be a whole number from 1 to 10")
         count_say = data.get("count_say", "{n}")
-        if not isinstance(count_say, str) or catalogue.template_fields(count_say) != {"n"}:
+        if not isinstance(count_say, str) or _fields(count_say) != {"n"}:
             raise fail(path, "count_say", "must be a string using the field {n} only")
         unknown = set(data) - {f.name for f in Settings.__dataclass_fields__.values()}
         if unknown:
@@ -954,3 +954,11 @@ def start_realtime(
     )
     thread.start()
     return thread
+
+
+def _fields(text: str) -> set[str] | None:
+    """The fields of a template; None when it is not a valid one."""
+    try:
+        return catalogue.template_fields(text)
+    except ValueError:
+        return None
