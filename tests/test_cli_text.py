@@ -188,3 +188,13 @@ def test_the_log_holds_the_safety_notice_and_the_conversation(tmp_path):
     rows = [line.split("\t")[1:] for line in log.read_text().splitlines()]
     assert rows[0] == ["said", catalogue.default().line("safety_notice")]
     assert rows[1] == ["heard", "goodbye"] and rows[2][0] == "said"
+
+
+def test_the_log_holds_a_count_number_by_number(tmp_path):
+    """Cues said by a running count (not only answers) are logged as said."""
+    log = tmp_path / "coach.log"
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    result = run("listen", "--text", "--quiet", "--log", str(log), stdin="count to 3\n", env=env)
+    assert result.returncode == 0, result.stderr
+    said = [text for who, text in (r.split("\t")[1:] for r in log.read_text().splitlines())]
+    assert said[-3:] == ["1", "2", "3"], said

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from pathlib import Path
 
 import pytest
 from fakes import FakeSpeaker
@@ -13,7 +14,15 @@ from fakes import FakeSpeaker
 from voice_coach import catalogue, earcons
 from voice_coach.dialogue import Dialogue
 from voice_coach.errors import ResourceMissing
-from voice_coach.loop import Listener, LoopOptions, MicBack, MicLost, Session
+from voice_coach.loop import (
+    ConversationLog,
+    Listener,
+    LoggedSpeaker,
+    LoopOptions,
+    MicBack,
+    MicLost,
+    Session,
+)
 from voice_coach.recognise import Transcript
 
 CAT = catalogue.load()
@@ -147,9 +156,20 @@ def test_microphone_faults_are_said_once_and_recovery_is_announced(session, spea
     assert speaker.texts()[-1] == CAT.intent("ice_heat").answer
 
 
+def logged_session(speaker, path: Path) -> Session:  # noqa: ANN001
+    """A session logging to ``path``, its speaker wrapped as ``listen --log`` wraps it."""
+    conversation = ConversationLog(path)
+    return Session(
+        Dialogue(),
+        LoggedSpeaker(speaker, conversation),
+        LoopOptions(echo_tail=0.0),
+        conversation=conversation,
+    )
+
+
 def test_the_log_file_holds_what_was_heard_and_said(speaker, tmp_path):
     log = tmp_path / "coach.log"
-    session = Session(Dialogue(), speaker, LoopOptions(echo_tail=0.0, log_file=log))
+    session = logged_session(speaker, log)
     session.handle_event(final("should I use ice or heat"))
     rows = [line.split("\t")[1:] for line in log.read_text().splitlines()]
     assert rows == [["heard", "should I use ice or heat"], ["said", CAT.intent("ice_heat").answer]]
@@ -157,7 +177,7 @@ def test_the_log_file_holds_what_was_heard_and_said(speaker, tmp_path):
 
 def test_the_log_marks_speech_over_the_coach_and_a_command_only_once(speaker, tmp_path):
     log = tmp_path / "coach.log"
-    session = Session(Dialogue(), speaker, LoopOptions(echo_tail=0.0, log_file=log))
+    session = logged_session(speaker, log)
     speaker.speaking = True
     speaker.current_text = CAT.intent("overview").answer
     session.handle_event(final("should I wear a back brace"))  # a question over the coach

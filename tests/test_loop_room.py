@@ -414,7 +414,9 @@ def test_a_question_is_answered_yes_starts_the_routine_and_stop_ends_it(
     recording.stop()
     coach.quit_cleanly()
 
-    assert coach.said() == [STRETCH, ROUTINE_STOPPED]  # routine cues are not logged
+    said = coach.said()
+    assert said[0] == STRETCH and said[-1] == ROUTINE_STOPPED, said  # nothing after the stop
+    assert FIRST_CUE in said, said  # the routine's cues are logged as said too
     assert_said(recording.between(asked.end, yes.start), STRETCH)
     assert_said(recording.between(yes.end, stop.end), FIRST_CUE)
     assert recording.sound_seconds(stop.start - 1.0, stop.start) > 0.3, "no cue was playing"

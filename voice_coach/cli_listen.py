@@ -78,19 +78,20 @@ def run_listen(args: argparse.Namespace) -> int:
     """The hands-free loop until Ctrl-C."""
     from .coach import Coach
     from .dialogue import Dialogue
-    from .loop import Listener, LoopOptions, Session, run
+    from .loop import ConversationLog, Listener, LoggedSpeaker, LoopOptions, Session, run
 
     cat = catalogue.default()
     _check_log_file(args.log)
     dialogue = Dialogue()
     voice, speaker = _voice_and_speaker(args, quiet=args.quiet)
+    conversation = ConversationLog(args.log)
+    speaker = LoggedSpeaker(speaker, conversation)  # answers, cues and alarms alike
     coach = Coach(dialogue, speaker, voice=voice)
     options = LoopOptions(
         wake_word=(args.wake_word or "coach").lower(),
         wake_every_time=args.wake_word is not None,
-        log_file=args.log,
     )
-    session = Session(dialogue, speaker, options, say=coach.say)
+    session = Session(dialogue, speaker, options, say=coach.say, conversation=conversation)
     try:
         if args.text:
             return _typed(session, coach, args, dialogue)

@@ -142,8 +142,6 @@ class LoopOptions:
     """Require the wake word before every request (``--wake-word``)."""
     echo_tail: float = ECHO_TAIL_SECONDS
     """Seconds after playback during which what is heard is the coach's own voice."""
-    log_file: Path | None = None
-    """Append what was heard and said here (``--log``)."""
     retry_seconds: tuple[float, ...] = RETRY_SECONDS
 
 
@@ -303,6 +301,42 @@ class Listener(threading.Thread):
         self._close_mic()
 
 
+class ConversationLog:
+    """Appends what was heard and said to a text file (``--log``): one row each,
+    ``time<TAB>heard|ignored|said<TAB>text``. With no file it writes nothing."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, who: str, text: str) -> None:
+        """Append one row (from any thread)."""
+        if self.path is None:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            with self._lock, self.path.open("a", encoding="utf-8") as f:
+                f.write(f"{stamp}\t{who}\t{text}\n")
+        except OSError as exc:  # a full disk or a removed folder must not end the session
+            log.warning("cannot write the log file %s: %s", self.path, exc)
+
+
+class LoggedSpeaker:
+    """A speaker that logs every sentence it is given: answers, routine cues and alarms."""
+
+    def __init__(self, speaker: Speaker, conversation: ConversationLog) -> None:
+        self._speaker = speaker
+        self._log = conversation
+
+    def say(self, text: str, max_seconds: float | None = None) -> None:
+        """Log ``text`` as said, then say it."""
+        self._log.write("said", text)
+        self._speaker.say(text, max_seconds=max_seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._speaker, name)
+
+
 class Session:
     """One hands-free conversation: consumes listener events, answers aloud."""
 
@@ -312,7 +346,10 @@ class Session:
         speaker: Speaker,
         options: LoopOptions | None = None,
         say: Callable[[str], None] | None = None,
+        conversation: ConversationLog | None = None,
     ) -> None:
+        """``conversation``: where heard speech is logged; give ``speaker`` as a
+        :class:`LoggedSpeaker` on the same log to log what is said."""
         self.dialogue = dialogue
         self.say = say or speaker.say
         """Says a reply (the coach fits it into a running routine)."""
@@ -320,6 +357,7 @@ class Session:
         self.matcher = dialogue.matcher
         self.speaker = speaker
         self.options = options or LoopOptions()
+        self.conversation = conversation or ConversationLog()
         self.asleep = False
         self.awake_for_one = False
         self.meter: LevelMeter | None = None
@@ -533,21 +571,12 @@ class Session:
         self.mic_lost = True
 
     def speak(self, text: str) -> None:
-        """Say ``text`` through the coach, and log it."""
-        if not text:
-            return
-        self._log("said", text)
-        self.say(text)
+        """Say ``text`` through the coach."""
+        if text:
+            self.say(text)
 
     def _log(self, who: str, text: str) -> None:
-        if self.options.log_file is None:
-            return
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        try:
-            with self.options.log_file.open("a", encoding="utf-8") as f:
-                f.write(f"{stamp}\t{who}\t{text}\n")
-        except OSError as exc:  # a full disk or a removed folder must not end the session
-            log.warning("cannot write the log file %s: %s", self.options.log_file, exc)
+        self.conversation.write(who, text)
 
 
 def run(
