@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 import wave
 from collections.abc import Iterator
 from functools import cached_property
@@ -237,6 +238,11 @@ SPOKEN_QUESTIONS: tuple[tuple[str, str], ...] = (
     ("count to ten", "count"),
 )
 """(sentence, expected intent id): in-scope spoken questions and commands."""
+
+DEV_RED_FLAGS: tuple[str, ...] = tuple(
+    tomllib.loads((Path(__file__).parent / "data" / "dev_sentences.toml").read_text())["red_flags"]
+)
+"""Red-flag sentences of the text development set, to be spoken."""
 
 OUT_OF_SCOPE: tuple[str, ...] = (
     "what is the weather like tomorrow",

@@ -38,6 +38,7 @@ CONTROL = (
     "help",
     "yes",
     "no",
+    "unsure",
     "goodbye",
     "count",
     "timer_set",
@@ -207,6 +208,33 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
     root = _copy(tmp_path)
     (root / "intents" / "zz.toml").write_text(f"[extra]\n{body}\n")
     with pytest.raises(CatalogueError, match=problem):
+        catalogue.load(root)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('name = "sciatica"', 'name = ""', "needs a name"),
+        ('groups = [["sciatic"]]', "groups = []", "'groups' must be"),
+        ('groups = [["sciatic"]]', "groups = [[]]", "'groups' must be"),
+        ('examples = ["i think i have sciatica"]', "examples = []", "'examples' must"),
+    ],
+)
+def test_red_flag_rules_are_checked_at_load(tmp_path, old, new, problem):
+    """A rule with no groups would make every sentence a red flag."""
+    root = _copy(tmp_path)
+    path = root / "language.toml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(CatalogueError, match=problem) as err:
+        catalogue.load(root)
+    assert str(path) in str(err.value)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    root = _copy(tmp_path)
+    (root / "lines" / "zz.toml").write_bytes(b"\xff\xfe = 1\n")
+    with pytest.raises(CatalogueError, match="zz.toml: not UTF-8"):
         catalogue.load(root)
 
 

@@ -47,6 +47,20 @@ def test_pain_report_says_rest_and_asks_about_the_leg():
     assert talk.handle("no").text == CAT.line("leg_pain_no")
 
 
+def test_an_unsure_answer_to_the_leg_question_is_not_taken_as_no():
+    talk = Dialogue()
+    talk.handle("it really hurts")
+    reply = talk.handle("I do not know")
+    assert reply.text == CAT.line("leg_pain_unsure") and "medical practitioner" in reply.text
+
+
+def test_an_unsure_answer_to_an_offer_keeps_it_open():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle("I'm not sure").text == CAT.line("offer_unsure")
+    assert talk.handle("yes").action == "start_routine"
+
+
 def test_a_red_flag_wins_in_the_middle_of_an_offer():
     talk = Dialogue()
     talk.handle("how do I stretch my back")

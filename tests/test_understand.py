@@ -51,6 +51,48 @@ def test_out_of_scope_rejection_is_at_least_90_percent():
     assert rejection >= 0.90
 
 
+def test_each_red_flag_rule_is_set_off_by_its_own_examples():
+    cat = catalogue.load()
+    wrong = [
+        (rule["name"], example, understand(example).red_flag)
+        for rule in cat.language["red_flags"]
+        for example in rule["examples"]
+        if understand(example).red_flag != rule["name"]
+    ]
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I do not know", "unsure"),  # "no" is a word, not the start of "not"
+        ("not now", "no"),
+        ("no", "no"),
+        ("I'm not sure", "unsure"),  # "sure" alone would be a yes
+        ("sure", "yes"),
+        ("can I do yoga", "stretching"),  # "please do" must not leave a bare "do" keyword
+    ],
+)
+def test_short_keywords_match_whole_words(text, intent):
+    assert understand(text).intent == intent
+
+
+def test_every_keyword_keeps_a_word_that_means_something():
+    """A keyword that normalises to nothing or to one stopword ("please do" to "do") would
+    match almost any sentence; phrases of stopwords ("what should i do") are specific."""
+    from voice_coach.understand import matcher_for
+
+    matcher = matcher_for()
+    empty = [
+        (intent.id, keyword)
+        for intent in catalogue.load().intents.values()
+        for keyword in intent.keywords
+        if len(words := matcher.normalise(keyword).split()) < 2
+        and all(w in matcher.stopwords for w in words)
+    ]
+    assert not empty
+
+
 def test_every_red_flag_goes_to_see_doctor():
     wrong = [t for t in DEV["red_flags"] if understand(t).intent != "see_doctor"]
     print(
@@ -73,6 +115,11 @@ def test_every_red_flag_goes_to_see_doctor():
         "how far should my knee go down",
         "should my knee travel across my body",
         "the stretch spreads my knees",
+        "i can not lift my knee that high",
+        "i fell asleep on my back",
+        "the ice pack fell off",
+        "i need to pee",
+        "is it enough to just rest",
     ],
 )
 def test_general_words_are_not_red_flags(text):

@@ -101,8 +101,10 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback": (),
     "fallback_again": (),
     "offer_declined": (),
+    "offer_unsure": (),
     "nothing_to_repeat": (),
     "leg_pain_no": (),
+    "leg_pain_unsure": (),
     "goodbye_asleep": ("wake_word",),
     "loop_listening": (),
     "loop_mic_lost": (),
@@ -153,6 +155,8 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise CatalogueError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -161,7 +165,7 @@ def line_of(path: Path, entry: str) -> int | None:
     """The line on which table ``[entry]`` or key ``entry =`` starts in ``path``, if found."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
     pattern = re.compile(rf"^\s*(\[\s*\"?{re.escape(entry)}\"?\s*\]|\"?{re.escape(entry)}\"?\s*=)")
     for number, text in enumerate(lines, start=1):
@@ -325,6 +329,7 @@ def load(root: Path | None = None) -> Catalogue:
     for key in ("contractions", "fillers", "numbers", "red_flags", "off_topic"):
         if key not in language:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
+    _check_red_flags(language_path, language["red_flags"])
     for intent in intents.values():
         if intent.offer is not None and not (root / "routines" / f"{intent.offer}.toml").is_file():
             raise CatalogueError(
@@ -332,6 +337,31 @@ def load(root: Path | None = None) -> Catalogue:
                 f"but {root / 'routines' / (intent.offer + '.toml')} is missing"
             )
     return Catalogue(intents, lines, language, root)
+
+
+def _check_red_flags(path: Path, rules: Any) -> None:
+    """Each ``[[red_flags]]`` rule has a name, groups of words and example sentences."""
+    if not isinstance(rules, list) or not rules:
+        raise fail(path, "red_flags", "must be one or more [[red_flags]] tables")
+    for number, rule in enumerate(rules, start=1):
+        name = rule.get("name") if isinstance(rule, dict) else None
+        where = f"{path}: red flag {number} ({name or 'no name'})"
+        if not isinstance(name, str) or not name.strip():
+            raise CatalogueError(f"{where}: needs a name (a string)")
+        groups = rule.get("groups")
+        if not _strings_list(groups, nested=True):
+            raise CatalogueError(f"{where}: 'groups' must be a non-empty list of word lists")
+        if not _strings_list(rule.get("examples")):
+            raise CatalogueError(f"{where}: 'examples' must list sentences that set it off")
+
+
+def _strings_list(value: Any, nested: bool = False) -> bool:
+    """A non-empty list of non-empty strings (of such lists when ``nested``)."""
+    if not isinstance(value, list) or not value:
+        return False
+    if nested:
+        return all(_strings_list(item) for item in value)
+    return all(isinstance(item, str) and item.strip() for item in value)
 
 
 @cache

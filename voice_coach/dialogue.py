@@ -133,8 +133,13 @@ class Dialogue:
             return self._start(offer, heard.slots)
         if offer and intent == "no":
             return Reply(self.cat.line("offer_declined"), intent)
+        if offer and intent == "unsure":
+            self.pending_offer = offer  # a later "yes" still starts it
+            return Reply(self.cat.line("offer_unsure"), intent)
         if asked_leg and intent == "no":
             return Reply(self.cat.line("leg_pain_no"), intent)
+        if asked_leg and intent == "unsure":
+            return Reply(self.cat.line("leg_pain_unsure"), intent)
         if asked_leg and intent == "yes":
             intent = understand_mod.SAFETY_INTENT
         if intent == "start_routine":

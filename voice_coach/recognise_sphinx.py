@@ -42,8 +42,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import catalogue as catalogue_module
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH
-from .errors import ResourceMissing
+from .errors import CatalogueError, ResourceMissing
 from .recognise import Transcript, grammar_phrases
 
 if TYPE_CHECKING:
@@ -99,11 +100,16 @@ class SphinxRecogniser:
             ) from None
         self._ps = pocketsphinx
         level = "INFO" if debug else "FATAL"
-        phrases = known_phrases(grammar_phrases(catalogue), dictionary_words(pocketsphinx))
+        cat = catalogue or catalogue_module.default()
+        extra = cat.language.get("pronunciations", {})
+        known = dictionary_words(pocketsphinx) | set(extra)
+        phrases = known_phrases(grammar_phrases(cat), known)
         main_lm = cached_lm(corpus(phrases, common_words(pocketsphinx), DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
         self._main = pocketsphinx.Decoder(lm=str(main_lm), loglevel=level)
         self._short = pocketsphinx.Decoder(lm=str(short_lm), loglevel=level)
+        for decoder in (self._main, self._short):
+            add_pronunciations(decoder, extra, cat.root / "language.toml")
         self._fed = 0
         self._denoise = denoise_available() if denoise is None else denoise
         if self._denoise and not denoise_available():
@@ -339,6 +345,18 @@ def _result(decoder: Any) -> tuple[str, list[str], float]:
         return "", [], 0.0
     span = (segs[-1].end_frame - segs[0].start_frame) / FRAME_RATE
     return hyp.hypstr.strip(), [s.word for s in segs], span
+
+
+def add_pronunciations(decoder: Any, words: dict[str, str], source: Path) -> None:
+    """Teach ``decoder`` the catalogue's own pronunciations (words its dictionary lacks)."""
+    for number, (word, phones) in enumerate(words.items(), start=1):
+        try:  # the search is rebuilt once, with the last word
+            decoder.add_word(word, phones, update=number == len(words))
+        except RuntimeError:
+            raise CatalogueError(
+                f"{source}: pronunciation of '{word}' ({phones!r}) uses phones the speech model "
+                "does not have; write it in the ARPAbet of PocketSphinx's dictionary"
+            ) from None
 
 
 def dictionary_words(pocketsphinx: Any) -> set[str]:

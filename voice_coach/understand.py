@@ -53,9 +53,14 @@ class Understanding:
     """Name of the red-flag rule that fired, if any."""
 
 
+STEM_LETTERS = 4
+"""A single word this long or longer matches as a word prefix (a stem, "tingl"); a shorter
+one only as itself, so "no" never matches "not" or "now"."""
+
+
 def _word_re(item: str) -> re.Pattern[str]:
-    """A phrase matches whole words; a single word matches as a word prefix (a stem)."""
-    if " " in item:
+    """A phrase or a short word matches whole words; a longer single word as a stem."""
+    if " " in item or len(item) < STEM_LETTERS:
         return re.compile(rf"\b{re.escape(item)}\b")
     return re.compile(rf"\b{re.escape(item)}")
 
