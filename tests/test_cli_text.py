@@ -77,6 +77,12 @@ def test_chat_counts_aloud_and_finishes_the_count_at_end_of_input():
     assert result.stdout.split() == ["1", "2", "3"]
 
 
+@pytest.mark.parametrize("word", ["", "hey there my coach", "coach!"])
+def test_a_wake_word_that_is_not_one_to_three_words_is_a_usage_error(word):
+    result = run("listen", "--text", "--quiet", "--wake-word", word, stdin="")
+    assert result.returncode == 2 and "one to three plain words" in result.stderr
+
+
 def test_intents_lists_every_intent_with_an_example():
     result = run("intents", "--json")
     rows = json.loads(result.stdout)

@@ -141,8 +141,28 @@ def test_a_wake_word_can_be_required_before_every_request(speaker):
     session = Session(Dialogue(), speaker, options)
     session.handle_event(final("should I use ice or heat"))
     assert speaker.texts() == []
-    session.handle_event(final("jarvis should I use ice or heat"))
+    session.handle_event(final("Jarvis, should I use ice or heat?"))
     assert speaker.texts() == [CAT.intent("ice_heat").answer]
+
+
+def test_a_wake_word_of_several_words_is_found_as_a_phrase(speaker):
+    options = LoopOptions(wake_word="hey there coach", wake_every_time=True, echo_tail=0.0)
+    session = Session(Dialogue(), speaker, options)
+    session.handle_event(final("coach should I use ice or heat"))
+    assert speaker.texts() == []
+    session.handle_event(final("hey there coach, should I use ice or heat"))
+    assert speaker.texts() == [CAT.intent("ice_heat").answer]
+
+
+@pytest.mark.parametrize("wake_every_time", [False, True])
+def test_a_red_flag_is_answered_asleep_or_without_the_wake_word(speaker, wake_every_time):
+    options = LoopOptions(wake_word="jarvis", wake_every_time=wake_every_time, echo_tail=0.0)
+    session = Session(Dialogue(), speaker, options)
+    session.handle_event(final("goodbye" if not wake_every_time else "jarvis goodbye"))
+    session.handle_event(final("should I see a doctor"))  # not a red flag: still asleep
+    assert len(speaker.texts()) == 1
+    session.handle_event(final("my leg has gone numb"))
+    assert speaker.texts()[-1] == CAT.intent("see_doctor").answer
 
 
 def test_microphone_faults_are_said_once_and_recovery_is_announced(session, speaker, capsys):

@@ -48,6 +48,8 @@ def heard(recogniser: recognise.Recogniser, path: Path) -> str | None:
 def test_grammar_phrases_expand_numbers_and_normalise() -> None:
     phrases = recognise.grammar_phrases(catalogue.default())
     assert "how do i stretch my back" in phrases
+    assert "coach" in phrases  # the wake word is learnt too
+    assert "jarvis" in recognise.grammar_phrases(catalogue.default().with_wake_word("jarvis"))
     assert "set a timer for ten minutes" in phrases
     assert not any("{" in p or p != p.lower() for p in phrases)
     assert len(phrases) == len(set(phrases))
@@ -87,6 +89,18 @@ def test_spoken_red_flags_reach_see_doctor(
     missed = [(t, h) for t in texts if (h := heard(sphinx, maker.say(t, voice))) != "see_doctor"]
     print(f"{voice}: {len(texts) - len(missed)}/{len(texts)} red flags heard; missed: {missed}")
     assert len(missed) <= 0.5 * len(texts), missed
+
+
+@pytest.mark.parametrize("voice", ["piper_joe", "flite_slt"])
+def test_the_wake_word_alone_is_heard(
+    sphinx: recognise.Recogniser, maker: speech.SpeechMaker, voice: str
+) -> None:
+    """After "goodbye" the coach waits for "coach"; it was heard as "belt" before the
+    recogniser learnt the wake word."""
+    if voice not in set(speech.voices_available()):
+        pytest.skip(f"voice {voice} is not installed")
+    text = sphinx.transcribe(audio.file_chunks(maker.say("coach", voice))).text
+    assert text == "coach"
 
 
 def test_synthetic_out_of_scope_is_rejected(

@@ -37,7 +37,7 @@ import os
 import re
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -318,6 +318,15 @@ class Catalogue:
         """The intent with this id (a programming error if it is missing)."""
         return self.intents[intent_id]
 
+    @property
+    def wake_word(self) -> str:
+        """The word that wakes the coach after "goodbye"."""
+        return self.language["wake"]["word"].lower()
+
+    def with_wake_word(self, word: str) -> Catalogue:
+        """This catalogue with another wake word (which the recogniser then learns)."""
+        return replace(self, language={**self.language, "wake": {"word": word}})
+
 
 def load(root: Path | None = None) -> Catalogue:
     """Load and validate the catalogue in ``root`` (default: :func:`prompts_dir`)."""
@@ -326,10 +335,14 @@ def load(root: Path | None = None) -> Catalogue:
     lines = _load_lines(root)
     language_path = root / "language.toml"
     language = read_toml(language_path)
-    for key in ("contractions", "fillers", "numbers", "red_flags", "off_topic"):
+    for key in ("contractions", "fillers", "numbers", "red_flags", "off_topic", "wake"):
         if key not in language:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
     _check_red_flags(language_path, language["red_flags"])
+    try:
+        check_wake_word(language["wake"].get("word"))
+    except ValueError as exc:
+        raise fail(language_path, "wake", f"'word' {exc}") from None
     for intent in intents.values():
         if intent.offer is not None and not (root / "routines" / f"{intent.offer}.toml").is_file():
             raise CatalogueError(
@@ -337,6 +350,13 @@ def load(root: Path | None = None) -> Catalogue:
                 f"but {root / 'routines' / (intent.offer + '.toml')} is missing"
             )
     return Catalogue(intents, lines, language, root)
+
+
+def check_wake_word(word: Any) -> str:
+    """``word`` lower-cased if it is one to three plain words; ValueError otherwise."""
+    if not isinstance(word, str) or not re.fullmatch(r"[a-z']+( [a-z']+){0,2}", word.lower()):
+        raise ValueError("must be one to three plain words, such as 'coach'")
+    return word.lower()
 
 
 def _check_red_flags(path: Path, rules: Any) -> None:

@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listen.add_argument("--quiet", action="store_true", help="print answers instead of speaking")
     listen.add_argument(
         "--wake-word",
+        type=_wake_word,
         metavar="WORD",
         help="require WORD before every request (default: only after goodbye, "
         "with the word 'coach')",
@@ -81,6 +82,8 @@ def run_listen(args: argparse.Namespace) -> int:
     from .loop import ConversationLog, Listener, LoggedSpeaker, LoopOptions, Session, run
 
     cat = catalogue.default()
+    if args.wake_word:
+        cat = cat.with_wake_word(args.wake_word)
     _check_log_file(args.log)
     dialogue = Dialogue()
     voice, speaker = _voice_and_speaker(args, quiet=args.quiet)
@@ -88,7 +91,7 @@ def run_listen(args: argparse.Namespace) -> int:
     speaker = LoggedSpeaker(speaker, conversation)  # answers, cues and alarms alike
     coach = Coach(dialogue, speaker, voice=voice)
     options = LoopOptions(
-        wake_word=(args.wake_word or "coach").lower(),
+        wake_word=cat.wake_word,
         wake_every_time=args.wake_word is not None,
     )
     session = Session(dialogue, speaker, options, say=coach.say, conversation=conversation)
@@ -115,6 +118,14 @@ def run_listen(args: argparse.Namespace) -> int:
         coach.close()
         speaker.stop()
         speaker.close()
+
+
+def _wake_word(value: str) -> str:
+    """``--wake-word``: one to three plain words."""
+    try:
+        return catalogue.check_wake_word(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} {exc}") from None
 
 
 def _check_log_file(path: Path | None) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import signal
 import sys
 import threading
@@ -427,9 +428,12 @@ class Session:
         """A request heard in the clear (or typed): wake-word rules, then understand and
         answer."""
         self._log("heard", text)
-        text = self._after_wake_word(text)
-        if text is None:
-            return
+        request = self._after_wake_word(text)
+        if request is None:
+            if self.matcher.understand(text).red_flag is None:
+                return
+            request = text  # a red flag is answered asleep or without the wake word too
+        text = request
         if not text:
             self.speaker.play(earcons.heard())
             self.speak(self.cat.line("loop_listening"))
@@ -444,12 +448,15 @@ class Session:
     # -- internals -----------------------------------------------------------------
     def _after_wake_word(self, text: str) -> str | None:
         """The request without its wake word; None when it must be ignored."""
-        words = text.lower().split()
-        wake = self.options.wake_word.lower()
-        has_wake = wake in words
-        rest = " ".join(words[words.index(wake) + 1 :]) if has_wake else text
+        words = re.findall(r"[\w']+", text.lower())
+        wake = self.options.wake_word.lower().split()
+        at = next(
+            (i for i in range(len(words) - len(wake) + 1) if words[i : i + len(wake)] == wake),
+            None,
+        )
+        rest = " ".join(words[at + len(wake) :]) if at is not None else text
         if self.asleep or self.options.wake_every_time:
-            if not has_wake:
+            if at is None:
                 if self.awake_for_one:
                     self.awake_for_one = False
                     return text
@@ -457,7 +464,7 @@ class Session:
             self.asleep = False
             self.awake_for_one = not rest
             return rest
-        return rest if has_wake else text
+        return rest if at is not None else text
 
     def _missed(self, heard: Understanding) -> None:
         """A first miss is only the earcon; the dialogue's second miss in a row is said."""

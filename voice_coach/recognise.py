@@ -84,16 +84,18 @@ def expand_numbers(phrase: str) -> list[str]:
 
 
 def grammar_phrases(catalogue: Catalogue | None = None) -> list[str]:
-    """The catalogue's phrasings, keywords and red-flag examples, numbers expanded,
-    normalised, deduplicated."""
+    """The catalogue's phrasings, keywords, red-flag examples and wake word, numbers
+    expanded, normalised, deduplicated."""
     if catalogue is None:
         from . import catalogue as catalogue_module
 
         catalogue = catalogue_module.default()
     seen: dict[str, None] = {}
-    red_flags = [e for rule in catalogue.language["red_flags"] for e in rule["examples"]]
+    language = catalogue.language
+    extra = [e for rule in language["red_flags"] for e in rule["examples"]]
+    extra.append(catalogue.wake_word)
     for intent in catalogue.intents.values():
-        for phrase in (*intent.phrases, *intent.keywords, *red_flags):
+        for phrase in (*intent.phrases, *intent.keywords, *extra):
             for expanded in expand_numbers(phrase):
                 text = normalise_phrase(expanded)
                 if text:

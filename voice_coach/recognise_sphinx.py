@@ -36,6 +36,7 @@ import hashlib
 import importlib.util
 import io
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,13 @@ class SphinxRecogniser:
         extra = cat.language.get("pronunciations", {})
         known = dictionary_words(pocketsphinx) | set(extra)
         phrases = known_phrases(grammar_phrases(cat), known)
+        unknown = [w for w in cat.wake_word.split() if w not in known]
+        if unknown:
+            print(
+                f"voice-coach: the wake word {cat.wake_word!r} cannot be heard: PocketSphinx "
+                f"has no pronunciation for {', '.join(unknown)}; choose another --wake-word",
+                file=sys.stderr,
+            )
         main_lm = cached_lm(corpus(phrases, common_words(pocketsphinx), DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
         self._main = pocketsphinx.Decoder(lm=str(main_lm), loglevel=level)
