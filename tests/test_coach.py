@@ -52,6 +52,30 @@ def test_yes_after_the_stretch_answer_runs_the_routine(coach, clock, speaker):
     assert "right knee" in said and " 5 4 3 2 1 And release." in said
 
 
+def test_a_count_asked_for_during_the_stretch_does_not_end_it(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, "count to 3") == CAT.line("coach_busy")
+    assert coach.active() and coach.runner.timeline.routine != "count"
+
+
+def test_skip_during_the_stretch_says_the_next_step_not_that_nothing_was_skipped(
+    coach, clock, speaker
+):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, "skip") == ""
+    run_for(coach, clock, 0.2)
+    assert CAT.intent("skip").answer not in speaker.texts()
+
+
+def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speaker):
+    talk(coach, "hold for 20 seconds")
+    run_for(coach, clock, 21)
+    talk(coach, "start the stretch")
+    assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {20}
+
+
 def test_pause_resume_status_and_stop_during_the_routine(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 15)

@@ -61,6 +61,20 @@ def test_an_unsure_answer_to_an_offer_keeps_it_open():
     assert talk.handle("yes").action == "start_routine"
 
 
+def test_a_duration_answers_the_timer_question():
+    talk = Dialogue()
+    talk.handle("set a timer for ice")
+    reply = talk.handle("15 minutes")  # alone it would be a "just a minute" pause
+    assert (reply.action, reply.slots) == ("timer_set", {"minutes": 15, "label": "ice"})
+    assert talk.handle("15 minutes").intent != "timer_set"  # only right after the question
+
+
+def test_a_red_flag_still_wins_after_the_timer_question():
+    talk = Dialogue()
+    talk.handle("set a timer")
+    assert talk.handle("my leg has been numb for 10 minutes").intent == "see_doctor"
+
+
 def test_a_red_flag_wins_in_the_middle_of_an_offer():
     talk = Dialogue()
     talk.handle("how do I stretch my back")

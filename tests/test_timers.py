@@ -66,7 +66,7 @@ def test_count_bounds() -> None:
 def test_a_timer_without_duration_asks_and_proposes_none() -> None:
     t = Timers(FakeClock())
     reply = t.start(None, "ice")
-    assert reply == line("routine_timer_ask")
+    assert reply == line("routine_timer_ask_named", label="ice")
     assert not re.search(r"\d", reply)
     assert len(t) == 0
 
@@ -99,6 +99,19 @@ def test_two_timers_status_cancel_and_alarms() -> None:
     assert len(t) == 0 and t.next_due() is None
     assert t.cancel() == line("routine_timer_none")
     assert t.status() == line("routine_timer_none")
+
+
+def test_count_down_from_five_each_number_on_its_second() -> None:
+    timeline = timers.count_timeline(5, estimate=len, down=True)
+    assert [(c.at, c.say) for c in timeline.cues] == [(float(i), str(5 - i)) for i in range(5)]
+
+
+def test_cancel_every_timer_at_once() -> None:
+    t = Timers(FakeClock())
+    t.start(60, "ice")
+    t.start(120, "heat")
+    assert t.cancel(every=True) == line("routine_timer_cancelled_all")
+    assert len(t) == 0
 
 
 def test_cancel_without_label_asks_which_when_several() -> None:

@@ -49,7 +49,17 @@ DIRECTIONS = ("louder", "quieter", "slower", "faster")
 KINDS = ("knowledge", "control")
 MIN_PHRASES = 3
 NUMBER_FIELDS = ("seconds", "minutes", "reps")
-SLOT_NAMES = ("seconds", "minutes", "reps", "side", "label", "direction", "routine")
+SLOT_NAMES = (
+    "seconds",
+    "minutes",
+    "reps",
+    "side",
+    "label",
+    "direction",
+    "routine",
+    "order",
+    "scope",
+)
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
 
 _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
@@ -80,6 +90,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_count_number": ("n",),
     "routine_count_range": ("high",),
     "routine_timer_ask": (),
+    "routine_timer_ask_named": ("label",),
     "routine_timer_range": ("low", "high"),
     "routine_timer_started": ("duration",),
     "routine_timer_started_named": ("label", "duration"),
@@ -89,6 +100,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_timer_ref_named": ("label",),
     "routine_timer_cancelled": ("ref",),
     "routine_timer_none": (),
+    "routine_timer_cancelled_all": (),
     "routine_timer_which": ("refs",),
     "routine_timer_or": ("first", "second"),
     "routine_timer_unknown": ("label",),
@@ -97,6 +109,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
 LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_no_such_routine": (),
     "coach_nothing_paused": (),
+    "coach_busy": (),
     "safety_notice": (),
     "fallback": (),
     "fallback_again": (),

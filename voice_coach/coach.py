@@ -175,7 +175,10 @@ class Coach:
         refusal = timers.count_refusal(number)
         if refusal:
             return refusal
-        timeline = timers.count_timeline(number, self.speaker.prepare)
+        if self.active() and self.runner.timeline.routine != "count":
+            return self.cat.line("coach_busy")  # a count would end the stretch unsaid
+        down = reply.slots.get("order") == "down"
+        timeline = timers.count_timeline(number, self.speaker.prepare, down=down)
         self._run(routine.RoutineRunner(timeline, self.speaker, self.clock))
         return ""
 
@@ -183,7 +186,10 @@ class Coach:
         if self.active():
             return self.runner.adjust(reply.slots)
         slots = reply.slots
-        if set(slots) == {"seconds"}:
+        if set(slots) == {"seconds"}:  # "hold for 20 seconds": count it, and keep it
+            spec = self._default_routine()
+            if spec is not None and routine.check_slots(spec, slots) is None:
+                self.prefs.update(slots)
             return self._count(reply)
         spec = self._default_routine()
         if spec is None:
@@ -218,7 +224,10 @@ class Coach:
         return self.runner.repeat() if self.active() else None
 
     def _skip(self, reply: Reply) -> str | None:
-        return self.runner.skip() if self.active() else None
+        if not self.active():
+            return None
+        said = self.runner.skip()
+        return "" if said is None else said  # skipped: the next step is said at once
 
     def _status(self, reply: Reply) -> str | None:
         return self.runner.status() if self.active() else None
@@ -241,7 +250,7 @@ class Coach:
         return self.timers.start(timers.duration_from_slots(reply.slots), reply.slots.get("label"))
 
     def _timer_cancel(self, reply: Reply) -> str | None:
-        return self.timers.cancel(reply.slots.get("label"))
+        return self.timers.cancel(reply.slots.get("label"), reply.slots.get("scope") == "all")
 
     def _timer_status(self, reply: Reply) -> str | None:
         return self.timers.status()

@@ -88,6 +88,8 @@ class Dialogue:
         """Routine the coach has just offered to guide ("yes" starts it)."""
         self.asked_leg: bool = False
         """The coach has just asked whether the pain runs down a leg."""
+        self.asked_timer: str | None = None
+        """The coach has just asked how long a timer should run: its label ("" for none)."""
         self.last_answer: str | None = None
         self.misses: int = 0
         self.handlers: dict[str, Handler] = {}
@@ -122,6 +124,10 @@ class Dialogue:
         intent = heard.intent
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, False
+        asked_timer, self.asked_timer = self.asked_timer, None
+        if asked_timer is not None:
+            heard = self._timer_answer(heard, asked_timer)
+            intent = heard.intent
         if intent is None:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
@@ -148,8 +154,21 @@ class Dialogue:
         text = stateless_answer(spec, heard.slots)
         self.pending_offer = spec.offer
         self.asked_leg = intent == "pain_report"
+        if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
+            self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
+
+    def _timer_answer(self, heard: Understanding, label: str) -> Understanding:
+        """After "how long should the timer run?", a duration ("15 minutes") sets it."""
+        if heard.red_flag is not None:
+            return heard
+        slots = self.matcher.slots(heard.text, "timer_set")
+        if not {"minutes", "seconds"} & set(slots):
+            return heard
+        if label:
+            slots.setdefault("label", label)
+        return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
 
     def _start(self, routine: str, slots: dict[str, Any]) -> Reply:
         text = stateless_answer(self.cat.intent("start_routine"), slots)

@@ -37,15 +37,16 @@ def count_refusal(n: int) -> str | None:
     return _line("routine_count_range", high=COUNT_MAX) if not 1 <= n <= COUNT_MAX else None
 
 
-def count_timeline(n: int, estimate: Estimate | None = None) -> Timeline:
-    """Count aloud from 1 to ``n``: number ``k`` starts at ``k - 1`` seconds."""
+def count_timeline(n: int, estimate: Estimate | None = None, down: bool = False) -> Timeline:
+    """Count aloud from 1 to ``n`` (from ``n`` to 1 when ``down``), one number a second."""
     if count_refusal(n):
         raise ValueError(f"can count from 1 to {COUNT_MAX}, not to {n}")
     estimate = estimate or default_estimate()
     cues = []
-    for k in range(1, n + 1):
+    numbers = range(n, 0, -1) if down else range(1, n + 1)
+    for i, k in enumerate(numbers):
         text = _line("routine_count_number", n=k)
-        cues.append(Cue(float(k - 1), float(estimate(text)), k - 1, text, "count"))
+        cues.append(Cue(float(i), float(estimate(text)), i, text, "count"))
     return make_timeline("count", cues)
 
 
@@ -99,6 +100,8 @@ class Timers:
     def start(self, seconds: float | None, label: str | None = None) -> str:
         """Start a timer (a label already in use is restarted); without seconds, ask for them."""
         if seconds is None:
+            if label:
+                return _line("routine_timer_ask_named", label=label)
             return _line("routine_timer_ask")
         if not TIMER_MIN_SECONDS <= seconds <= TIMER_MAX_SECONDS:
             return _line(
@@ -115,10 +118,14 @@ class Timers:
             return _line("routine_timer_started_named", label=label, duration=duration)
         return _line("routine_timer_started", duration=duration)
 
-    def cancel(self, label: str | None = None) -> str:
-        """Cancel the timer called ``label``, or the only one; with several, ask which."""
+    def cancel(self, label: str | None = None, every: bool = False) -> str:
+        """Cancel the timer called ``label``, the only one, or ``every`` one; with several,
+        ask which."""
         if not self._timers:
             return _line("routine_timer_none")
+        if every and len(self._timers) > 1:
+            self._timers = []
+            return _line("routine_timer_cancelled_all")
         if label:
             match = [t for t in self._timers if t.label == label.strip()]
             if not match:

@@ -79,6 +79,9 @@ class Matcher:
         self._keep_words = set(lang["numbers"].get("keep_words", []))
         self._fillers = set(lang["fillers"]["words"])
         self._filler_phrases = [_word_re(p) for p in lang["fillers"].get("phrases", [])]
+        durations = sorted(lang.get("durations", {}).items(), key=lambda item: -len(item[0]))
+        self._durations = [(_word_re(spoken), written) for spoken, written in durations]
+        """Spoken durations ("half an hour") and how they are written, longest first."""
         self._slot_words: dict[str, Any] = lang["slots"]
         self._red_flags = [
             (rule["name"], [[_word_re(i) for i in group] for group in rule["groups"]])
@@ -130,6 +133,8 @@ class Matcher:
                     break
             tokens.extend(token.replace(".", " ").split())
         text = " ".join(tokens)
+        for pattern, written in self._durations:
+            text = pattern.sub(written, text)
         for pattern in self._filler_phrases:
             text = pattern.sub(" ", text)
         words = [w for w in text.split() if w not in self._fillers]
@@ -276,8 +281,11 @@ class Matcher:
             found["reps"] = numbers["reps"]
         if "side" in wanted and (side := self._side(text)):
             found["side"] = side
-        if "direction" in wanted and (direction := self._direction(text)):
+        if "direction" in wanted and (direction := self._phrase_slot("direction", text)):
             found["direction"] = direction
+        for slot in ("order", "scope"):
+            if slot in wanted and (value := self._phrase_slot(slot, text)):
+                found[slot] = value
         if "label" in wanted and (label := self._label(text)):
             found["label"] = label
         if "routine" in wanted:
@@ -305,10 +313,11 @@ class Matcher:
             return next(g for g in match.groups() if g)
         return None
 
-    def _direction(self, text: str) -> str | None:
-        for phrase, direction in self._slot_words["direction"].items():
+    def _phrase_slot(self, slot: str, text: str) -> str | None:
+        """The value of the first of ``slot``'s phrases (language.toml) found in the text."""
+        for phrase, value in self._slot_words.get(slot, {}).items():
             if re.search(rf"\b{re.escape(phrase)}\b", text):
-                return direction
+                return value
         return None
 
     def _label(self, text: str) -> str | None:
@@ -316,6 +325,7 @@ class Matcher:
         for pattern in (
             r"\btimer\s+(?:for|called|named)\s+(?:the\s+|my\s+)?([a-z]+)",
             r"\b([a-z]+)\s+timer\b",
+            r"\b(?:minutes?|seconds?|hours?)\s+(?:for|of)\s+(?:the\s+|my\s+)?([a-z]+)",
         ):
             for match in re.finditer(pattern, text):
                 word = match.group(1)
