@@ -600,3 +600,17 @@ def test_speak_cuts_what_plays_and_fits_the_reply_before_the_next_cue(
     assert speaker.said[-1][2] is None  # paused: nothing to make room for
     runner.speak(None)
     assert len(speaker.said) == 3
+
+
+def test_a_reply_too_long_for_the_gap_pauses_the_routine_until_said(
+    knee: routine.Routine,
+) -> None:
+    """An answer to a question asked mid-stretch is said whole, not cut at the next cue."""
+    runner, clock, speaker = make_runner(knee)
+    run_until(runner, clock, clock.now() + 0.5)
+    answer = catalogue.default().intent("ice_heat").answer
+    runner.speak(answer)
+    assert speaker.said[-1][1:] == (answer, None) and runner.paused
+    clock.advance(speaker.prepare(answer) + 1)
+    runner.advance(clock.now())
+    assert not runner.paused

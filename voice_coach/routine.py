@@ -711,13 +711,17 @@ class RoutineRunner:
 
     # -- control -----------------------------------------------------------------------------
     def speak(self, text: str | None) -> None:
-        """Say a control reply now, cut at the next cue (nothing for None)."""
+        """Say a reply now (nothing for None). One too long to end before the next cue (an
+        answer to a question) pauses the routine until it has been said, as an alarm does."""
         if not text:
             return
         with self._lock:
-            self._silence()
             due = self.next_due()
             now = self.clock.now()
+            if due is not None and self.speaker.prepare(text) + ROOM_MARGIN > due - now:
+                self.interject(text)
+                return
+            self._silence()
             self.speaker.say(text, max_seconds=None if due is None else max(0.0, due - now))
 
     def pause(self) -> str | None:
@@ -822,7 +826,8 @@ class RoutineRunner:
             return text
 
     def interject(self, text: str) -> None:
-        """Say ``text`` now (an alarm), pausing the routine until it has been said."""
+        """Say ``text`` now (an alarm, a long answer), pausing the routine until it has been
+        said."""
         with self._lock:
             self._silence()
             if not self._stopped and not self.done and self._paused_at is None:
