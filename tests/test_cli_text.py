@@ -71,6 +71,16 @@ def test_chat_gives_the_notice_once_per_user(tmp_path):
     assert third.returncode == 0 and third.stdout == ""
 
 
+def test_a_state_folder_that_cannot_be_written_costs_only_a_repeat_notice(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = run("chat", stdin="help\n", env={"XDG_STATE_HOME": str(not_a_folder)})
+    assert result.returncode == 0 and "not medical advice" in result.stdout
+    assert result.stderr.startswith("voice-coach: cannot record") and "XDG_STATE_HOME" in (
+        result.stderr
+    )
+
+
 def test_chat_counts_aloud_and_finishes_the_count_at_end_of_input():
     result = run("chat", "--no-notice", stdin="count to three\n")
     assert result.returncode == 0

@@ -5,6 +5,9 @@ Real engine, real synthetic speech (Piper, flite, espeak-ng) and real human reco
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +198,17 @@ def test_select_engine_vosk_without_model_says_how_to_get_one(
 def test_select_engine_unknown_lists_choices() -> None:
     with pytest.raises(UsageError, match="auto, vosk, pocketsphinx"):
         recognise.select_engine("whisper")
+
+
+def test_a_cache_folder_that_cannot_be_written_falls_back_to_a_temporary_one(tmp_path):
+    """A read-only or misconfigured cache costs a rebuild, not a traceback."""
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    env = {**os.environ, "XDG_CACHE_HOME": str(not_a_folder)}
+    code = "from voice_coach.recognise_sphinx import cache_folder; print(cache_folder())"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cannot write the cache folder" in result.stderr and "XDG_CACHE_HOME" in result.stderr
+    assert not result.stdout.strip().startswith(str(not_a_folder))

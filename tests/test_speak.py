@@ -209,6 +209,8 @@ def test_render_cache_returns_the_same_audio_and_evicts_oldest():
 def test_empty_text_and_unknown_voice_are_clear_errors():
     with pytest.raises(InputError, match="nothing to say"):
         Voice().render("   ")
+    with pytest.raises(InputError, match="too much to say at once"):
+        Voice().render("word " * 6000)  # espeak-ng would crash the process
     with pytest.raises(UsageError, match="unknown voice 'nosuchvoice'"):
         Voice(SpeechSettings(voice="nosuchvoice"))
     assert Voice(SpeechSettings(voice="en-us")).settings.voice == "gmw/en-us"
@@ -323,6 +325,7 @@ def test_say_without_text_writes_the_sound_check(tmp_path: Path):
         (["say", "hi", "--out", "/nonexistent-folder/x.wav"], 2, "/nonexistent-folder/x.wav"),
         (["say", "hi", "--out", "/"], 2, "choose another --out"),
         (["say", " ", "--out", "/tmp/never-written.wav"], 2, "nothing to say"),
+        (["say", "word " * 6000, "--out", "/tmp/never-written.wav"], 2, "at most 10000"),
         (["say", "hi", "--output-device", "no such speaker"], 3, "no such speaker"),
     ],
 )

@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "nothing to say: the text is empty; give a sentence, or none for a sound check"
         )
+    if text is not None and len(text) > speak.MAX_TEXT_CHARS:
+        raise UsageError(
+            f"the text has {len(text)} characters; 'say' takes at most {speak.MAX_TEXT_CHARS} "
+            "at once: split it into several runs"
+        )
     if args.out is not None and not args.out.parent.is_dir():
         raise UsageError(
             f"{args.out}: the folder {args.out.parent} does not exist; choose another --out"

@@ -32,12 +32,17 @@ The built model is cached as an ARPA file in the user cache folder, keyed by its
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import io
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -396,11 +401,29 @@ def common_words(pocketsphinx: Any, count: int = COMMON_WORDS) -> list[str]:
     return common
 
 
+@cache
 def cache_folder() -> Path:
-    """Where built language models are kept."""
+    """Where built language models are kept: the user cache folder, or a temporary folder
+    for this run (with a warning) when that cannot be written."""
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("voice-coach")) / "pocketsphinx"
+    folder = Path(user_cache_dir("voice-coach")) / "pocketsphinx"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return folder
+    except OSError as exc:
+        fallback = Path(tempfile.mkdtemp(prefix="voice-coach-cache-"))
+        atexit.register(shutil.rmtree, fallback, ignore_errors=True)
+        print(
+            f"voice-coach: cannot write the cache folder {folder} ({exc.strerror or exc}); "
+            f"using {fallback} for this run. Set XDG_CACHE_HOME to a folder you may write "
+            "to, to keep the built models between runs",
+            file=sys.stderr,
+        )
+        return fallback
 
 
 def write_atomic(path: Path, text: str) -> None:

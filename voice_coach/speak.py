@@ -54,6 +54,8 @@ ESTIMATE_END_PAUSE = 0.15
 """Silence espeak-ng adds at the end (s); with the factor, estimates fall within -30/+80 %."""
 RENDER_TIMEOUT = 30.0
 """Longest wait for one rendering (s); reached only when espeak-ng hangs."""
+MAX_TEXT_CHARS = 10_000
+"""Longest text rendered at once: espeak-ng crashed the process on 30,000 characters."""
 CACHE_SIZE = 64
 """Rendered sentences kept by a :class:`Voice` (the coach repeats itself)."""
 BLOCK_FRAMES = 320
@@ -348,10 +350,12 @@ class Voice:
     def render(self, text: str) -> np.ndarray:
         """The spoken ``text`` as 16 kHz mono int16 samples (read-only; cached).
 
-        Raises InputError when there is nothing to say.
+        Raises InputError when there is nothing to say or too much at once.
         """
         if not text or not text.strip():
             raise InputError("nothing to say: the text is empty")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError(f"too much to say at once: at most {MAX_TEXT_CHARS} characters")
         key = (text.strip(), self._settings)
         with self._lock:
             cached = self._cache.get(key)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
+import sys
 from pathlib import Path
 
 from platformdirs import user_state_dir
 
 NOTICE_FILE = "notice-given"
-log = logging.getLogger(__name__)
 
 
 def state_dir() -> Path:
@@ -28,4 +27,9 @@ def record_notice_given() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / NOTICE_FILE).write_text("The safety notice has been given.\n", encoding="utf-8")
     except OSError as exc:
-        log.warning("could not record the safety notice in %s: %s", state_dir(), exc)
+        print(
+            f"voice-coach: cannot record in {state_dir()} that the safety notice was given "
+            f"({exc.strerror or exc}); it will be given again next time. Set XDG_STATE_HOME "
+            "to a folder you may write to, to avoid this",
+            file=sys.stderr,
+        )
