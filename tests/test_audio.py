@@ -6,6 +6,7 @@ format with soundfile, so the test knows exactly what the file should hold.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -222,6 +223,25 @@ def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.wav"
     path.write_bytes(b"")
     assert_clear_input_error(path, "empty")
+
+
+def test_unreadable_file_says_permission_denied(tmp_path: Path) -> None:
+    path = tmp_path / "locked.wav"
+    soundfile.write(path, np.zeros(1600, dtype=np.int16), 16000)
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root (as in CI) may read anything: deny it another way
+        real_open = Path.open
+
+        def denied(self: Path, *args: object, **kwargs: object):  # noqa: ANN202
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Path, "open", denied)
+            assert_clear_input_error(path, "permission denied")
+    else:
+        assert_clear_input_error(path, "permission denied")
 
 
 def test_text_file_is_not_audio(tmp_path: Path) -> None:

@@ -93,6 +93,11 @@ def test_a_wake_word_that_is_not_one_to_three_words_is_a_usage_error(word):
     assert result.returncode == 2 and "one to three plain words" in result.stderr
 
 
+def test_an_empty_question_is_a_usage_error():
+    result = run("ask", "  ")
+    assert result.returncode == 2 and "nothing to ask" in result.stderr and not result.stdout
+
+
 def test_intents_lists_every_intent_with_an_example():
     result = run("intents", "--json")
     rows = json.loads(result.stdout)

@@ -52,6 +52,12 @@ def test_yes_after_the_stretch_answer_runs_the_routine(coach, clock, speaker):
     assert "right knee" in said and " 5 4 3 2 1 And release." in said
 
 
+def test_how_long_is_left_with_only_a_timer_running_gives_the_timer(coach, clock, speaker):
+    talk(coach, "set a timer for 10 minutes")
+    assert talk(coach, "how long is left") == coach.timers.status()
+    assert "10 minutes" in coach.timers.status()
+
+
 def test_a_count_asked_for_during_the_stretch_does_not_end_it(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)
@@ -114,7 +120,7 @@ def test_a_red_flag_stops_the_routine(coach, clock):
 
 def test_preferences_before_the_start_and_refusals_out_of_bounds(coach, clock, speaker):
     assert talk(coach, "do 20 reps") == CAT.line("routine_reps_range", low=1, high=10)
-    assert talk(coach, "let's do three reps") == "I'll do 3 rounds on each side."
+    assert talk(coach, "let's do three reps") == "Rounds on each side: 3."
     talk(coach, "start the stretch")
     assert coach.runner.timeline.to_dict()["cues"][0]["say"]
     assert sum("round 3 of 3" in t for t in _all_cues(coach)) == 2  # both knees, 3 rounds

@@ -71,6 +71,8 @@ def test_each_red_flag_rule_is_set_off_by_its_own_examples():
         ("I'm not sure", "unsure"),  # "sure" alone would be a yes
         ("sure", "yes"),
         ("can I do yoga", "stretching"),  # "please do" must not leave a bare "do" keyword
+        ("can I take a pill", "medication"),
+        ("what pillow should I use", None),  # "pill" is not a stem of "pillow"
     ],
 )
 def test_short_keywords_match_whole_words(text, intent):
@@ -120,6 +122,8 @@ def test_every_red_flag_goes_to_see_doctor():
         "the ice pack fell off",
         "i need to pee",
         "is it enough to just rest",
+        "is my posture getting worse",
+        "pull my knee to my chest",
     ],
 )
 def test_general_words_are_not_red_flags(text):

@@ -50,9 +50,10 @@ def read_audio(path: str | Path) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with path.open("rb") as f:  # a PermissionError here, not libsndfile's "System error"
+            data, rate = soundfile.read(f, dtype="float32", always_2d=True)
     except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+        raise InputError(f"{path}: permission denied; make the file readable to you") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
         raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None

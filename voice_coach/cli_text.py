@@ -8,6 +8,7 @@ import sys
 
 from . import catalogue, state
 from .dialogue import Dialogue, answer
+from .errors import UsageError
 from .understand import understand
 
 
@@ -29,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     """Print the answer to one question."""
+    if not args.text.strip():
+        raise UsageError("nothing to ask: the question is empty; give one, such as 'help'")
     heard = understand(args.text)
     text = answer(heard)
     if args.json:

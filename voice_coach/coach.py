@@ -230,7 +230,9 @@ class Coach:
         return "" if said is None else said  # skipped: the next step is said at once
 
     def _status(self, reply: Reply) -> str | None:
-        return self.runner.status() if self.active() else None
+        if self.active():
+            return self.runner.status()
+        return self.timers.status() if len(self.timers) else None  # "how long is left"
 
     def _pain(self, reply: Reply) -> str | None:
         return self.runner.pain() if self.active() else None
