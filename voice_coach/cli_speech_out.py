@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
             f"the text has {len(text)} characters; 'say' takes at most {speak.MAX_TEXT_CHARS} "
             "at once: split it into several runs"
         )
+    if args.out is not None and args.out.suffix.lower() != ".wav":
+        raise UsageError(f"{args.out}: 'say --out' writes a WAV file; give a name ending in .wav")
     if args.out is not None and not args.out.parent.is_dir():
         raise UsageError(
             f"{args.out}: the folder {args.out.parent} does not exist; choose another --out"
