@@ -212,3 +212,15 @@ def test_a_cache_folder_that_cannot_be_written_falls_back_to_a_temporary_one(tmp
     assert result.returncode == 0, result.stderr
     assert "cannot write the cache folder" in result.stderr and "XDG_CACHE_HOME" in result.stderr
     assert not result.stdout.strip().startswith(str(not_a_folder))
+
+
+def test_a_pronunciation_with_unknown_phones_names_the_file() -> None:
+    from dataclasses import replace
+
+    from voice_coach.errors import CatalogueError
+    from voice_coach.recognise_sphinx import SphinxRecogniser
+
+    cat = catalogue.default()
+    bad = replace(cat, language={**cat.language, "pronunciations": {"sciatica": "S XQ AE"}})
+    with pytest.raises(CatalogueError, match=r"language\.toml.*'sciatica'.*XQ"):
+        SphinxRecogniser(catalogue=bad)

@@ -119,10 +119,10 @@ class SphinxRecogniser:
             )
         main_lm = cached_lm(corpus(phrases, common_words(pocketsphinx), DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
-        self._main = pocketsphinx.Decoder(lm=str(main_lm), loglevel=level)
-        self._short = pocketsphinx.Decoder(lm=str(short_lm), loglevel=level)
-        for decoder in (self._main, self._short):
-            add_pronunciations(decoder, extra, cat.root / "language.toml")
+        words = cached_dictionary(pocketsphinx, extra, cat.root / "language.toml")
+        config = {"loglevel": level} | ({"dict": str(words)} if words else {})
+        self._main = pocketsphinx.Decoder(lm=str(main_lm), **config)
+        self._short = pocketsphinx.Decoder(lm=str(short_lm), **config)
         self._fed = 0
         self._denoise = denoise_available() if denoise is None else denoise
         if self._denoise and not denoise_available():
@@ -360,23 +360,42 @@ def _result(decoder: Any) -> tuple[str, list[str], float]:
     return hyp.hypstr.strip(), [s.word for s in segs], span
 
 
-def add_pronunciations(decoder: Any, words: dict[str, str], source: Path) -> None:
-    """Teach ``decoder`` the catalogue's own pronunciations (words its dictionary lacks)."""
-    for number, (word, phones) in enumerate(words.items(), start=1):
-        try:  # the search is rebuilt once, with the last word
-            decoder.add_word(word, phones, update=number == len(words))
-        except RuntimeError:
-            raise CatalogueError(
-                f"{source}: pronunciation of '{word}' ({phones!r}) uses phones the speech model "
-                "does not have; write it in the ARPAbet of PocketSphinx's dictionary"
-            ) from None
+def dictionary_path(pocketsphinx: Any) -> Path:
+    """The wheel's pronunciation dictionary."""
+    return Path(pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"))
 
 
 def dictionary_words(pocketsphinx: Any) -> set[str]:
     """Words of the wheel's pronunciation dictionary (alternates like ``word(2)`` folded)."""
-    path = Path(pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"))
-    with path.open(encoding="utf-8") as f:
+    with dictionary_path(pocketsphinx).open(encoding="utf-8") as f:
         return {line.split(maxsplit=1)[0].split("(")[0] for line in f if line.strip()}
+
+
+def cached_dictionary(pocketsphinx: Any, words: dict[str, str], source: Path) -> Path | None:
+    """The wheel's dictionary plus the catalogue's own pronunciations of words it lacks
+    (kept in the cache folder); None when there are none."""
+    base = dictionary_path(pocketsphinx)
+    text = base.read_text(encoding="utf-8")
+    known = {line.split(maxsplit=1)[0] for line in text.splitlines() if line.strip()}
+    phones = {p for line in text.splitlines() for p in line.split()[1:]}
+    extra = ""
+    for word, spelling in words.items():
+        if word in known:
+            continue
+        bad = sorted(set(spelling.split()) - phones)
+        if bad or not spelling.split():
+            raise CatalogueError(
+                f"{source}: pronunciation of '{word}' ({spelling!r}) uses phones the speech "
+                f"model does not have ({', '.join(bad) or 'none given'}); write it in the "
+                "ARPAbet of PocketSphinx's dictionary"
+            )
+        extra += f"{word} {spelling}\n"
+    if not extra:
+        return None
+    path = cached_path("dict", f"{base}\n{extra}", ".dict")
+    if not path.is_file():
+        write_atomic(path, text + extra)
+    return path
 
 
 def known_phrases(phrases: list[str], known: set[str]) -> list[str]:
