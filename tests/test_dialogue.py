@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from voice_coach import catalogue
 from voice_coach.dialogue import Dialogue
 
@@ -45,6 +47,29 @@ def test_pain_report_says_rest_and_asks_about_the_leg():
     assert talk.handle("yes").intent == "see_doctor"
     talk.handle("it hurts")
     assert talk.handle("no").text == CAT.line("leg_pain_no")
+
+
+@pytest.mark.parametrize(
+    ("answer", "denied"),
+    [
+        ("no, nothing going down my legs", True),
+        ("no it's not going down my leg", True),
+        ("nope, my leg isn't numb", True),
+        ("no, but now it's shooting down my leg", False),
+        ("no, the pain is shooting down my leg", False),  # no second negation: a red flag
+        ("no, my leg is a bit numb though", False),
+    ],
+)
+def test_a_no_to_the_leg_question_may_name_the_symptom_to_deny_it(answer, denied):
+    talk = Dialogue()
+    talk.handle("it really hurts")
+    reply = talk.handle(answer)
+    assert (reply.text == CAT.line("leg_pain_no")) is denied
+    assert (reply.intent == "see_doctor") is not denied
+
+
+def test_the_same_denial_out_of_the_blue_is_still_a_red_flag():
+    assert Dialogue().handle("no, nothing going down my legs").intent == "see_doctor"
 
 
 def test_an_unsure_answer_to_the_leg_question_is_not_taken_as_no():

@@ -61,6 +61,16 @@ SLOT_NAMES = (
     "scope",
 )
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
+LANGUAGE_KEYS = (
+    "contractions",
+    "fillers",
+    "numbers",
+    "red_flags",
+    "off_topic",
+    "wake",
+    "leg_denial",
+)
+"""Tables ``language.toml`` must have."""
 
 _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_paused": (),
@@ -348,7 +358,16 @@ def load(root: Path | None = None) -> Catalogue:
     lines = _load_lines(root)
     language_path = root / "language.toml"
     language = read_toml(language_path)
-    for key in ("contractions", "fillers", "numbers", "red_flags", "off_topic", "wake"):
+    required = (
+        "contractions",
+        "fillers",
+        "numbers",
+        "red_flags",
+        "off_topic",
+        "wake",
+        "leg_denial",
+    )
+    for key in required:
         if key not in language:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
     _check_red_flags(language_path, language["red_flags"])

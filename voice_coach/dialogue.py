@@ -142,8 +142,8 @@ class Dialogue:
         if offer and intent == "unsure":
             self.pending_offer = offer  # a later "yes" still starts it
             return Reply(self.cat.line("offer_unsure"), intent)
-        if asked_leg and intent == "no":
-            return Reply(self.cat.line("leg_pain_no"), intent)
+        if asked_leg and (intent == "no" or self._denies_leg_pain(heard)):
+            return Reply(self.cat.line("leg_pain_no"), "no")
         if asked_leg and intent == "unsure":
             return Reply(self.cat.line("leg_pain_unsure"), intent)
         if asked_leg and intent == "yes":
@@ -158,6 +158,17 @@ class Dialogue:
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
+
+    def _denies_leg_pain(self, heard: Understanding) -> bool:
+        """ "No, nothing goes down my leg": a no to the leg question that names the symptom
+        only to deny it (``[leg_denial]`` in language.toml)."""
+        rule = self.cat.language["leg_denial"]
+        words = heard.text.split()
+        if heard.red_flag is None or not words or words[0] not in rule["starts"]:
+            return False
+        if any(w in rule["unless"] for w in words):
+            return False
+        return any(w in rule["negations"] for w in words[1:])
 
     def _timer_answer(self, heard: Understanding, label: str) -> Understanding:
         """After "how long should the timer run?", a duration ("15 minutes") sets it."""
