@@ -231,6 +231,22 @@ def test_red_flag_rules_are_checked_at_load(tmp_path, old, new, problem):
     assert str(path) in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('rules = ["pain shooting', 'rules = ["no such rule", "pain shooting', "names no red flag"),
+        ('sciatica = "S AY AE T IH K AH"', "sciatica = 3", "'sciatica': give a lower-case"),
+    ],
+)
+def test_denial_rules_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):
+    root = _copy(tmp_path)
+    path = root / "language.toml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(CatalogueError, match=problem):
+        catalogue.load(root)
+
+
 def test_a_file_that_is_not_utf8_is_named(tmp_path):
     root = _copy(tmp_path)
     (root / "lines" / "zz.toml").write_bytes(b"\xff\xfe = 1\n")

@@ -54,7 +54,7 @@ def test_pain_report_says_rest_and_asks_about_the_leg():
     [
         ("no, nothing going down my legs", True),
         ("no it's not going down my leg", True),
-        ("nope, my leg isn't numb", True),
+        ("nope, my leg isn't numb", False),  # only the leg-pain rules can be denied
         ("no, but now it's shooting down my leg", False),
         ("no, the pain is shooting down my leg", False),  # no second negation: a red flag
         ("no, my leg is a bit numb though", False),
@@ -66,6 +66,37 @@ def test_a_no_to_the_leg_question_may_name_the_symptom_to_deny_it(answer, denied
     reply = talk.handle(answer)
     assert (reply.text == CAT.line("leg_pain_no")) is denied
     assert (reply.intent == "see_doctor") is not denied
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "no, i can not feel my foot",
+        "no, i can not control my bladder",
+        "no, the pain is not in my leg, i have chest pain",
+        "no, it does not shoot, my leg is numb",
+    ],
+)
+def test_a_no_to_the_leg_question_never_hides_another_red_flag(answer):
+    talk = Dialogue()
+    talk.handle("it really hurts")
+    assert talk.handle(answer).intent == "see_doctor"
+
+
+@pytest.mark.parametrize("answer", ["a bit", "only in my back", "hmm"])
+def test_an_unclear_answer_to_the_leg_question_gets_the_caution(answer):
+    talk = Dialogue()
+    talk.handle("it really hurts")
+    assert talk.handle(answer).text == CAT.line("leg_pain_unsure")
+
+
+def test_a_bare_number_or_a_second_try_answers_the_timer_question():
+    talk = Dialogue()
+    talk.handle("set a timer for ice")
+    assert talk.handle("fifteen").slots == {"minutes": 15, "label": "ice"}
+    talk.handle("set a timer")
+    assert talk.handle("blah blah").intent is None  # misheard: the question stays open
+    assert talk.handle("ten minutes").slots == {"minutes": 10}
 
 
 def test_the_same_denial_out_of_the_blue_is_still_a_red_flag():

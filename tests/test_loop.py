@@ -154,6 +154,14 @@ def test_a_wake_word_of_several_words_is_found_as_a_phrase(speaker):
     assert speaker.texts() == [CAT.intent("ice_heat").answer]
 
 
+@pytest.mark.parametrize("text", ["my leg has gone numb, jarvis", "jarvis my leg has gone numb"])
+def test_a_red_flag_around_the_wake_word_is_answered(speaker, text):
+    options = LoopOptions(wake_word="jarvis", wake_every_time=True, echo_tail=0.0)
+    session = Session(Dialogue(), speaker, options)
+    session.handle_event(final(text))
+    assert speaker.texts() == [CAT.intent("see_doctor").answer]
+
+
 @pytest.mark.parametrize("wake_every_time", [False, True])
 def test_a_red_flag_is_answered_asleep_or_without_the_wake_word(speaker, wake_every_time):
     options = LoopOptions(wake_word="jarvis", wake_every_time=wake_every_time, echo_tail=0.0)

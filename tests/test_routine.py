@@ -611,6 +611,9 @@ def test_a_reply_too_long_for_the_gap_pauses_the_routine_until_said(
     answer = catalogue.default().intent("ice_heat").answer
     runner.speak(answer)
     assert speaker.said[-1][1:] == (answer, None) and runner.paused
-    clock.advance(speaker.prepare(answer) + 1)
+    clock.advance(speaker.prepare(answer) / 2)
+    runner.advance(clock.now())
+    assert runner.paused  # still answering: the cues wait
+    clock.advance(speaker.prepare(answer) / 2 + 1)
     runner.advance(clock.now())
     assert not runner.paused

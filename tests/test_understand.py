@@ -95,6 +95,28 @@ def test_every_keyword_keeps_a_word_that_means_something():
     assert not empty
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have chest pains",
+        "my chest feels tight",
+        "i fell and hurt my back",
+        "i slipped on the ice and hurt my back",
+        "i tripped and landed on my back",
+        "i peed myself",
+        "i can not move my legs",
+        "my legs are paralysed",
+        "my bum is numb",
+        "i have a temperature",
+        "it's not getting any better",
+        "my back pain is worse today",
+        "set a timer, my leg has gone numb",
+    ],
+)
+def test_red_flags_found_in_review_go_to_see_doctor(text):
+    assert understand(text).intent == "see_doctor"
+
+
 def test_every_red_flag_goes_to_see_doctor():
     wrong = [t for t in DEV["red_flags"] if understand(t).intent != "see_doctor"]
     print(
@@ -124,6 +146,14 @@ def test_every_red_flag_goes_to_see_doctor():
         "is it enough to just rest",
         "is my posture getting worse",
         "pull my knee to my chest",
+        "i'm dropping my knee to the side",
+        "i drag my knee up to my chest",
+        "bring my knee down to my chest, it hurts a bit",
+        "the ice pack fell off, should i put it back",
+        "the heat pad fell on the floor",
+        "i'm crashing out, can i stretch in bed",
+        "is heat no better than ice for it",
+        "i fell asleep on my back",
     ],
 )
 def test_general_words_are_not_red_flags(text):

@@ -371,6 +371,7 @@ def load(root: Path | None = None) -> Catalogue:
         if key not in language:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
     _check_red_flags(language_path, language["red_flags"])
+    _check_language_tables(language_path, language)
     try:
         check_wake_word(language["wake"].get("word"))
     except ValueError as exc:
@@ -405,6 +406,21 @@ def _check_red_flags(path: Path, rules: Any) -> None:
             raise CatalogueError(f"{where}: 'groups' must be a non-empty list of word lists")
         if not _strings_list(rule.get("examples")):
             raise CatalogueError(f"{where}: 'examples' must list sentences that set it off")
+
+
+def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
+    """``[leg_denial]`` names existing red flags; ``[pronunciations]`` maps words to phones."""
+    denial = language["leg_denial"]
+    for key in ("starts", "negations", "unless", "rules"):
+        if not _strings_list(denial.get(key)):
+            raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
+    names = {rule["name"] for rule in language["red_flags"]}
+    unknown = sorted(set(denial["rules"]) - names)
+    if unknown:
+        raise fail(path, "leg_denial", f"'rules' names no red flag: {unknown}")
+    for word, phones in language.get("pronunciations", {}).items():
+        if not isinstance(phones, str) or not phones.split() or word != word.lower():
+            raise fail(path, "pronunciations", f"'{word}': give a lower-case word = \"PHONES\"")
 
 
 def _strings_list(value: Any, nested: bool = False) -> bool:

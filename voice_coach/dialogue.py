@@ -128,6 +128,10 @@ class Dialogue:
         if asked_timer is not None:
             heard = self._timer_answer(heard, asked_timer)
             intent = heard.intent
+            if intent is None:
+                self.asked_timer = asked_timer  # still waiting for a duration
+        if asked_leg and intent is None:  # "a bit", "only in my back", or misheard
+            return Reply(self.cat.line("leg_pain_unsure"), None)
         if intent is None:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
@@ -163,9 +167,11 @@ class Dialogue:
         """ "No, nothing goes down my leg": a no to the leg question that names the symptom
         only to deny it (``[leg_denial]`` in language.toml)."""
         rule = self.cat.language["leg_denial"]
-        words = heard.text.split()
+        words = heard.text.replace("can not", "cannot").split()  # "can not feel" is no denial
         if heard.red_flag is None or not words or words[0] not in rule["starts"]:
             return False
+        if any(name not in rule["rules"] for name in self.matcher.red_flags(heard.text)):
+            return False  # numbness, a fall...: said with a "no", still a red flag
         if any(w in rule["unless"] for w in words):
             return False
         return any(w in rule["negations"] for w in words[1:])
@@ -175,6 +181,8 @@ class Dialogue:
         if heard.red_flag is not None:
             return heard
         slots = self.matcher.slots(heard.text, "timer_set")
+        if heard.text.isdigit():  # "fifteen": minutes, as the question suggests first
+            slots["minutes"] = int(heard.text)
         if not {"minutes", "seconds"} & set(slots):
             return heard
         if label:

@@ -429,10 +429,10 @@ class Session:
         answer."""
         self._log("heard", text)
         request = self._after_wake_word(text)
+        if self.matcher.understand(text).red_flag is not None:
+            request = text  # answered whatever else was said: asleep, or before the wake word
         if request is None:
-            if self.matcher.understand(text).red_flag is None:
-                return
-            request = text  # a red flag is answered asleep or without the wake word too
+            return
         text = request
         if not text:
             self.speaker.play(earcons.heard())

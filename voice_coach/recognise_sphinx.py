@@ -108,7 +108,8 @@ class SphinxRecogniser:
         level = "INFO" if debug else "FATAL"
         cat = catalogue or catalogue_module.default()
         extra = cat.language.get("pronunciations", {})
-        known = dictionary_words(pocketsphinx) | set(extra)
+        dictionary = dictionary_path(pocketsphinx).read_text(encoding="utf-8")
+        known = dictionary_words(pocketsphinx, dictionary) | set(extra)
         phrases = known_phrases(grammar_phrases(cat), known)
         unknown = [w for w in cat.wake_word.split() if w not in known]
         if unknown:
@@ -119,7 +120,7 @@ class SphinxRecogniser:
             )
         main_lm = cached_lm(corpus(phrases, common_words(pocketsphinx), DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
-        words = cached_dictionary(pocketsphinx, extra, cat.root / "language.toml")
+        words = cached_dictionary(dictionary, extra, cat.root / "language.toml")
         config = {"loglevel": level} | ({"dict": str(words)} if words else {})
         self._main = pocketsphinx.Decoder(lm=str(main_lm), **config)
         self._short = pocketsphinx.Decoder(lm=str(short_lm), **config)
@@ -365,17 +366,17 @@ def dictionary_path(pocketsphinx: Any) -> Path:
     return Path(pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"))
 
 
-def dictionary_words(pocketsphinx: Any) -> set[str]:
-    """Words of the wheel's pronunciation dictionary (alternates like ``word(2)`` folded)."""
-    with dictionary_path(pocketsphinx).open(encoding="utf-8") as f:
-        return {line.split(maxsplit=1)[0].split("(")[0] for line in f if line.strip()}
+def dictionary_words(pocketsphinx: Any, text: str | None = None) -> set[str]:
+    """Words of the wheel's pronunciation dictionary (alternates like ``word(2)`` folded);
+    ``text``: the dictionary, when already read."""
+    if text is None:
+        text = dictionary_path(pocketsphinx).read_text(encoding="utf-8")
+    return {line.split(maxsplit=1)[0].split("(")[0] for line in text.splitlines() if line.strip()}
 
 
-def cached_dictionary(pocketsphinx: Any, words: dict[str, str], source: Path) -> Path | None:
-    """The wheel's dictionary plus the catalogue's own pronunciations of words it lacks
-    (kept in the cache folder); None when there are none."""
-    base = dictionary_path(pocketsphinx)
-    text = base.read_text(encoding="utf-8")
+def cached_dictionary(text: str, words: dict[str, str], source: Path) -> Path | None:
+    """The dictionary ``text`` plus the catalogue's pronunciations of words it lacks, kept in
+    the cache folder under a name from its content; None when nothing is added."""
     known = {line.split(maxsplit=1)[0] for line in text.splitlines() if line.strip()}
     phones = {p for line in text.splitlines() for p in line.split()[1:]}
     extra = ""
@@ -383,16 +384,16 @@ def cached_dictionary(pocketsphinx: Any, words: dict[str, str], source: Path) ->
         if word in known:
             continue
         bad = sorted(set(spelling.split()) - phones)
-        if bad or not spelling.split():
+        if bad:
             raise CatalogueError(
                 f"{source}: pronunciation of '{word}' ({spelling!r}) uses phones the speech "
-                f"model does not have ({', '.join(bad) or 'none given'}); write it in the "
-                "ARPAbet of PocketSphinx's dictionary"
+                f"model does not have ({', '.join(bad)}); write it in the ARPAbet of "
+                "PocketSphinx's dictionary"
             )
         extra += f"{word} {spelling}\n"
     if not extra:
         return None
-    path = cached_path("dict", f"{base}\n{extra}", ".dict")
+    path = cached_path("dict", text + extra, ".dict")
     if not path.is_file():
         write_atomic(path, text + extra)
     return path

@@ -190,10 +190,15 @@ class Matcher:
     # -- matching ------------------------------------------------------------------
     def red_flag(self, text: str) -> str | None:
         """Name of the first red-flag rule the normalised text satisfies, if any."""
-        for name, groups in self._red_flags:
-            if all(any(p.search(text) for p in group) for group in groups):
-                return name
-        return None
+        return next(iter(self.red_flags(text)), None)
+
+    def red_flags(self, text: str) -> list[str]:
+        """Names of every red-flag rule the normalised text satisfies."""
+        return [
+            name
+            for name, groups in self._red_flags
+            if all(any(p.search(text) for p in group) for group in groups)
+        ]
 
     def off_topic(self, text: str) -> bool:
         """True when the text names a topic outside the seed and nothing about the back."""
