@@ -218,9 +218,11 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
         ('groups = [["sciatic"]]', "groups = []", "'groups' must be"),
         ('groups = [["sciatic"]]', "groups = [[]]", "'groups' must be"),
         ('examples = ["i think i have sciatica"]', "examples = []", "'examples' must"),
+        ('rules = ["pain shooting', 'rules = ["no such rule", "pain shooting', "names no red flag"),
+        ('sciatica = "S AY AE T IH K AH"', "sciatica = 3", "'sciatica': give a lower-case"),
     ],
 )
-def test_red_flag_rules_are_checked_at_load(tmp_path, old, new, problem):
+def test_red_flags_denials_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):
     """A rule with no groups would make every sentence a red flag."""
     root = _copy(tmp_path)
     path = root / "language.toml"
@@ -229,22 +231,6 @@ def test_red_flag_rules_are_checked_at_load(tmp_path, old, new, problem):
     with pytest.raises(CatalogueError, match=problem) as err:
         catalogue.load(root)
     assert str(path) in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "problem"),
-    [
-        ('rules = ["pain shooting', 'rules = ["no such rule", "pain shooting', "names no red flag"),
-        ('sciatica = "S AY AE T IH K AH"', "sciatica = 3", "'sciatica': give a lower-case"),
-    ],
-)
-def test_denial_rules_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):
-    root = _copy(tmp_path)
-    path = root / "language.toml"
-    assert old in path.read_text()
-    path.write_text(path.read_text().replace(old, new, 1))
-    with pytest.raises(CatalogueError, match=problem):
-        catalogue.load(root)
 
 
 def test_a_file_that_is_not_utf8_is_named(tmp_path):

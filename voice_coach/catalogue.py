@@ -358,16 +358,7 @@ def load(root: Path | None = None) -> Catalogue:
     lines = _load_lines(root)
     language_path = root / "language.toml"
     language = read_toml(language_path)
-    required = (
-        "contractions",
-        "fillers",
-        "numbers",
-        "red_flags",
-        "off_topic",
-        "wake",
-        "leg_denial",
-    )
-    for key in required:
+    for key in LANGUAGE_KEYS:
         if key not in language:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
     _check_red_flags(language_path, language["red_flags"])
