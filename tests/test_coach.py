@@ -60,6 +60,16 @@ def test_how_long_is_left_with_only_a_timer_running_gives_the_timer(coach, clock
     )
 
 
+def test_repeat_after_an_answer_mid_stretch_says_the_answer_then_the_cue(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 3)
+    answer = talk(coach, "should I use ice or heat")
+    assert answer == CAT.intent("ice_heat").answer
+    assert talk(coach, "repeat") == answer
+    run_for(coach, clock, 40)  # the stretch goes on: the next instruction is said
+    assert talk(coach, "repeat") == coach.runner.last_instruction.say
+
+
 def test_a_count_asked_for_during_the_stretch_does_not_end_it(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

@@ -49,6 +49,8 @@ class Coach:
         """Hold/reps/side asked for before a routine starts (slot names)."""
         self.interrupted: str | None = None
         """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
+        self._answered: tuple[str, object] | None = None
+        """A knowledge answer said during a routine, and the instruction it followed."""
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._driver: threading.Thread | None = None
@@ -84,9 +86,17 @@ class Coach:
             return
         with self._lock:
             if self.active():
+                if self._is_answer(text):
+                    self._answered = (text, self.runner.last_instruction)
                 self.runner.speak(text)
                 return
         self.speaker.say(text)
+
+    def _is_answer(self, text: str) -> bool:
+        """``text`` is the dialogue's latest answer to a question about the back."""
+        intent = self.dialogue.last_intent
+        kind = self.cat.intents[intent].kind if intent in self.cat.intents else None
+        return text == self.dialogue.last_answer and kind == "knowledge"
 
     def start(self) -> None:
         """Start the timer thread."""
@@ -221,7 +231,13 @@ class Coach:
         return text or self.cat.line("coach_nothing_paused")
 
     def _repeat(self, reply: Reply) -> str | None:
-        return self.runner.repeat() if self.active() else None
+        """The answer to a question asked since the latest instruction, else that instruction."""
+        if not self.active():
+            return None
+        text, after = self._answered or (None, None)
+        if text and after is self.runner.last_instruction:
+            return text
+        return self.runner.repeat()
 
     def _skip(self, reply: Reply) -> str | None:
         if not self.active():

@@ -91,6 +91,8 @@ class Dialogue:
         self.asked_timer: str | None = None
         """The coach has just asked how long a timer should run: its label ("" for none)."""
         self.last_answer: str | None = None
+        self.last_intent: str | None = None
+        """The intent of :attr:`last_answer`."""
         self.misses: int = 0
         self.handlers: dict[str, Handler] = {}
 
@@ -117,7 +119,7 @@ class Dialogue:
             if said is not None:
                 reply = Reply(said, reply.intent, reply.slots, reply.action, reply.routine)
         if reply.intent != "repeat" and reply.text:
-            self.last_answer = reply.text
+            self.last_answer, self.last_intent = reply.text, reply.intent
         return reply
 
     def _reply(self, heard: Understanding) -> Reply:

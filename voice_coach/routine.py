@@ -778,6 +778,11 @@ class RoutineRunner:
         with self._lock:
             self._end()
 
+    @property
+    def last_instruction(self) -> Cue | None:
+        """The latest instruction said (counts aside), if any."""
+        return self._last_instruction
+
     def repeat(self) -> str | None:
         """The latest instruction again; the rest shifts only if needed for it to finish."""
         with self._lock:
