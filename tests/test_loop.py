@@ -136,21 +136,20 @@ def test_goodbye_sleeps_until_the_wake_word(session, speaker):
     assert speaker.texts()[-1] == CAT.intent("support").answer
 
 
-def test_a_wake_word_can_be_required_before_every_request(speaker):
-    options = LoopOptions(wake_word="jarvis", wake_every_time=True, echo_tail=0.0)
+@pytest.mark.parametrize(
+    ("wake", "without", "with_it"),
+    [
+        ("jarvis", "should I use ice or heat", "Jarvis, should I use ice or heat?"),
+        ("hey there coach", "coach should I use ice or heat", "hey there coach, should I use ice"),
+    ],
+)
+def test_a_wake_word_can_be_required_before_every_request(speaker, wake, without, with_it):
+    """Punctuation around it does not matter; one of several words is found as a phrase."""
+    options = LoopOptions(wake_word=wake, wake_every_time=True, echo_tail=0.0)
     session = Session(Dialogue(), speaker, options)
-    session.handle_event(final("should I use ice or heat"))
+    session.handle_event(final(without))
     assert speaker.texts() == []
-    session.handle_event(final("Jarvis, should I use ice or heat?"))
-    assert speaker.texts() == [CAT.intent("ice_heat").answer]
-
-
-def test_a_wake_word_of_several_words_is_found_as_a_phrase(speaker):
-    options = LoopOptions(wake_word="hey there coach", wake_every_time=True, echo_tail=0.0)
-    session = Session(Dialogue(), speaker, options)
-    session.handle_event(final("coach should I use ice or heat"))
-    assert speaker.texts() == []
-    session.handle_event(final("hey there coach, should I use ice or heat"))
+    session.handle_event(final(with_it))
     assert speaker.texts() == [CAT.intent("ice_heat").answer]
 
 

@@ -429,16 +429,16 @@ class Session:
         answer."""
         self._log("heard", text)
         request = self._after_wake_word(text)
-        if self.matcher.understand(text).red_flag is not None:
-            request = text  # answered whatever else was said: asleep, or before the wake word
-        if request is None:
-            return
-        text = request
-        if not text:
-            self.speaker.play(earcons.heard())
-            self.speak(self.cat.line("loop_listening"))
-            return
         heard = self.matcher.understand(text)
+        if heard.red_flag is None:  # a red flag is answered asleep or before the wake word
+            if request is None:
+                return
+            if not request:
+                self.speaker.play(earcons.heard())
+                self.speak(self.cat.line("loop_listening"))
+                return
+            if request != text:
+                heard = self.matcher.understand(request)
         if heard.intent is None:
             self._missed(heard)
             return

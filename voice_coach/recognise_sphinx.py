@@ -120,7 +120,7 @@ class SphinxRecogniser:
             )
         main_lm = cached_lm(corpus(phrases, common_words(pocketsphinx), DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
-        words = cached_dictionary(dictionary, extra, cat.root / "language.toml")
+        words = cached_dictionary(dictionary, known - set(extra), extra, cat.root / "language.toml")
         config = {"loglevel": level} | ({"dict": str(words)} if words else {})
         self._main = pocketsphinx.Decoder(lm=str(main_lm), **config)
         self._short = pocketsphinx.Decoder(lm=str(short_lm), **config)
@@ -374,10 +374,12 @@ def dictionary_words(pocketsphinx: Any, text: str | None = None) -> set[str]:
     return {line.split(maxsplit=1)[0].split("(")[0] for line in text.splitlines() if line.strip()}
 
 
-def cached_dictionary(text: str, words: dict[str, str], source: Path) -> Path | None:
-    """The dictionary ``text`` plus the catalogue's pronunciations of words it lacks, kept in
-    the cache folder under a name from its content; None when nothing is added."""
-    known = {line.split(maxsplit=1)[0] for line in text.splitlines() if line.strip()}
+def cached_dictionary(
+    text: str, known: set[str], words: dict[str, str], source: Path
+) -> Path | None:
+    """The dictionary ``text`` (of the ``known`` words) plus the catalogue's pronunciations of
+    words it lacks, kept in the cache folder under a name from its content; None when nothing
+    is added."""
     phones = {p for line in text.splitlines() for p in line.split()[1:]}
     extra = ""
     for word, spelling in words.items():
