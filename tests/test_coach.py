@@ -94,6 +94,17 @@ def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speake
     assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {20}
 
 
+def test_a_hold_too_long_for_the_stretch_is_refused_not_counted(coach, clock, speaker):
+    low, high = coach._default_routine().settings.hold_range
+    assert high < 90
+    refusal = CAT.line("routine_hold_range", low=low, high=high)
+    assert talk(coach, "hold for 90 seconds") == refusal
+    run_for(coach, clock, 5)
+    assert not coach.active() and speaker.texts() == [refusal]  # no count
+    talk(coach, "start the stretch")
+    assert 90 not in {round(h.end - h.start) for h in coach.runner.timeline.holds}
+
+
 def test_pause_resume_status_and_stop_during_the_routine(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 15)
@@ -168,3 +179,50 @@ def test_speech_adjust_changes_the_real_voice(clock, speaker):
     slower = voice.settings.rate
     talk(coach, "you're talking too fast")
     assert voice.settings.rate < slower
+
+
+def two_timers(coach: Coach, first: str, second: str) -> str:
+    """Set two timers, ask to cancel one without naming it: the question asked."""
+    talk(coach, first)
+    talk(coach, second)
+    assert len(coach.timers) == 2
+    return talk(coach, "cancel the timer")
+
+
+@pytest.mark.parametrize(
+    ("answer", "left"),
+    [
+        ("the ice one", ["heat"]),
+        ("heat", ["ice"]),
+        ("cancel the heat timer please", ["ice"]),
+        ("both", []),
+        ("all of them", []),
+    ],
+)
+def test_the_answer_to_which_timer_cancels_the_one_named(coach, answer, left):
+    refs = CAT.line("routine_timer_or", first="the ice timer", second="the heat timer")
+    asked = two_timers(coach, "set an ice timer for 10 minutes", "set a heat timer for 20 minutes")
+    assert asked == CAT.line("routine_timer_which", refs=refs)
+    talk(coach, answer)
+    assert [t.label for t in coach.timers.running] == left
+
+
+def test_an_unnamed_timer_is_chosen_by_its_length(coach):
+    two_timers(coach, "set a timer for 10 minutes", "set a timer for 5 minutes")
+    said = talk(coach, "the ten minute one")
+    ref = CAT.line("routine_timer_ref", duration="10 minutes")
+    assert said == CAT.line("routine_timer_cancelled", ref=ref)
+    assert [t.seconds for t in coach.timers.running] == [300]
+
+
+def test_neither_keeps_the_timers_and_the_question_is_only_asked_once(coach):
+    two_timers(coach, "set an ice timer for 10 minutes", "set a heat timer for 20 minutes")
+    assert talk(coach, "neither") == CAT.line("routine_timer_kept")
+    assert talk(coach, "ice") != CAT.line("routine_timer_cancelled", ref="the ice timer")
+    assert len(coach.timers) == 2
+
+
+def test_a_red_flag_answering_which_timer_is_still_a_red_flag(coach):
+    two_timers(coach, "set an ice timer for 10 minutes", "set a heat timer for 20 minutes")
+    assert coach.dialogue.handle("the ice one, my leg has gone numb").intent == "see_doctor"
+    assert len(coach.timers) == 2

@@ -69,6 +69,7 @@ LANGUAGE_KEYS = (
     "off_topic",
     "wake",
     "leg_denial",
+    "timer_choice",
 )
 """Tables ``language.toml`` must have."""
 
@@ -112,6 +113,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_timer_none": (),
     "routine_timer_cancelled_all": (),
     "routine_timer_which": ("refs",),
+    "routine_timer_kept": (),
     "routine_timer_or": ("first", "second"),
     "routine_timer_unknown": ("label",),
     "routine_timer_left": ("ref", "left"),
@@ -400,7 +402,8 @@ def _check_red_flags(path: Path, rules: Any) -> None:
 
 
 def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
-    """``[leg_denial]`` names existing red flags; ``[pronunciations]`` maps words to phones."""
+    """``[leg_denial]`` names existing red flags, ``[timer_choice]`` lists words and
+    ``[pronunciations]`` maps words to phones."""
     denial = language["leg_denial"]
     for key in ("starts", "negations", "unless", "rules"):
         if not _strings_list(denial.get(key)):
@@ -409,6 +412,8 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
     unknown = sorted(set(denial["rules"]) - names)
     if unknown:
         raise fail(path, "leg_denial", f"'rules' names no red flag: {unknown}")
+    if not _strings_list(language["timer_choice"].get("keep")):
+        raise fail(path, "timer_choice", "'keep' must be a non-empty list of strings")
     for word, phones in language.get("pronunciations", {}).items():
         if not isinstance(phones, str) or not phones.split() or word != word.lower():
             raise fail(path, "pronunciations", f"'{word}': give a lower-case word = \"PHONES\"")

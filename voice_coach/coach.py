@@ -198,7 +198,10 @@ class Coach:
         slots = reply.slots
         if set(slots) == {"seconds"}:  # "hold for 20 seconds": count it, and keep it
             spec = self._default_routine()
-            if spec is not None and routine.check_slots(spec, slots) is None:
+            refusal = None if spec is None else routine.check_slots(spec, slots)
+            if refusal:  # no 90-second count of a hold the stretch would refuse
+                return refusal
+            if spec is not None:
                 self.prefs.update(slots)
             return self._count(reply)
         spec = self._default_routine()
@@ -268,7 +271,12 @@ class Coach:
         return self.timers.start(timers.duration_from_slots(reply.slots), reply.slots.get("label"))
 
     def _timer_cancel(self, reply: Reply) -> str | None:
-        return self.timers.cancel(reply.slots.get("label"), reply.slots.get("scope") == "all")
+        slots = reply.slots
+        said = self.timers.cancel(
+            slots.get("label"), slots.get("scope") == "all", slots.get("length")
+        )
+        self.dialogue.asked_cancel = self.timers.choices() if self.timers.asking else {}
+        return said
 
     def _timer_status(self, reply: Reply) -> str | None:
         return self.timers.status()

@@ -8,6 +8,7 @@ named by :attr:`Reply.action`; the caller may register a handler for an action w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,9 @@ class Dialogue:
         """The coach has just asked whether the pain runs down a leg."""
         self.asked_timer: str | None = None
         """The coach has just asked how long a timer should run: its label ("" for none)."""
+        self.asked_cancel: dict[str, dict[str, Any]] = {}
+        """The coach has just asked which timer to cancel: the word naming each one ("ice",
+        "10" for the ten-minute one) and the slots that cancel it."""
         self.last_answer: str | None = None
         self.last_intent: str | None = None
         """The intent of :attr:`last_answer`."""
@@ -127,6 +131,11 @@ class Dialogue:
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, False
         asked_timer, self.asked_timer = self.asked_timer, None
+        asked_cancel, self.asked_cancel = self.asked_cancel, {}
+        if asked_cancel and heard.red_flag is None:
+            choice = self._cancel_choice(heard, asked_cancel)
+            if choice is not None:
+                return choice
         if asked_timer is not None:
             heard = self._timer_answer(heard, asked_timer)
             intent = heard.intent
@@ -190,6 +199,21 @@ class Dialogue:
         if label:
             slots.setdefault("label", label)
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
+
+    def _cancel_choice(
+        self, heard: Understanding, choices: dict[str, dict[str, Any]]
+    ) -> Reply | None:
+        """After "which timer should I cancel?": "the ice one", "both", or "neither"."""
+        words = heard.text.split()
+        slots = next((slots for word, slots in choices.items() if word in words), None)
+        if slots is None and self.matcher.slots(heard.text, "timer_cancel").get("scope") == "all":
+            slots = {"scope": "all"}
+        if slots is not None:
+            return Reply("", "timer_cancel", slots, "timer_cancel")
+        keep = self.cat.language["timer_choice"]["keep"]
+        if any(re.search(rf"\b{re.escape(k)}\b", heard.text) for k in keep):
+            return Reply(self.cat.line("routine_timer_kept"), "no")
+        return None
 
     def _start(self, routine: str, slots: dict[str, Any]) -> Reply:
         text = stateless_answer(self.cat.intent("start_routine"), slots)

@@ -88,6 +88,8 @@ class Timers:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._timers: list[Timer] = []
+        self.asking = False
+        """The last :meth:`cancel` asked which timer to cancel."""
 
     def __len__(self) -> int:
         return len(self._timers)
@@ -118,9 +120,12 @@ class Timers:
             return _line("routine_timer_started_named", label=label, duration=duration)
         return _line("routine_timer_started", duration=duration)
 
-    def cancel(self, label: str | None = None, every: bool = False) -> str:
-        """Cancel the timer called ``label``, the only one, or ``every`` one; with several,
-        ask which."""
+    def cancel(
+        self, label: str | None = None, every: bool = False, length: float | None = None
+    ) -> str:
+        """Cancel the timer called ``label``, the unnamed one set for ``length`` seconds, the
+        only one, or ``every`` one; with several, ask which (:attr:`asking` is then set)."""
+        self.asking = False
         if not self._timers:
             return _line("routine_timer_none")
         if every and len(self._timers) > 1:
@@ -130,16 +135,38 @@ class Timers:
             match = [t for t in self._timers if t.label == label.strip()]
             if not match:
                 return _line("routine_timer_unknown", label=label)
+        elif length is not None:
+            match = [t for t in self.running if t.label is None and t.seconds == length]
         elif len(self._timers) == 1:
             match = list(self._timers)
         else:
-            refs = [t.ref() for t in self.running]
-            joined = refs[0]
-            for ref in refs[1:]:
-                joined = _line("routine_timer_or", first=joined, second=ref)
-            return _line("routine_timer_which", refs=joined)
+            match = []
+        if not match:
+            return self._which()
         self._timers = [t for t in self._timers if t is not match[0]]
         return _line("routine_timer_cancelled", ref=match[0].ref())
+
+    def _which(self) -> str:
+        self.asking = True
+        refs = [t.ref() for t in self.running]
+        joined = refs[0]
+        for ref in refs[1:]:
+            joined = _line("routine_timer_or", first=joined, second=ref)
+        return _line("routine_timer_which", refs=joined)
+
+    def choices(self) -> dict[str, dict[str, Any]]:
+        """What names each running timer in an answer to "which timer?", with the slots
+        that cancel it: its label ("ice"), or for an unnamed one its length as a number
+        (minutes when whole, seconds otherwise: "the 10 minute one")."""
+        out: dict[str, dict[str, Any]] = {}
+        for t in self.running:
+            if t.label:
+                out.setdefault(t.label, {"label": t.label})
+            else:
+                whole = t.seconds % 60 == 0
+                number = int(t.seconds // 60) if whole else int(t.seconds)
+                out.setdefault(str(number), {"length": t.seconds})
+        return out
 
     def status(self) -> str:
         """What is left on each timer, soonest first."""
