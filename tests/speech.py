@@ -243,6 +243,9 @@ DEV_RED_FLAGS: tuple[str, ...] = tuple(
     tomllib.loads((Path(__file__).parent / "data" / "dev_sentences.toml").read_text())["red_flags"]
 )
 """Red-flag sentences of the text development set, to be spoken."""
+FRESH_RED_FLAGS = 20
+"""The last of :data:`DEV_RED_FLAGS` were written afresh, after the rest had guided the
+rules' examples."""
 
 OUT_OF_SCOPE: tuple[str, ...] = (
     "what is the weather like tomorrow",

@@ -62,6 +62,12 @@ def test_each_red_flag_rule_is_set_off_by_its_own_examples():
     assert not wrong
 
 
+def test_no_development_red_flag_is_among_the_examples_the_recogniser_learns():
+    """The spoken red-flag figures are for sentences the language model has not seen."""
+    examples = {e for rule in catalogue.load().language["red_flags"] for e in rule["examples"]}
+    assert examples.isdisjoint(DEV["red_flags"])
+
+
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
