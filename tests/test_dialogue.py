@@ -54,7 +54,9 @@ def test_pain_report_says_rest_and_asks_about_the_leg():
     [
         ("no, nothing going down my legs", True),
         ("no it's not going down my leg", True),
-        ("nope, my leg isn't numb", False),  # only the leg-pain rules can be denied
+        ("nope, my leg isn't numb", True),  # "not numb" is no numbness
+        ("it does not go down my leg", True),
+        ("not that I know of", True),
         ("no, but now it's shooting down my leg", False),
         ("no, the pain is shooting down my leg", False),  # no second negation: a red flag
         ("no, my leg is a bit numb though", False),
@@ -83,7 +85,7 @@ def test_a_no_to_the_leg_question_never_hides_another_red_flag(answer):
     assert talk.handle(answer).intent == "see_doctor"
 
 
-@pytest.mark.parametrize("answer", ["a bit", "only in my back", "hmm"])
+@pytest.mark.parametrize("answer", ["only in my back", "hmm", "I'm not sure"])
 def test_an_unclear_answer_to_the_leg_question_gets_the_caution(answer):
     talk = Dialogue()
     talk.handle("it really hurts")
@@ -99,8 +101,39 @@ def test_a_bare_number_or_a_second_try_answers_the_timer_question():
     assert talk.handle("ten minutes").slots == {"minutes": 10}
 
 
-def test_the_same_denial_out_of_the_blue_is_still_a_red_flag():
-    assert Dialogue().handle("no, nothing going down my legs").intent == "see_doctor"
+@pytest.mark.parametrize(
+    "answer",
+    ["the left one", "both", "a bit", "only sometimes", "down to my knee", "kind of", "yes"],
+)
+def test_an_answer_that_says_the_pain_reaches_a_leg_gets_see_doctor(answer):
+    talk = Dialogue()
+    talk.handle("it really hurts")
+    assert talk.handle(answer).intent == "see_doctor"
+
+
+@pytest.mark.parametrize("answer", ["stop", "how do I stretch my back"])
+def test_another_request_after_the_leg_question_is_handled_as_usual(answer):
+    talk = Dialogue()
+    talk.handle("it really hurts")
+    assert talk.handle(answer).intent == Dialogue().handle(answer).intent != "see_doctor"
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("no, nothing going down my legs", False),
+        ("my back hurts but there's no pain down my leg", False),
+        ("I don't have a fever", False),
+        ("it's not getting worse", False),
+        ("no tingling in my legs", False),
+        ("I fell asleep and now it hurts", False),
+        ("nothing goes down my leg but now it shoots down my leg", True),
+        ("no fever, but my leg is numb", True),
+        ("I fell asleep, then I fell down the stairs", True),
+    ],
+)
+def test_a_denied_symptom_is_no_red_flag_but_a_later_one_is(text, flagged):
+    assert (Dialogue().handle(text).intent == "see_doctor") is flagged
 
 
 def test_an_unsure_answer_to_the_leg_question_is_not_taken_as_no():

@@ -228,3 +228,31 @@ def test_empty_and_garbage_text_is_rejected_with_a_score():
 
 def test_matching_is_a_pure_function_of_text():
     assert understand("should I use ice or heat") == understand("should I use ice or heat")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the pain goes into my leg",
+        "pain from my back into my leg",
+        "the pain has moved to my leg",
+        "shooting pain in my hamstring",
+        "sharp pain in my leg when I cough",
+        "I fell over",
+        "I've had a fall",
+        "I took a tumble down the stairs yesterday",
+        "I came off my bike",
+        "I couldn't make it to the toilet in time",
+        "I keep needing to wee but nothing comes out",
+        "I wet the bed last night",
+        "my private parts feel numb",
+        "I've lost feeling in my leg",
+        "my foot feels like it's asleep",
+        "my toes won't move",
+        "my foot keeps slapping the ground when I walk",
+        "I'm feeling worse today",
+        "I've got a temperature and my back hurts",
+    ],
+)
+def test_red_flags_phrased_as_a_reviewer_did_reach_see_doctor(text):
+    assert understand(text).intent == "see_doctor"

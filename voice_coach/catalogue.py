@@ -399,13 +399,15 @@ def _check_red_flags(path: Path, rules: Any) -> None:
             raise CatalogueError(f"{where}: 'groups' must be a non-empty list of word lists")
         if not _strings_list(rule.get("examples")):
             raise CatalogueError(f"{where}: 'examples' must list sentences that set it off")
+        if "ignore" in rule and not _strings_list(rule["ignore"]):
+            raise CatalogueError(f"{where}: 'ignore' must be a non-empty list of phrases")
 
 
 def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
     """``[leg_denial]`` names existing red flags, ``[timer_choice]`` lists words and
     ``[pronunciations]`` maps words to phones."""
     denial = language["leg_denial"]
-    for key in ("starts", "negations", "unless", "rules"):
+    for key in ("starts", "negations", "unless", "yes", "rules"):
         if not _strings_list(denial.get(key)):
             raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
     names = {rule["name"] for rule in language["red_flags"]}

@@ -79,6 +79,11 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return stateless_answer(cat.intent(understanding.intent), understanding.slots)
 
 
+LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust")
+"""What an answer to the leg question may be understood as ("the left one" names a side);
+anything else ("stop", a question) is handled as usual."""
+
+
 class Dialogue:
     """Conversation state: pending offers and questions, the last answer, misses in a row."""
 
@@ -98,6 +103,9 @@ class Dialogue:
         self.last_intent: str | None = None
         """The intent of :attr:`last_answer`."""
         self.misses: int = 0
+        self._leg_yes = [
+            understand_mod.word_pattern(w) for w in self.cat.language["leg_denial"]["yes"]
+        ]
         self.handlers: dict[str, Handler] = {}
 
     def on(self, action: str, handler: Handler) -> None:
@@ -141,8 +149,12 @@ class Dialogue:
             intent = heard.intent
             if intent is None:
                 self.asked_timer = asked_timer  # still waiting for a duration
-        if asked_leg and intent is None:  # "a bit", "only in my back", or misheard
-            return Reply(self.cat.line("leg_pain_unsure"), None)
+        if asked_leg:
+            verdict = self._leg_verdict(heard)
+            if verdict in ("no", "unsure"):
+                return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
+            if verdict == "yes":
+                intent = understand_mod.SAFETY_INTENT
         if intent is None:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
@@ -157,12 +169,6 @@ class Dialogue:
         if offer and intent == "unsure":
             self.pending_offer = offer  # a later "yes" still starts it
             return Reply(self.cat.line("offer_unsure"), intent)
-        if asked_leg and (intent == "no" or self._denies_leg_pain(heard)):
-            return Reply(self.cat.line("leg_pain_no"), "no")
-        if asked_leg and intent == "unsure":
-            return Reply(self.cat.line("leg_pain_unsure"), intent)
-        if asked_leg and intent == "yes":
-            intent = understand_mod.SAFETY_INTENT
         if intent == "start_routine":
             return self._start(heard.slots.get("routine") or self._default_routine(), heard.slots)
         spec = self.cat.intent(intent)
@@ -173,6 +179,25 @@ class Dialogue:
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
+
+    def _leg_verdict(self, heard: Understanding) -> str | None:
+        """An answer to "is the pain running down either of your legs?": "no", "yes" (a
+        red flag: "the left one", "a little", "down to my knee"), "unsure", or None for
+        another request ("stop", a question) to be handled as usual."""
+        rule = self.cat.language["leg_denial"]
+        words = heard.text.replace("can not", "cannot").split()
+        if heard.red_flag is not None:
+            return "no" if self._denies_leg_pain(heard) else "yes"
+        if heard.intent not in LEG_ANSWERS:
+            return None
+        hedged = any(w in rule["unless"] for w in words)
+        said_no = bool(words) and words[0] in rule["starts"]
+        said_no = said_no or any(w in rule["negations"] for w in words)
+        if heard.intent not in ("unsure", "yes") and said_no and not hedged:
+            return "no"
+        if heard.intent == "yes" or any(p.search(heard.text) for p in self._leg_yes):
+            return "yes"
+        return "unsure"
 
     def _denies_leg_pain(self, heard: Understanding) -> bool:
         """ "No, nothing goes down my leg": a no to the leg question that names the symptom

@@ -58,7 +58,7 @@ STEM_LETTERS = 4
 one only as itself, so "no" never matches "not" or "now"."""
 
 
-def _word_re(item: str) -> re.Pattern[str]:
+def word_pattern(item: str) -> re.Pattern[str]:
     """A phrase or a short word matches whole words; a longer single word as a stem."""
     if " " in item or len(item) < STEM_LETTERS:
         return re.compile(rf"\b{re.escape(item)}\b")
@@ -78,17 +78,21 @@ class Matcher:
         self._hundred: str = lang["numbers"].get("hundred", "hundred")
         self._keep_words = set(lang["numbers"].get("keep_words", []))
         self._fillers = set(lang["fillers"]["words"])
-        self._filler_phrases = [_word_re(p) for p in lang["fillers"].get("phrases", [])]
+        self._filler_phrases = [word_pattern(p) for p in lang["fillers"].get("phrases", [])]
         durations = sorted(lang.get("durations", {}).items(), key=lambda item: -len(item[0]))
-        self._durations = [(_word_re(spoken), written) for spoken, written in durations]
+        self._durations = [(word_pattern(spoken), written) for spoken, written in durations]
         """Spoken durations ("half an hour") and how they are written, longest first."""
         self._slot_words: dict[str, Any] = lang["slots"]
         self._red_flags = [
-            (rule["name"], [[_word_re(i) for i in group] for group in rule["groups"]])
+            (
+                rule["name"],
+                [[word_pattern(i) for i in group] for group in rule["groups"]],
+                [word_pattern(i) for i in rule.get("ignore", [])],
+            )
             for rule in lang["red_flags"]
         ]
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
-        self._back_words = [_word_re(w) for w in lang["off_topic"]["back_words"]]
+        self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
         self._unit_words = {
             w for key in ("seconds", "minutes", "hours", "reps") for w in self._slot_words[key]
         }
@@ -108,7 +112,7 @@ class Matcher:
         )
         self._keywords = {
             i.id: [
-                (_word_re(k), 1.0 if " " not in k else MULTIWORD_WEIGHT)
+                (word_pattern(k), 1.0 if " " not in k else MULTIWORD_WEIGHT)
                 for k in map(self.normalise, i.keywords)
             ]
             for i in cat.intents.values()
@@ -194,11 +198,14 @@ class Matcher:
 
     def red_flags(self, text: str) -> list[str]:
         """Names of every red-flag rule the normalised text satisfies."""
-        return [
-            name
-            for name, groups in self._red_flags
-            if all(any(p.search(text) for p in group) for group in groups)
-        ]
+        flagged = []
+        for name, groups, ignore in self._red_flags:
+            rest = text
+            for pattern in ignore:  # "no fever", "fell asleep": struck out first
+                rest = pattern.sub(" ", rest)
+            if all(any(p.search(rest) for p in group) for group in groups):
+                flagged.append(name)
+        return flagged
 
     def off_topic(self, text: str) -> bool:
         """True when the text names a topic outside the seed and nothing about the back."""
