@@ -23,6 +23,7 @@ KNOWLEDGE = (
     "prevention",
     "causes",
     "see_doctor",
+    "emergency",
 )
 CONTROL = (
     "start_routine",

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from voice_coach import catalogue
+
+CAT = catalogue.default()
 BIN = Path(sys.executable).parent / "voice-coach"
 
 
@@ -49,7 +52,17 @@ def test_ask_out_of_scope_gives_null_and_the_fallback():
 
 
 def test_ask_red_flag():
-    assert ask_json("the pain shoots down my leg when I stretch")["intent"] == "see_doctor"
+    data = ask_json("the pain shoots down my leg when I stretch")
+    assert data["intent"] == "see_doctor" and data["answer"] == CAT.line("red_flag_answer")
+    general = ask_json("when should I see a doctor")  # nothing described: the general answer
+    assert general["answer"] == CAT.intent("see_doctor").answer != data["answer"]
+
+
+@pytest.mark.parametrize("text", ["set a timer for 1 minute", "hold for 90 seconds", "count to 5"])
+def test_ask_does_not_claim_to_act(text):
+    """`ask` keeps no coach running: "Timer set for 1 minutes." set nothing."""
+    data = ask_json(text)
+    assert data["intent"] is not None and data["answer"] == CAT.line("ask_in_conversation")
 
 
 def test_ask_plain_text_never_adds_the_notice(tmp_path):

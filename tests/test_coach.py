@@ -94,6 +94,13 @@ def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speake
     assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {20}
 
 
+def test_cancel_it_just_after_setting_a_timer_cancels_the_timer(coach):
+    talk(coach, "set a timer for 5 minutes")
+    ref = CAT.line("routine_timer_ref", duration="5 minutes")
+    assert talk(coach, "cancel it") == CAT.line("routine_timer_cancelled", ref=ref)
+    assert len(coach.timers) == 0
+
+
 def test_a_hold_too_long_for_the_stretch_is_refused_not_counted(coach, clock, speaker):
     low, high = coach._default_routine().settings.hold_range
     assert high < 90
@@ -138,12 +145,13 @@ def test_a_red_flag_stops_the_routine(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 10)
     answer = talk(coach, "my leg has gone numb")
-    assert not coach.active() and answer == CAT.intent("see_doctor").answer
+    assert not coach.active() and answer == CAT.line("red_flag_answer")
 
 
 def test_preferences_before_the_start_and_refusals_out_of_bounds(coach, clock, speaker):
     assert talk(coach, "do 20 reps") == CAT.line("routine_reps_range", low=1, high=10)
-    assert talk(coach, "let's do three reps") == "Rounds on each side: 3."
+    assert talk(coach, "let's do three reps") == CAT.line("routine_adjust_reps", reps=3)
+    assert talk(coach, "both knees") == CAT.line("routine_adjust_side_both")  # not "the both side"
     talk(coach, "start the stretch")
     assert coach.runner.timeline.to_dict()["cues"][0]["say"]
     assert sum("round 3 of 3" in t for t in _all_cues(coach)) == 2  # both knees, 3 rounds

@@ -193,3 +193,29 @@ def test_control_intents_carry_their_action_and_slots():
     reply = talk.handle("hold for twelve seconds")
     assert (reply.action, reply.slots) == ("adjust", {"seconds": 12})
     assert reply.text == "I'll use a 12 second hold."
+
+
+def test_after_a_red_flag_the_first_request_to_stretch_gets_the_advice_first():
+    talk = Dialogue()
+    assert talk.handle("the pain shoots down my leg").text == CAT.line("red_flag_answer")
+    assert talk.handle("start the stretch").text == CAT.line("stretch_after_red_flag")
+    assert talk.handle("start the stretch").action == "start_routine"  # asked again
+
+
+def test_without_a_red_flag_the_stretch_starts_at_once():
+    assert Dialogue().handle("start the stretch").action == "start_routine"
+
+
+@pytest.mark.parametrize("text", ["how do I stretch my back", "yes"])
+def test_after_a_red_flag_the_stretch_answer_or_a_yes_gets_the_advice(text):
+    talk = Dialogue()
+    talk.handle("I fell down the stairs")
+    if text == "yes":
+        talk.pending_offer = "knee-to-chest"
+    assert talk.handle(text).text == CAT.line("stretch_after_red_flag")
+
+
+@pytest.mark.parametrize("text", ["I can't get up off the floor", "call an ambulance"])
+def test_someone_who_cannot_get_up_is_told_to_call_for_help(text):
+    reply = Dialogue().handle(text)
+    assert reply.intent == "emergency" and "emergency services" in reply.text

@@ -7,9 +7,12 @@ import json
 import sys
 
 from . import catalogue, state
-from .dialogue import Dialogue, answer
+from .dialogue import ACTION_INTENTS, Dialogue, answer
 from .errors import UsageError
 from .understand import understand
+
+CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {"goodbye", "pain_report", "see_doctor"}
+"""Intents that act on a running coach (timers, counts, the routine), which ``ask`` has not."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +37,8 @@ def run_ask(args: argparse.Namespace) -> int:
         raise UsageError("nothing to ask: the question is empty; give one, such as 'help'")
     heard = understand(args.text)
     text = answer(heard)
+    if heard.intent in CONVERSATION_ONLY:  # "set a timer for 5 minutes": nothing would be set
+        text = catalogue.default().line("ask_in_conversation")
     if args.json:
         result = {
             "intent": heard.intent,

@@ -211,7 +211,7 @@ class Coach:
         if refusal:
             return refusal
         self.prefs.update(slots)
-        return None
+        return routine.adjust_reply(slots) or None
 
     def _stop_action(self, reply: Reply) -> str | None:
         self.interrupted = None

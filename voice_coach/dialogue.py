@@ -76,6 +76,8 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     cat = cat or catalogue_mod.default()
     if understanding.intent is None:
         return cat.line("fallback")
+    if understanding.red_flag is not None:
+        return cat.line("red_flag_answer")
     return stateless_answer(cat.intent(understanding.intent), understanding.slots)
 
 
@@ -103,6 +105,10 @@ class Dialogue:
         self.last_intent: str | None = None
         """The intent of :attr:`last_answer`."""
         self.misses: int = 0
+        self.red_flagged: bool = False
+        """A red flag was heard in this conversation."""
+        self.cautioned: bool = False
+        """The first request to stretch after it got the advice to have it checked."""
         self._leg_yes = [
             understand_mod.word_pattern(w) for w in self.cat.language["leg_denial"]["yes"]
         ]
@@ -154,7 +160,9 @@ class Dialogue:
             if verdict in ("no", "unsure"):
                 return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
             if verdict == "yes":
-                intent = understand_mod.SAFETY_INTENT
+                return self._red_flag()
+        if heard.red_flag is not None:
+            return self._red_flag()
         if intent is None:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
@@ -162,6 +170,10 @@ class Dialogue:
         if intent == "repeat":
             text = self.last_answer or self.cat.line("nothing_to_repeat")
             return Reply(text, intent, action="repeat")
+        if self._caution_first(intent, offer):
+            return Reply(self.cat.line("stretch_after_red_flag"), intent)
+        if intent == "stop" and self.last_intent == "timer_set" and "cancel" in heard.text:
+            intent = "timer_cancel"  # "cancel it", just after setting a timer
         if offer and intent == "yes":
             return self._start(offer, heard.slots)
         if offer and intent == "no":
@@ -179,6 +191,20 @@ class Dialogue:
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
+
+    def _red_flag(self) -> Reply:
+        self.red_flagged = True
+        text = self.cat.line("red_flag_answer")
+        return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
+
+    def _caution_first(self, intent: str, offer: str | None) -> bool:
+        """After a red flag, whether this is the first request to stretch (or to carry on),
+        which gets the advice to have it checked first."""
+        stretch = intent in ("start_routine", "resume") or bool(self.cat.intent(intent).offer)
+        if not self.red_flagged or self.cautioned or not (stretch or (offer and intent == "yes")):
+            return False
+        self.cautioned = True
+        return True
 
     def _leg_verdict(self, heard: Understanding) -> str | None:
         """An answer to "is the pain running down either of your legs?": "no", "yes" (a

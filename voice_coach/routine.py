@@ -903,21 +903,28 @@ def check_slots(routine: Routine, slots: Mapping[str, Any]) -> str | None:
 
 
 def _apply_slots(routine: Routine, params: Params, slots: Mapping[str, Any]) -> tuple[Params, str]:
-    replies = []
     if slots.get("seconds") is not None:
         params = replace(params, hold=int(slots["seconds"]))
-        replies.append(_line("routine_adjust_hold", seconds=params.hold))
     if slots.get("reps") is not None:
         params = replace(params, reps=int(slots["reps"]))
-        replies.append(_line("routine_adjust_reps", reps=params.reps))
     if slots.get("side") is not None:
-        side = slots["side"]
-        params = replace(params, sides=_sides(routine, side))
-        if side == "both":
-            replies.append(_line("routine_adjust_side_both"))
-        else:
-            replies.append(_line("routine_adjust_side_one", side=side))
-    return params, " ".join(replies)
+        params = replace(params, sides=_sides(routine, slots["side"]))
+    return params, adjust_reply(slots)
+
+
+def adjust_reply(slots: Mapping[str, Any]) -> str:
+    """What the coach says to a change of hold (``seconds``), ``reps`` or ``side``."""
+    replies = []
+    if slots.get("seconds") is not None:
+        replies.append(_line("routine_adjust_hold", seconds=int(slots["seconds"])))
+    if slots.get("reps") is not None:
+        replies.append(_line("routine_adjust_reps", reps=int(slots["reps"])))
+    side = slots.get("side")
+    if side == "both":
+        replies.append(_line("routine_adjust_side_both"))
+    elif side is not None:
+        replies.append(_line("routine_adjust_side_one", side=side))
+    return " ".join(replies)
 
 
 # -- real time ----------------------------------------------------------------------------------
