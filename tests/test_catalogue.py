@@ -24,6 +24,7 @@ KNOWLEDGE = (
     "causes",
     "see_doctor",
     "emergency",
+    "how_long",
 )
 CONTROL = (
     "start_routine",
@@ -221,6 +222,14 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
         ('examples = ["i think i have sciatica"]', "examples = []", "'examples' must"),
         ('rules = ["pain shooting', 'rules = ["no such rule", "pain shooting', "names no red flag"),
         ('sciatica = "S AY AE T IH K AH"', "sciatica = 3", "'sciatica': give a lower-case"),
+        (
+            'ignore = ["fell asleep", "slipped up", "i slipped a disc", "i slipped a disk"]',
+            "ignore = []",
+            "'ignore' must be",
+        ),
+        ("[cautions]\nmedication = [", "[cautions]\nmedicine = [", "'medicine' is no intent"),
+        ("[cautions]\nmedication = [", "[cautions]\nposture = [", "needs a line 'caution_posture'"),
+        ('[cautions]\nmedication = ["allergic", ', "[cautions]\nmedication = [", None),
     ],
 )
 def test_red_flags_denials_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):
@@ -229,6 +238,9 @@ def test_red_flags_denials_and_pronunciations_are_checked_at_load(tmp_path, old,
     path = root / "language.toml"
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new, 1))
+    if problem is None:  # a control: the edit alone keeps the catalogue valid
+        catalogue.load(root)
+        return
     with pytest.raises(CatalogueError, match=problem) as err:
         catalogue.load(root)
     assert str(path) in str(err.value)

@@ -219,3 +219,16 @@ def test_after_a_red_flag_the_stretch_answer_or_a_yes_gets_the_advice(text):
 def test_someone_who_cannot_get_up_is_told_to_call_for_help(text):
     reply = Dialogue().handle(text)
     assert reply.intent == "emergency" and "emergency services" in reply.text
+
+
+def test_naming_a_side_after_the_stretch_offer_starts_it_on_that_side():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    reply = talk.handle("just the left side")
+    assert reply.action == "start_routine" and reply.slots == {"side": "left"}
+
+
+@pytest.mark.parametrize("text", ["how long will the spasm last", "how long should I ice it for"])
+def test_how_long_questions_say_the_article_gives_no_time(text):
+    reply = Dialogue().handle(text)
+    assert reply.intent == "how_long" and reply.text == CAT.intent("how_long").answer

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from voice_coach import catalogue
+from voice_coach.dialogue import answer
 from voice_coach.understand import normalise, understand
 
 DEV = tomllib.loads((Path(__file__).parent / "data" / "dev_sentences.toml").read_text())
 IN_SCOPE = [
     (intent, text)
     for intent, texts in DEV.items()
-    if intent not in ("out_of_scope", "red_flags")
+    if intent not in ("out_of_scope", "red_flags", "cautions")
     for text in texts
 ]
 
@@ -256,3 +257,13 @@ def test_matching_is_a_pure_function_of_text():
 )
 def test_red_flags_phrased_as_a_reviewer_did_reach_see_doctor(text):
     assert understand(text).intent == "see_doctor"
+
+
+@pytest.mark.parametrize(("intent", "texts"), list(DEV["cautions"].items()))
+def test_a_caution_word_gets_the_caution_line_instead_of_the_answer(intent, texts):
+    """ "I'm on blood thinners, can I take ibuprofen?" is for a pharmacist or a doctor."""
+    line = catalogue.default().line(f"caution_{intent}")
+    got = [t for t in texts if answer(understand(t)) == line]
+    print(f"\n{intent}: {len(got)}/{len(texts)} cautioned")
+    assert len(got) >= 0.8 * len(texts), sorted(set(texts) - set(got))
+    assert answer(understand("can i take ibuprofen")) != line

@@ -61,6 +61,8 @@ SLOT_NAMES = (
     "scope",
 )
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
+CAUTION_PREFIX = "caution_"
+"""Lines said instead of an intent's answer when a `[cautions]` word is named."""
 LANGUAGE_KEYS = (
     "contractions",
     "fillers",
@@ -368,6 +370,7 @@ def load(root: Path | None = None) -> Catalogue:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
     _check_red_flags(language_path, language["red_flags"])
     _check_language_tables(language_path, language)
+    _check_cautions(language_path, language.get("cautions", {}), intents, lines)
     try:
         check_wake_word(language["wake"].get("word"))
     except ValueError as exc:
@@ -404,6 +407,26 @@ def _check_red_flags(path: Path, rules: Any) -> None:
             raise CatalogueError(f"{where}: 'examples' must list sentences that set it off")
         if "ignore" in rule and not _strings_list(rule["ignore"]):
             raise CatalogueError(f"{where}: 'ignore' must be a non-empty list of phrases")
+
+
+def _check_cautions(
+    path: Path, cautions: Any, intents: dict[str, Intent], lines: dict[str, str]
+) -> None:
+    """``[cautions]`` maps intent ids to words, each with its line ``caution_<intent>``."""
+    if not isinstance(cautions, dict):
+        raise fail(path, "cautions", "must be a table of intent = [words]")
+    for intent_id, words in cautions.items():
+        if intent_id not in intents:
+            raise fail(path, "cautions", f"'{intent_id}' is no intent; valid: {', '.join(intents)}")
+        if not _strings_list(words):
+            raise fail(path, "cautions", f"'{intent_id}' must be a non-empty list of words")
+        if CAUTION_PREFIX + intent_id not in lines:
+            raise fail(
+                path, "cautions", f"'{intent_id}' needs a line '{CAUTION_PREFIX}{intent_id}'"
+            )
+    for key in lines:
+        if key.startswith(CAUTION_PREFIX) and key.removeprefix(CAUTION_PREFIX) not in cautions:
+            raise CatalogueError(f"line '{key}' has no words in [cautions] of {path}")
 
 
 def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
@@ -481,10 +504,10 @@ def _load_lines(root: Path) -> dict[str, str]:
 
 def _check_line(path: Path, key: str, text: str) -> None:
     """A known key whose template uses only the fields the program fills in."""
-    if key not in LINE_FIELDS:
+    allowed = LINE_FIELDS.get(key, () if key.startswith(CAUTION_PREFIX) else None)
+    if allowed is None:
         raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")
     used = sentence_fields(path, key, text)
-    allowed = LINE_FIELDS[key]
     for name in sorted(used - set(allowed)):
         valid = ", ".join(f"{{{f}}}" for f in allowed) or "none (write {{ and }} for braces)"
         raise fail(path, key, f"unknown field {{{name}}}; valid fields: {valid}")

@@ -73,11 +73,15 @@ def stateless_answer(intent: Intent, slots: dict[str, Any]) -> str:
 
 def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     """The stateless answer to an understood sentence (what ``voice-coach ask`` says)."""
-    cat = cat or catalogue_mod.default()
+    matcher = understand_mod.matcher_for(cat)
+    cat = matcher.cat
     if understanding.intent is None:
         return cat.line("fallback")
     if understanding.red_flag is not None:
         return cat.line("red_flag_answer")
+    caution = matcher.caution(understanding.intent, understanding.text)
+    if caution:
+        return caution
     return stateless_answer(cat.intent(understanding.intent), understanding.slots)
 
 
@@ -174,7 +178,7 @@ class Dialogue:
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
         if intent == "stop" and self.last_intent == "timer_set" and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting a timer
-        if offer and intent == "yes":
+        if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
             return self._start(offer, heard.slots)
         if offer and intent == "no":
             return Reply(self.cat.line("offer_declined"), intent)
@@ -184,7 +188,7 @@ class Dialogue:
         if intent == "start_routine":
             return self._start(heard.slots.get("routine") or self._default_routine(), heard.slots)
         spec = self.cat.intent(intent)
-        text = stateless_answer(spec, heard.slots)
+        text = self.matcher.caution(intent, heard.text) or stateless_answer(spec, heard.slots)
         self.pending_offer = spec.offer
         self.asked_leg = intent == "pain_report"
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):

@@ -93,6 +93,10 @@ class Matcher:
         ]
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
+        self._cautions = {
+            intent: [word_pattern(w) for w in words]
+            for intent, words in lang.get("cautions", {}).items()
+        }
         self._unit_words = {
             w for key in ("seconds", "minutes", "hours", "reps") for w in self._slot_words[key]
         }
@@ -105,10 +109,15 @@ class Matcher:
                 self._choices.append(self._for_matching(self.normalise(phrase)))
                 self._contents.append(self._content(self._choices[-1]))
                 self._owners.append(intent.id)
-        self._vocabulary = frozenset(
-            word for text in self._choices for word in text.split()
-        ) | frozenset(
-            w for i in cat.intents.values() for k in i.keywords for w in self.normalise(k).split()
+        self._vocabulary = (
+            frozenset(word for text in self._choices for word in text.split())
+            | frozenset(
+                w
+                for i in cat.intents.values()
+                for k in i.keywords
+                for w in self.normalise(k).split()
+            )
+            | frozenset(w for words in lang.get("cautions", {}).values() for w in words)
         )
         self._keywords = {
             i.id: [
@@ -206,6 +215,13 @@ class Matcher:
             if all(any(p.search(rest) for p in group) for group in groups):
                 flagged.append(name)
         return flagged
+
+    def caution(self, intent_id: str | None, text: str) -> str | None:
+        """The line to say instead of the intent's answer, when the normalised text names
+        one of its ``[cautions]`` words ("I'm on blood thinners")."""
+        if not any(p.search(text) for p in self._cautions.get(intent_id or "", [])):
+            return None
+        return self.cat.line(catalogue_mod.CAUTION_PREFIX + str(intent_id))
 
     def off_topic(self, text: str) -> bool:
         """True when the text names a topic outside the seed and nothing about the back."""
