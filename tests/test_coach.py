@@ -94,6 +94,29 @@ def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speake
     assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {20}
 
 
+@pytest.mark.parametrize("text", ["call an ambulance", "I can't get up off the floor"])
+def test_an_emergency_stops_the_stretch(coach, clock, text):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert talk(coach, text) == CAT.intent("emergency").answer and not coach.active()
+
+
+@pytest.mark.parametrize(
+    ("answer", "left"),
+    [("no, keep the ice one", ["ice"]), ("not the ice one", ["ice"]), ("neither", ["ice", "heat"])],
+)
+def test_keeping_one_of_two_timers_cancels_the_other(coach, answer, left):
+    two_timers(coach, "set an ice timer for 10 minutes", "set a heat timer for 20 minutes")
+    talk(coach, answer)
+    assert [t.label for t in coach.timers.running] == left
+
+
+def test_a_question_answering_which_timer_is_answered_and_cancels_nothing(coach):
+    two_timers(coach, "set an ice timer for 10 minutes", "set a heat timer for 20 minutes")
+    talk(coach, "how long should i ice for")
+    assert len(coach.timers) == 2
+
+
 def test_cancel_it_just_after_setting_a_timer_cancels_the_timer(coach):
     talk(coach, "set a timer for 5 minutes")
     ref = CAT.line("routine_timer_ref", duration="5 minutes")

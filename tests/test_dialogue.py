@@ -232,3 +232,56 @@ def test_naming_a_side_after_the_stretch_offer_starts_it_on_that_side():
 def test_how_long_questions_say_the_article_gives_no_time(text):
     reply = Dialogue().handle(text)
     assert reply.intent == "how_long" and reply.text == CAT.intent("how_long").answer
+
+
+def test_each_new_red_flag_gets_the_advice_before_stretching_again():
+    talk = Dialogue()
+    for text in ("i fell down the stairs", "start the stretch", "start the stretch", "stop"):
+        talk.handle(text)
+    talk.handle("my leg is numb")
+    assert talk.handle("start the stretch").text == CAT.line("stretch_after_red_flag")
+    talk.handle("the pain shoots down my leg")
+    assert talk.handle("hold for 15 seconds").text == CAT.line("stretch_after_red_flag")
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        ("yes it hurts", "see_doctor"),
+        ("my left leg hurts too", "see_doctor"),
+        ("no, it doesn't go down my leg, it shoots into my buttock", "see_doctor"),
+        ("it's in my lower back", "unsure"),
+        ("just the left side of my back", "unsure"),
+        ("it goes down my back", "unsure"),
+        ("not right now", "no"),
+    ],
+)
+def test_answers_to_the_leg_question_found_in_review(answer, verdict):
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    assert talk.handle(answer).intent == verdict
+
+
+def test_what_after_the_leg_question_repeats_it_and_keeps_it_open():
+    talk = Dialogue()
+    question = talk.handle("my back hurts").text
+    assert talk.handle("what?").text == question
+    assert talk.handle("yes").intent == "see_doctor"
+
+
+def test_go_on_then_resumes_rather_than_saying_yes():
+    assert Dialogue().handle("go on then").intent == "resume"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("how long do i have left", "routine_status"),
+        ("how long will the timer last", "timer_status"),
+        ("how long do i hold it for", "stretching"),
+        ("where can i get help with my back", None),
+        ("dial it down a bit", None),
+    ],
+)
+def test_new_intents_do_not_take_over_other_questions(text, intent):
+    assert Dialogue().handle(text).intent == intent

@@ -86,7 +86,9 @@ def test_stop_while_speaking_cuts_playback_and_acts_on_a_partial(session, speake
     assert speaker.stops == 1
 
 
-@pytest.mark.parametrize("command", ["wait", "how long left", "it hurts", "my leg is numb"])
+@pytest.mark.parametrize(
+    "command", ["wait", "how long left", "it hurts", "my leg is numb", "call an ambulance"]
+)
 def test_other_barge_in_commands_act_while_speaking(session, speaker, command):
     speaker.speaking = True
     speaker.current_text = CAT.intent("overview").answer
@@ -170,6 +172,8 @@ def test_a_red_flag_is_answered_asleep_or_without_the_wake_word(speaker, wake_ev
     assert len(speaker.texts()) == 1
     session.handle_event(final("my leg has gone numb"))
     assert speaker.texts()[-1] == CAT.line("red_flag_answer")
+    session.handle_event(final("I can't get up off the floor"))  # nor is an emergency
+    assert speaker.texts()[-1] == CAT.intent("emergency").answer
 
 
 def test_microphone_faults_are_said_once_and_recovery_is_announced(session, speaker, capsys):

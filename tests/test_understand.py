@@ -161,6 +161,18 @@ def test_every_red_flag_goes_to_see_doctor():
         "i'm crashing out, can i stretch in bed",
         "is heat no better than ice for it",
         "i fell asleep on my back",
+        "i fell asleep with my legs up",
+        "i fell back asleep this morning",
+        "should i pull my leg into my chest",
+        "it hurts when i pull my knee down into my chest",
+        "i'm moving my leg slowly",
+        "when i pull my leg in i feel a sharp stretch",
+        "the stretch goes into my backside",
+        "my thigh is sore from moving furniture",
+        "i couldn't get off the loo this morning",
+        "i can't get to the toilet because of my back",
+        "i have to hold on to get off the toilet",
+        "i was asleep on my side with my knees bent",
     ],
 )
 def test_general_words_are_not_red_flags(text):
@@ -253,6 +265,9 @@ def test_matching_is_a_pure_function_of_text():
         "my foot keeps slapping the ground when I walk",
         "I'm feeling worse today",
         "I've got a temperature and my back hurts",
+        "my leg fell asleep",
+        "my foot fell asleep and it will not wake up",
+        "I fell asleep, then I fell down the stairs",
     ],
 )
 def test_red_flags_phrased_as_a_reviewer_did_reach_see_doctor(text):

@@ -430,16 +430,12 @@ def _check_cautions(
 
 
 def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
-    """``[leg_denial]`` names existing red flags, ``[timer_choice]`` lists words and
+    """``[leg_denial]`` and ``[timer_choice]`` list words;
     ``[pronunciations]`` maps words to phones."""
     denial = language["leg_denial"]
-    for key in ("starts", "negations", "unless", "yes", "rules"):
+    for key in ("starts", "negations", "unless", "yes", "back", "legs"):
         if not _strings_list(denial.get(key)):
             raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
-    names = {rule["name"] for rule in language["red_flags"]}
-    unknown = sorted(set(denial["rules"]) - names)
-    if unknown:
-        raise fail(path, "leg_denial", f"'rules' names no red flag: {unknown}")
     if not _strings_list(language["timer_choice"].get("keep")):
         raise fail(path, "timer_choice", "'keep' must be a non-empty list of strings")
     for word, phones in language.get("pronunciations", {}).items():

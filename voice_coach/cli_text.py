@@ -11,7 +11,12 @@ from .dialogue import ACTION_INTENTS, Dialogue, answer
 from .errors import UsageError
 from .understand import understand
 
-CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {"goodbye", "pain_report", "see_doctor"}
+CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {
+    "goodbye",
+    "pain_report",
+    "see_doctor",
+    "emergency",
+}
 """Intents that act on a running coach (timers, counts, the routine), which ``ask`` has not."""
 
 

@@ -71,6 +71,7 @@ class Coach:
             "speech_adjust": self._speech_adjust,
             "pain_report": self._pain,
             "see_doctor": self._red_flag,
+            "emergency": self._red_flag,
             "goodbye": self._goodbye,
         }.items():
             dialogue.on(action, self._locked(handler))

@@ -35,6 +35,7 @@ ACTION_INTENTS = (
     "goodbye",
     "pain_report",
     "see_doctor",
+    "emergency",
 )
 """Intents whose reply may carry an action the caller carries out."""
 
@@ -85,9 +86,15 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return stateless_answer(cat.intent(understanding.intent), understanding.slots)
 
 
-LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust")
-"""What an answer to the leg question may be understood as ("the left one" names a side);
-anything else ("stop", a question) is handled as usual."""
+STRETCH_INTENTS = ("start_routine", "resume", "adjust")
+"""Requests that start or shape a stretch ("hold for 15 seconds" counts a hold)."""
+CHOICE_WORDS = 4
+"""An answer to "which timer?" that is understood as another request is taken as a choice
+only up to this many words ("the ten minute one")."""
+
+LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust", "pain_report")
+"""What an answer to the leg question may be understood as ("the left one" names a side,
+"yes it hurts" is a pain report); anything else ("stop", a question) is handled as usual."""
 
 
 class Dialogue:
@@ -113,9 +120,10 @@ class Dialogue:
         """A red flag was heard in this conversation."""
         self.cautioned: bool = False
         """The first request to stretch after it got the advice to have it checked."""
-        self._leg_yes = [
-            understand_mod.word_pattern(w) for w in self.cat.language["leg_denial"]["yes"]
-        ]
+        leg = self.cat.language["leg_denial"]
+        self._leg_yes = [understand_mod.word_pattern(w) for w in leg["yes"]]
+        self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
+        self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
         self.handlers: dict[str, Handler] = {}
 
     def on(self, action: str, handler: Handler) -> None:
@@ -145,6 +153,10 @@ class Dialogue:
         return reply
 
     def _reply(self, heard: Understanding) -> Reply:
+        if heard.intent == "repeat" and heard.red_flag is None:  # questions stay open
+            self.misses = 0
+            text = self.last_answer or self.cat.line("nothing_to_repeat")
+            return Reply(text, "repeat", action="repeat")
         intent = heard.intent
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, False
@@ -171,9 +183,6 @@ class Dialogue:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
         self.misses = 0
-        if intent == "repeat":
-            text = self.last_answer or self.cat.line("nothing_to_repeat")
-            return Reply(text, intent, action="repeat")
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
         if intent == "stop" and self.last_intent == "timer_set" and "cancel" in heard.text:
@@ -197,14 +206,14 @@ class Dialogue:
         return Reply(text, intent, heard.slots, action)
 
     def _red_flag(self) -> Reply:
-        self.red_flagged = True
+        self.red_flagged, self.cautioned = True, False  # each red flag: warn again
         text = self.cat.line("red_flag_answer")
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
 
     def _caution_first(self, intent: str, offer: str | None) -> bool:
         """After a red flag, whether this is the first request to stretch (or to carry on),
         which gets the advice to have it checked first."""
-        stretch = intent in ("start_routine", "resume") or bool(self.cat.intent(intent).offer)
+        stretch = intent in STRETCH_INTENTS or bool(self.cat.intent(intent).offer)
         if not self.red_flagged or self.cautioned or not (stretch or (offer and intent == "yes")):
             return False
         self.cautioned = True
@@ -213,34 +222,27 @@ class Dialogue:
     def _leg_verdict(self, heard: Understanding) -> str | None:
         """An answer to "is the pain running down either of your legs?": "no", "yes" (a
         red flag: "the left one", "a little", "down to my knee"), "unsure", or None for
-        another request ("stop", a question) to be handled as usual."""
-        rule = self.cat.language["leg_denial"]
-        words = heard.text.replace("can not", "cannot").split()
+        another request ("stop", a question) to be handled as usual. A symptom that the
+        red-flag rules still see once their `ignore` phrases are struck out is a yes."""
         if heard.red_flag is not None:
-            return "no" if self._denies_leg_pain(heard) else "yes"
+            return "yes"
         if heard.intent not in LEG_ANSWERS:
             return None
+        rule = self.cat.language["leg_denial"]
+        words = heard.text.split()
         hedged = any(w in rule["unless"] for w in words)
         said_no = bool(words) and words[0] in rule["starts"]
         said_no = said_no or any(w in rule["negations"] for w in words)
         if heard.intent not in ("unsure", "yes") and said_no and not hedged:
             return "no"
-        if heard.intent == "yes" or any(p.search(heard.text) for p in self._leg_yes):
+        back_only = any(p.search(heard.text) for p in self._leg_back) and not any(
+            p.search(heard.text) for p in self._leg_legs
+        )
+        if heard.intent == "yes" or (
+            not back_only and any(p.search(heard.text) for p in self._leg_yes)
+        ):
             return "yes"
         return "unsure"
-
-    def _denies_leg_pain(self, heard: Understanding) -> bool:
-        """ "No, nothing goes down my leg": a no to the leg question that names the symptom
-        only to deny it (``[leg_denial]`` in language.toml)."""
-        rule = self.cat.language["leg_denial"]
-        words = heard.text.replace("can not", "cannot").split()  # "can not feel" is no denial
-        if heard.red_flag is None or not words or words[0] not in rule["starts"]:
-            return False
-        if any(name not in rule["rules"] for name in self.matcher.red_flags(heard.text)):
-            return False  # numbness, a fall...: said with a "no", still a red flag
-        if any(w in rule["unless"] for w in words):
-            return False
-        return any(w in rule["negations"] for w in words[1:])
 
     def _timer_answer(self, heard: Understanding, label: str) -> Understanding:
         """After "how long should the timer run?", a duration ("15 minutes") sets it."""
@@ -258,16 +260,24 @@ class Dialogue:
     def _cancel_choice(
         self, heard: Understanding, choices: dict[str, dict[str, Any]]
     ) -> Reply | None:
-        """After "which timer should I cancel?": "the ice one", "both", or "neither"."""
+        """After "which timer should I cancel?": "the ice one", "both", "neither", or "not
+        the ice one" (of two: the other). A longer sentence that is some other request
+        ("how long should I ice for") is handled as usual."""
         words = heard.text.split()
-        slots = next((slots for word, slots in choices.items() if word in words), None)
-        if slots is None and self.matcher.slots(heard.text, "timer_cancel").get("scope") == "all":
-            slots = {"scope": "all"}
-        if slots is not None:
-            return Reply("", "timer_cancel", slots, "timer_cancel")
+        if heard.intent not in (None, "timer_cancel", "no") and len(words) > CHOICE_WORDS:
+            return None
+        named = [word for word in choices if word in words]
         keep = self.cat.language["timer_choice"]["keep"]
-        if any(re.search(rf"\b{re.escape(k)}\b", heard.text) for k in keep):
+        kept = any(re.search(rf"\b{re.escape(k)}\b", heard.text) for k in keep)
+        if kept and len(named) == 1 and len(choices) == 2:  # "no, keep the ice one"
+            other = next(word for word in choices if word != named[0])
+            return Reply("", "timer_cancel", choices[other], "timer_cancel")
+        if kept:
             return Reply(self.cat.line("routine_timer_kept"), "no")
+        if named:
+            return Reply("", "timer_cancel", choices[named[0]], "timer_cancel")
+        if self.matcher.slots(heard.text, "timer_cancel").get("scope") == "all":
+            return Reply("", "timer_cancel", {"scope": "all"}, "timer_cancel")
         return None
 
     def _start(self, routine: str, slots: dict[str, Any]) -> Reply:

@@ -35,7 +35,7 @@ from .dialogue import Dialogue
 from .errors import ResourceMissing
 from .microphone import level_dbfs
 from .recognise import Recogniser, Transcript
-from .understand import Understanding
+from .understand import EMERGENCY_INTENT, Understanding
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ BARGE_IN = (
     "routine_status",
     "pain_report",
     "see_doctor",
+    "emergency",
 )
 """Intents that act while the coach is speaking or counting."""
 ECHO_TAIL_SECONDS = 0.35
@@ -430,7 +431,8 @@ class Session:
         self._log("heard", text)
         request = self._after_wake_word(text)
         heard = self.matcher.understand(text)
-        if heard.red_flag is None:  # a red flag is answered asleep or before the wake word
+        urgent = heard.red_flag is not None or heard.intent == EMERGENCY_INTENT
+        if not urgent:  # a red flag or an emergency is answered asleep or before the wake word
             if request is None:
                 return
             if not request:
@@ -550,7 +552,7 @@ class Session:
         left = [w for w in rest if w not in self.matcher.stopwords]
         if not left:
             return bool(content)
-        if heard.red_flag is not None:
+        if heard.red_flag is not None or heard.intent == EMERGENCY_INTENT:
             return False
         words, keywords = self._command_words(heard.intent)
         spoken = f" {' '.join(rest)} "

@@ -33,6 +33,8 @@ uses: "loosen my childhood" is less about stretching than "loosen my back"."""
 NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
 SAFETY_INTENT = "see_doctor"
+EMERGENCY_INTENT = "emergency"
+"""Someone who cannot get up: like a red flag, it stops a routine and is answered asleep."""
 
 
 @dataclass(frozen=True)
