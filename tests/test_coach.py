@@ -224,6 +224,7 @@ def two_timers(coach: Coach, first: str, second: str) -> str:
     ("answer", "left"),
     [
         ("the ice one", ["heat"]),
+        ("no, the ice one", ["heat"]),
         ("heat", ["ice"]),
         ("cancel the heat timer please", ["ice"]),
         ("both", []),
