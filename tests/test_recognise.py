@@ -15,7 +15,7 @@ import pytest
 import speech
 
 from voice_coach import audio, catalogue, recognise
-from voice_coach.errors import ResourceMissing, UsageError
+from voice_coach.errors import CatalogueError, ResourceMissing, UsageError
 from voice_coach.understand import understand
 
 QUESTIONS = [
@@ -228,3 +228,20 @@ def test_a_pronunciation_with_unknown_phones_names_the_file() -> None:
     bad = replace(cat, language={**cat.language, "pronunciations": {"sciatica": "S XQ AE"}})
     with pytest.raises(CatalogueError, match=r"language\.toml.*'sciatica'.*XQ"):
         SphinxRecogniser(catalogue=bad)
+
+
+def test_a_pronunciation_with_unknown_phones_is_named_and_a_good_one_is_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice_coach import recognise_sphinx
+
+    monkeypatch.setattr(recognise_sphinx, "cache_folder", lambda: tmp_path)
+    text = "back B AE K\n"
+    source = tmp_path / "language.toml"
+    with pytest.raises(CatalogueError, match="phones the speech model does not have"):
+        recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B QQ K"}, source)
+    path = recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B AE K"}, source)
+    assert path is not None and path.read_text() == text + "bak B AE K\n"
+    again = recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B AE K"}, source)
+    assert again == path
+    assert recognise_sphinx.cached_dictionary(text, {"back"}, {"back": "B AE K"}, source) is None

@@ -8,7 +8,6 @@ named by :attr:`Reply.action`; the caller may register a handler for an action w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +123,9 @@ class Dialogue:
         self._leg_yes = [understand_mod.word_pattern(w) for w in leg["yes"]]
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
+        self._keep = [
+            understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
+        ]
         self.handlers: dict[str, Handler] = {}
 
     def on(self, action: str, handler: Handler) -> None:
@@ -267,8 +269,7 @@ class Dialogue:
         if heard.intent not in (None, "timer_cancel", "no") and len(words) > CHOICE_WORDS:
             return None
         named = [word for word in choices if word in words]
-        keep = self.cat.language["timer_choice"]["keep"]
-        kept = any(re.search(rf"\b{re.escape(k)}\b", heard.text) for k in keep)
+        kept = any(p.search(heard.text) for p in self._keep)
         if kept and len(named) == 1 and len(choices) == 2:  # "no, keep the ice one"
             other = next(word for word in choices if word != named[0])
             return Reply("", "timer_cancel", choices[other], "timer_cancel")

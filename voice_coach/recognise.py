@@ -94,12 +94,12 @@ def grammar_phrases(catalogue: Catalogue | None = None) -> list[str]:
     language = catalogue.language
     extra = [e for rule in language["red_flags"] for e in rule["examples"]]
     extra.append(catalogue.wake_word)
-    for intent in catalogue.intents.values():
-        for phrase in (*intent.phrases, *intent.keywords, *extra):
-            for expanded in expand_numbers(phrase):
-                text = normalise_phrase(expanded)
-                if text:
-                    seen.setdefault(text)
+    phrases = [p for i in catalogue.intents.values() for p in (*i.phrases, *i.keywords)]
+    for phrase in phrases + extra:
+        for expanded in expand_numbers(phrase):
+            text = normalise_phrase(expanded)
+            if text:
+                seen.setdefault(text)
     return list(seen)
 
 

@@ -380,11 +380,15 @@ def cached_dictionary(
     """The dictionary ``text`` (of the ``known`` words) plus the catalogue's pronunciations of
     words it lacks, kept in the cache folder under a name from its content; None when nothing
     is added."""
+    added = {word: spelling for word, spelling in words.items() if word not in known}
+    extra = "".join(f"{word} {spelling}\n" for word, spelling in added.items())
+    if not extra:
+        return None
+    path = cached_path("dict", text + extra, ".dict")
+    if path.is_file():  # checked when it was written
+        return path
     phones = {p for line in text.splitlines() for p in line.split()[1:]}
-    extra = ""
-    for word, spelling in words.items():
-        if word in known:
-            continue
+    for word, spelling in added.items():
         bad = sorted(set(spelling.split()) - phones)
         if bad:
             raise CatalogueError(
@@ -392,12 +396,7 @@ def cached_dictionary(
                 f"model does not have ({', '.join(bad)}); write it in the ARPAbet of "
                 "PocketSphinx's dictionary"
             )
-        extra += f"{word} {spelling}\n"
-    if not extra:
-        return None
-    path = cached_path("dict", text + extra, ".dict")
-    if not path.is_file():
-        write_atomic(path, text + extra)
+    write_atomic(path, text + extra)
     return path
 
 

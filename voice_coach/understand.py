@@ -119,7 +119,12 @@ class Matcher:
                 for k in i.keywords
                 for w in self.normalise(k).split()
             )
-            | frozenset(w for words in lang.get("cautions", {}).values() for w in words)
+            | frozenset(
+                w
+                for words in lang.get("cautions", {}).values()
+                for phrase in words
+                for w in self.normalise(phrase).split()
+            )
         )
         self._keywords = {
             i.id: [
