@@ -31,6 +31,7 @@ CONTROL = (
     "stop",
     "pause",
     "resume",
+    "restart",
     "repeat",
     "skip",
     "routine_status",

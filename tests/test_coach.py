@@ -190,6 +190,45 @@ def test_hold_for_seconds_outside_a_routine_counts_aloud(coach, clock, speaker):
     assert speaker.texts()[-12:] == [str(n) for n in range(1, 13)]
 
 
+def test_start_again_after_stop_runs_the_stretch_again_from_the_beginning(coach, clock, speaker):
+    talk(coach, "start the stretch with 12 second holds on the left side")
+    run_for(coach, clock, 30)
+    talk(coach, "stop")
+    assert not coach.active()
+    assert talk(coach, "start again") == ""  # not "nothing is paused"
+    assert coach.active() and coach.runner.last_instruction is None
+    run_for(coach, clock, 0.1)
+    assert speaker.texts()[-1] == coach.runner.timeline.cues[0].say
+    assert coach.runner.timeline.params.hold == 12  # as asked the first time
+    assert coach.runner.timeline.params.sides == ("left",)
+
+
+def test_carry_on_after_a_finished_stretch_or_a_count_starts_nothing(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 400)
+    assert not coach.active()
+    assert talk(coach, "carry on") == CAT.line("coach_nothing_paused")
+    talk(coach, "count to 3")
+    talk(coach, "stop")
+    assert talk(coach, "carry on") == CAT.line("coach_nothing_paused")
+    assert not coach.active()
+
+
+def test_start_over_restarts_a_running_stretch_or_starts_one(coach, clock, speaker):
+    talk(coach, "start over")
+    assert coach.active()
+    run_for(coach, clock, 40)
+    before = len(speaker.texts())
+    talk(coach, "let's do it again")
+    run_for(coach, clock, 0.1)
+    assert coach.active() and speaker.texts()[before:] == [coach.runner.timeline.cues[0].say]
+
+
+def test_hold_on_with_nothing_said_or_running_waits_rather_than_pausing(coach, speaker):
+    assert talk(coach, "hold on") == CAT.line("coach_waiting")
+    assert speaker.stops == 0
+
+
 def test_pause_outside_a_routine_cuts_speech_and_resume_says_it_again(coach, clock, speaker):
     assert talk(coach, "resume") == CAT.line("coach_nothing_paused")
     talk(coach, "should I use ice or heat")

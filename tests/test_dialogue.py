@@ -206,7 +206,7 @@ def test_without_a_red_flag_the_stretch_starts_at_once():
     assert Dialogue().handle("start the stretch").action == "start_routine"
 
 
-@pytest.mark.parametrize("text", ["how do I stretch my back", "yes"])
+@pytest.mark.parametrize("text", ["how do I stretch my back", "yes", "start over", "carry on"])
 def test_after_a_red_flag_the_stretch_answer_or_a_yes_gets_the_advice(text):
     talk = Dialogue()
     talk.handle("I fell down the stairs")

@@ -123,6 +123,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
 LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_no_such_routine": (),
     "coach_nothing_paused": (),
+    "coach_waiting": (),
     "coach_busy": (),
     "safety_notice": (),
     "fallback": (),

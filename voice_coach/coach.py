@@ -49,6 +49,10 @@ class Coach:
         """Hold/reps/side asked for before a routine starts (slot names)."""
         self.interrupted: str | None = None
         """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
+        self.last_run: tuple[routine.Routine, dict[str, Any]] | None = None
+        """The latest routine started and the slots it was started with ("do it again")."""
+        self.stopped_run = False
+        """The latest routine was ended by "stop" ("carry on" then starts it again)."""
         self._answered: tuple[str, object] | None = None
         """A knowledge answer said during a routine, and the instruction it followed."""
         self._lock = threading.RLock()
@@ -60,6 +64,7 @@ class Coach:
             "stop": self._stop_action,
             "pause": self._pause,
             "resume": self._resume,
+            "restart": self._restart,
             "repeat": self._repeat,
             "skip": self._skip,
             "routine_status": self._status,
@@ -152,7 +157,7 @@ class Coach:
     def _run(self, runner: routine.RoutineRunner) -> None:
         if self.active():
             self.runner.red_flag()
-        self.runner = runner
+        self.runner, self.stopped_run = runner, False
         self._driver = self.drive(runner, self.clock, self._stop)
 
     def _start_routine(self, reply: Reply) -> str | None:
@@ -163,17 +168,22 @@ class Coach:
         refusal = routine.check_slots(spec, slots)
         if refusal:
             return refusal
-        self._run(
-            routine.RoutineRunner(
-                spec,
-                self.speaker,
-                self.clock,
-                hold=slots.get("seconds"),
-                reps=slots.get("reps"),
-                side=slots.get("side"),
-            )
-        )
+        self._begin(spec, slots)
         return ""
+
+    def _begin(self, spec: routine.Routine, slots: dict[str, Any]) -> None:
+        hold, reps, side = slots.get("seconds"), slots.get("reps"), slots.get("side")
+        self._run(
+            routine.RoutineRunner(spec, self.speaker, self.clock, hold=hold, reps=reps, side=side)
+        )
+        self.last_run = (spec, slots)
+
+    def _restart(self, reply: Reply) -> str | None:
+        """Start the latest routine again from its first cue (or the default one)."""
+        if self.last_run is None:
+            return self._start_routine(reply)
+        self._begin(*self.last_run)
+        return ""  # the routine's first cue says what is starting
 
     def _default_routine(self) -> routine.Routine | None:
         """The routine "start the stretch" means: the first by name (None: none installed)."""
@@ -217,6 +227,7 @@ class Coach:
     def _stop_action(self, reply: Reply) -> str | None:
         self.interrupted = None
         if self.active():
+            self.stopped_run = self.runner.timeline.routine != "count"
             return self.runner.stop()
         self.speaker.stop()
         return None
@@ -224,14 +235,21 @@ class Coach:
     def _pause(self, reply: Reply) -> str | None:
         if self.active():
             return self.runner.pause()
-        self.interrupted = self.speaker.current_text if self.speaker.is_speaking() else None
+        if not self.speaker.is_speaking():  # "hold on" with nothing said or running
+            self.interrupted = None
+            return self.cat.line("coach_waiting")
+        self.interrupted = self.speaker.current_text
         self.speaker.stop()
         return None
 
     def _resume(self, reply: Reply) -> str | None:
+        """Carry on: the paused routine, the answer cut off by "pause", or the routine
+        ended by "stop" (from the beginning)."""
         if self.active():
             return self.runner.resume()
         text, self.interrupted = self.interrupted, None
+        if not text and self.stopped_run and self.last_run is not None:
+            return self._restart(reply)
         return text or self.cat.line("coach_nothing_paused")
 
     def _repeat(self, reply: Reply) -> str | None:

@@ -22,6 +22,7 @@ ACTION_INTENTS = (
     "stop",
     "pause",
     "resume",
+    "restart",
     "repeat",
     "skip",
     "routine_status",
@@ -85,7 +86,7 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return stateless_answer(cat.intent(understanding.intent), understanding.slots)
 
 
-STRETCH_INTENTS = ("start_routine", "resume", "adjust")
+STRETCH_INTENTS = ("start_routine", "resume", "restart", "adjust")
 """Requests that start or shape a stretch ("hold for 15 seconds" counts a hold)."""
 CHOICE_WORDS = 4
 """An answer to "which timer?" that is understood as another request is taken as a choice
