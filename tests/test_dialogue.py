@@ -279,9 +279,18 @@ def test_go_on_then_resumes_rather_than_saying_yes():
         ("how long do i have left", "routine_status"),
         ("how long will the timer last", "timer_status"),
         ("how long do i hold it for", "stretching"),
-        ("where can i get help with my back", None),
+        ("where can i get help with my back", "see_doctor"),  # not an emergency
         ("dial it down a bit", None),
     ],
 )
 def test_new_intents_do_not_take_over_other_questions(text, intent):
     assert Dialogue().handle(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I did my back in lifting a box", "my back went when I bent down", "I hurt my back at work"],
+)
+def test_hurting_the_back_lifting_or_bending_is_met_with_the_leg_question(text):
+    talk = Dialogue()
+    assert talk.handle(text).intent == "pain_report" and talk.asked_leg
