@@ -231,6 +231,7 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
         ('\nmedication = ["allergic"', '\nmedicine = ["allergic"', "'medicine' is no intent"),
         ('\nmedication = ["allergic"', '\nposture = ["allergic"', "needs a line 'caution_posture'"),
         ('\nmedication = ["allergic", ', "\nmedication = [", None),
+        ('joins = ["and then", ', "joins = [3, ", "'joins' must be a non-empty list"),
     ],
 )
 def test_red_flags_denials_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):

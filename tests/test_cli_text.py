@@ -45,6 +45,16 @@ def test_ask_stretching():
     assert 0 <= data["score"] <= 100
 
 
+def test_ask_answers_two_questions_in_one_sentence_in_turn():
+    data = ask_json("can I take ibuprofen and should I see a doctor")
+    assert data["intent"] == "medication"
+    assert data["answer"] == " ".join(
+        [CAT.intent("medication").answer, CAT.intent("see_doctor").answer]
+    )
+    timer = ask_json("what about traction, and set a timer for 5 minutes")
+    assert timer["answer"] == CAT.line("ask_in_conversation")  # no timer would be set
+
+
 def test_ask_out_of_scope_gives_null_and_the_fallback():
     data = ask_json("what is the weather")
     assert data["intent"] is None and data["slots"] == {}

@@ -52,6 +52,15 @@ def test_yes_after_the_stretch_answer_runs_the_routine(coach, clock, speaker):
     assert "right knee" in said and " 5 4 3 2 1 And release." in said
 
 
+def test_stop_and_set_a_timer_in_one_sentence_does_both(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    said = talk(coach, "stop the stretch, and set a timer for 10 minutes")
+    assert not coach.active() and len(coach.timers) == 1
+    assert said.startswith(CAT.line("routine_stopped")) and "10 minutes" in said
+    assert talk(coach, "say that again") == said
+
+
 def test_how_long_is_left_with_only_a_timer_running_gives_the_timer(coach, clock, speaker):
     talk(coach, "set a timer for 10 minutes")
     ref = CAT.line("routine_timer_ref", duration="10 minutes")

@@ -282,3 +282,25 @@ def test_a_caution_word_gets_the_caution_line_instead_of_the_answer(intent, text
     print(f"\n{intent}: {len(got)}/{len(texts)} cautioned")
     assert len(got) >= 0.8 * len(texts), sorted(set(texts) - set(got))
     assert answer(understand("can i take ibuprofen")) != line
+
+
+@pytest.mark.parametrize(
+    ("text", "intents"),
+    [
+        ("stop and set a timer for 15 minutes", ["stop", "timer_set"]),
+        ("stop the stretch and then cancel the timer", ["stop", "timer_cancel"]),
+        ("can I take ibuprofen, and should I see a doctor", ["medication", "see_doctor"]),
+        ("tell me about posture and what mattress should I get", ["posture", "support"]),
+        ("should I use ice and heat", ["ice_heat"]),
+        ("hold for 15 seconds and do 3 reps", ["adjust"]),
+        ("okay and stop", ["stop"]),
+        ("yes and hold for 15 seconds", ["adjust"]),
+        ("how do I make coffee and then stop", [None]),
+        ("stop and my leg has gone numb", ["see_doctor"]),
+    ],
+)
+def test_two_requests_in_one_sentence_are_both_understood_and_one_stays_one(text, intents):
+    heard = understand(text)
+    assert [heard.intent, *(more.intent for more in heard.also)] == intents
+    if len(intents) > 1:
+        assert heard.also[0].slots == understand(text.split(" and ")[-1]).slots

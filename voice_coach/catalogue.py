@@ -72,6 +72,7 @@ LANGUAGE_KEYS = (
     "wake",
     "leg_denial",
     "timer_choice",
+    "requests",
 )
 """Tables ``language.toml`` must have."""
 
@@ -431,7 +432,7 @@ def _check_cautions(
 
 
 def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
-    """``[leg_denial]`` and ``[timer_choice]`` list words;
+    """``[leg_denial]``, ``[timer_choice]`` and ``[requests]`` list words;
     ``[pronunciations]`` maps words to phones."""
     denial = language["leg_denial"]
     for key in ("starts", "negations", "unless", "yes", "back", "legs"):
@@ -439,6 +440,8 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
             raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
     if not _strings_list(language["timer_choice"].get("keep")):
         raise fail(path, "timer_choice", "'keep' must be a non-empty list of strings")
+    if not _strings_list(language["requests"].get("joins")):
+        raise fail(path, "requests", "'joins' must be a non-empty list of strings")
     for word, phones in language.get("pronunciations", {}).items():
         if not isinstance(phones, str) or not phones.split() or word != word.lower():
             raise fail(path, "pronunciations", f"'{word}': give a lower-case word = \"PHONES\"")

@@ -42,8 +42,8 @@ def run_ask(args: argparse.Namespace) -> int:
         raise UsageError("nothing to ask: the question is empty; give one, such as 'help'")
     heard = understand(args.text)
     text = answer(heard)
-    if heard.intent in CONVERSATION_ONLY:  # "set a timer for 5 minutes": nothing would be set
-        text = catalogue.default().line("ask_in_conversation")
+    if {heard.intent, *(p.intent for p in heard.also)} & CONVERSATION_ONLY:
+        text = catalogue.default().line("ask_in_conversation")  # no timer would be set
     if args.json:
         result = {
             "intent": heard.intent,

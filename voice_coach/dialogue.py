@@ -80,10 +80,11 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
         return cat.line("fallback")
     if understanding.red_flag is not None:
         return cat.line("red_flag_answer")
-    caution = matcher.caution(understanding.intent, understanding.text)
-    if caution:
-        return caution
-    return stateless_answer(cat.intent(understanding.intent), understanding.slots)
+    said = []
+    for heard in (understanding, *understanding.also):
+        caution = matcher.caution(heard.intent, heard.text)
+        said.append(caution or stateless_answer(cat.intent(heard.intent), heard.slots))
+    return " ".join(said)
 
 
 STRETCH_INTENTS = ("start_routine", "resume", "restart", "adjust")
@@ -144,15 +145,24 @@ class Dialogue:
         return self.respond(self.matcher.understand(text))
 
     def respond(self, heard: Understanding) -> Reply:
-        """Reply to an understood sentence, updating the state."""
+        """Reply to an understood sentence, updating the state; several requests in it
+        ("stop, and set a timer") are carried out in turn and their sentences joined."""
+        reply = self._carry_out(heard)
+        for more in heard.also:
+            after = self._carry_out(more)
+            text = " ".join(t for t in (reply.text, after.text) if t)
+            reply = Reply(text, after.intent, after.slots, after.action, after.routine)
+        if reply.intent != "repeat" and reply.text:
+            self.last_answer, self.last_intent = reply.text, reply.intent
+        return reply
+
+    def _carry_out(self, heard: Understanding) -> Reply:
         reply = self._reply(heard)
         handler = self.handlers.get(reply.action or "")
         if handler is not None:
             said = handler(reply)
             if said is not None:
                 reply = Reply(said, reply.intent, reply.slots, reply.action, reply.routine)
-        if reply.intent != "repeat" and reply.text:
-            self.last_answer, self.last_intent = reply.text, reply.intent
         return reply
 
     def _reply(self, heard: Understanding) -> Reply:

@@ -9,7 +9,7 @@ what scores too low or names a topic outside the seed; fill the intent's slots.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -19,6 +19,8 @@ from rapidfuzz import fuzz, process
 from . import catalogue as catalogue_mod
 from .catalogue import Catalogue
 
+ACKNOWLEDGEMENTS = ("yes", "no", "unsure")
+"""Intents that only answer the coach: never split off as a request of their own."""
 ACCEPT_SCORE = 78.0
 """Lowest phrase similarity (0-100) accepted without a keyword."""
 KEYWORD_ACCEPT_SCORE = 40.0
@@ -53,6 +55,9 @@ class Understanding:
     """The best-scoring intent, even when rejected."""
     red_flag: str | None = None
     """Name of the red-flag rule that fired, if any."""
+    also: tuple[Understanding, ...] = ()
+    """Further requests made in the same sentence, in order ("stop, and set a timer for
+    15 minutes": this is ``stop``, ``also`` holds ``timer_set``)."""
 
 
 STEM_LETTERS = 4
@@ -133,6 +138,8 @@ class Matcher:
             ]
             for i in cat.intents.values()
         }
+        joins = sorted(lang["requests"]["joins"], key=len, reverse=True)
+        self._joins = re.compile(r"\b(?:" + "|".join(map(re.escape, joins)) + r")\b")
         self._routines = {
             path.stem.replace("-", " "): path.stem
             for path in sorted((cat.root / "routines").glob("*.toml"))
@@ -278,9 +285,29 @@ class Matcher:
             return Understanding(None, 0.0, {}, norm)
         best = max(scores, key=scores.__getitem__)
         score = round(min(100.0, max(0.0, scores[best])), 1)
-        if not self._accept(best, score, norm):
+        accepted = self._accept(best, score, norm)
+        parts = self._requests(norm, best if accepted else None)
+        if parts:
+            return replace(parts[0], also=tuple(parts[1:]))
+        if not accepted:
             return Understanding(None, score, {}, norm, best)
         return Understanding(best, score, self.slots(norm, best), norm, best)
+
+    def _requests(self, text: str, whole: str | None) -> list[Understanding]:
+        """Two or more requests in one sentence, each understood alone; empty when the
+        sentence is one request (see ``[requests]`` in ``language.toml``)."""
+        pieces = [p.strip() for p in self._joins.split(text)]
+        if len(pieces) < 2 or not all(pieces):
+            return []
+        parts = [self.understand(piece) for piece in pieces]
+        intents = [p.intent for p in parts]
+        confident = all(
+            p.intent not in (None, *ACKNOWLEDGEMENTS) and p.score >= ACCEPT_SCORE and not p.also
+            for p in parts
+        )
+        if not confident or len(set(intents)) < len(parts):
+            return []
+        return parts if whole is None or whole in intents else []
 
     def _accept(self, intent_id: str, score: float, text: str) -> bool:
         intent = self.cat.intents[intent_id]
