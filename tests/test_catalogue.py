@@ -38,6 +38,7 @@ CONTROL = (
     "adjust",
     "speech_adjust",
     "pain_report",
+    "symptom_check",
     "help",
     "yes",
     "no",

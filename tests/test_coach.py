@@ -52,6 +52,13 @@ def test_yes_after_the_stretch_answer_runs_the_routine(coach, clock, speaker):
     assert "right knee" in said and " 5 4 3 2 1 And release." in said
 
 
+def test_a_nerve_sign_mid_stretch_stops_it_and_asks_where_it_is(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, "it's tingling") == CAT.intent("symptom_check").answer
+    assert not coach.active() and coach.dialogue.asked_leg
+
+
 def test_stop_and_set_a_timer_in_one_sentence_does_both(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

@@ -294,3 +294,18 @@ def test_new_intents_do_not_take_over_other_questions(text, intent):
 def test_hurting_the_back_lifting_or_bending_is_met_with_the_leg_question(text):
     talk = Dialogue()
     assert talk.handle(text).intent == "pain_report" and talk.asked_leg
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "line"),
+    [
+        ("my catch is numb", "yes", "red_flag_answer"),  # "calf", as the recogniser heard it
+        ("shooting pain down my tap", "the left one", "red_flag_answer"),
+        ("my in call feels weak", "no, just my back", "leg_pain_no"),
+    ],
+)
+def test_a_nerve_sign_heard_without_its_place_asks_whether_it_is_in_a_leg(text, answer, line):
+    talk = Dialogue()
+    reply = talk.handle(text)
+    assert reply.intent == "symptom_check" and "medical practitioner" in reply.text
+    assert talk.handle(answer).text == CAT.line(line)

@@ -91,9 +91,11 @@ def test_spoken_red_flags_reach_see_doctor(
     missed = [(t, h) for t in texts if (h := heard(sphinx, maker.say(t, voice))) != "see_doctor"]
     fresh = texts[-speech.FRESH_RED_FLAGS :]
     fresh_heard = len(fresh) - sum(t in fresh for t, _ in missed)
+    asked = sum(h == "symptom_check" for _, h in missed)
     print(
         f"{voice}: {len(texts) - len(missed)}/{len(texts)} red flags heard "
-        f"({fresh_heard}/{len(fresh)} of those written afresh); missed: {missed}"
+        f"({fresh_heard}/{len(fresh)} of those written afresh), {asked} more asked whether "
+        f"it is in a leg; missed: {missed}"
     )
     assert len(texts) - len(missed) >= 0.4 * len(texts), missed
 

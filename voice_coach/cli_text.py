@@ -14,6 +14,7 @@ from .understand import understand
 CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {
     "goodbye",
     "pain_report",
+    "symptom_check",
     "see_doctor",
     "emergency",
 }

@@ -75,6 +75,7 @@ class Coach:
             "timer_status": self._timer_status,
             "speech_adjust": self._speech_adjust,
             "pain_report": self._pain,
+            "symptom_check": self._red_flag,  # stop the stretch; the question is said
             "see_doctor": self._red_flag,
             "emergency": self._red_flag,
             "goodbye": self._goodbye,

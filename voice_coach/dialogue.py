@@ -34,6 +34,7 @@ ACTION_INTENTS = (
     "timer_status",
     "goodbye",
     "pain_report",
+    "symptom_check",
     "see_doctor",
     "emergency",
 )
@@ -93,9 +94,12 @@ CHOICE_WORDS = 4
 """An answer to "which timer?" that is understood as another request is taken as a choice
 only up to this many words ("the ten minute one")."""
 
-LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust", "pain_report")
+LEG_QUESTIONS = ("pain_report", "symptom_check")
+"""Intents whose answer asks whether the pain (or the feeling) is in a leg."""
+LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust", "pain_report", "symptom_check")
 """What an answer to the leg question may be understood as ("the left one" names a side,
-"yes it hurts" is a pain report); anything else ("stop", a question) is handled as usual."""
+"yes it hurts" is a pain report, "it's tingling" a symptom); anything else ("stop", a
+question) is handled as usual."""
 
 
 class Dialogue:
@@ -212,7 +216,7 @@ class Dialogue:
         spec = self.cat.intent(intent)
         text = self.matcher.caution(intent, heard.text) or stateless_answer(spec, heard.slots)
         self.pending_offer = spec.offer
-        self.asked_leg = intent == "pain_report"
+        self.asked_leg = intent in LEG_QUESTIONS
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None

@@ -47,6 +47,7 @@ BARGE_IN = (
     "skip",
     "routine_status",
     "pain_report",
+    "symptom_check",
     "see_doctor",
     "emergency",
 )
