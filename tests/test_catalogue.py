@@ -103,6 +103,13 @@ def test_lines_the_dialogue_needs_exist(cat):
     assert "medical practitioner" in cat.line("safety_notice")
 
 
+def test_every_red_flag_answer_says_to_see_a_medical_practitioner(cat):
+    keys = [key for key in cat.lines if key.startswith(catalogue.RED_FLAG_PREFIX)]
+    assert len(keys) >= 5  # the general answer and the rules' own lines
+    for key in keys + ["stretch_after_red_flag", "leg_pain_no", "leg_pain_unsure"]:
+        assert "medical practitioner" in cat.line(key), key
+
+
 def _line_calls() -> list[tuple[str, set[str], str]]:
     """Every ``….line("key", field=…)`` / ``_line("key", …)`` call in the package with a
     literal key: (key, the fields it passes, where)."""
@@ -229,10 +236,20 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
             'ignore = [1, "slipped',
             "'ignore' must",
         ),
-        ('\nmedication = ["allergic"', '\nmedicine = ["allergic"', "'medicine' is no intent"),
-        ('\nmedication = ["allergic"', '\nposture = ["allergic"', "needs a line 'caution_posture'"),
-        ('\nmedication = ["allergic", ', "\nmedication = [", None),
+        ('\nmedication = ["codeine"', '\nmedicine = ["allergic"', "'medicine' is no intent"),
+        ('\nmedication = ["codeine"', '\nposture = ["allergic"', "needs a line 'caution_posture'"),
+        ('\nmedication = ["codeine", ', "\nmedication = [", None),
         ('joins = ["and then", ', "joins = [3, ", "'joins' must be a non-empty list"),
+        (
+            'line = "red_flag_chest"',
+            'line = "red_flag_chset"',
+            "'line' 'red_flag_chset' is no line",
+        ),
+        (
+            'line = "red_flag_pregnancy"',
+            'line = "red_flag_leg"',
+            "'red_flag_pregnancy' is named by no",
+        ),
     ],
 )
 def test_red_flags_denials_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):

@@ -63,7 +63,7 @@ def test_ask_out_of_scope_gives_null_and_the_fallback():
 
 def test_ask_red_flag():
     data = ask_json("the pain shoots down my leg when I stretch")
-    assert data["intent"] == "see_doctor" and data["answer"] == CAT.line("red_flag_answer")
+    assert data["intent"] == "see_doctor" and data["answer"] == CAT.line("red_flag_leg")
     general = ask_json("when should I see a doctor")  # nothing described: the general answer
     assert general["answer"] == CAT.intent("see_doctor").answer != data["answer"]
 

@@ -184,7 +184,7 @@ def test_a_red_flag_stops_the_routine(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 10)
     answer = talk(coach, "my leg has gone numb")
-    assert not coach.active() and answer == CAT.line("red_flag_answer")
+    assert not coach.active() and answer == CAT.line("red_flag_leg")
 
 
 def test_preferences_before_the_start_and_refusals_out_of_bounds(coach, clock, speaker):

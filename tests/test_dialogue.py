@@ -197,7 +197,7 @@ def test_control_intents_carry_their_action_and_slots():
 
 def test_after_a_red_flag_the_first_request_to_stretch_gets_the_advice_first():
     talk = Dialogue()
-    assert talk.handle("the pain shoots down my leg").text == CAT.line("red_flag_answer")
+    assert talk.handle("the pain shoots down my leg").text == CAT.line("red_flag_leg")
     assert talk.handle("start the stretch").text == CAT.line("stretch_after_red_flag")
     assert talk.handle("start the stretch").action == "start_routine"  # asked again
 
@@ -299,8 +299,8 @@ def test_hurting_the_back_lifting_or_bending_is_met_with_the_leg_question(text):
 @pytest.mark.parametrize(
     ("text", "answer", "line"),
     [
-        ("my catch is numb", "yes", "red_flag_answer"),  # "calf", as the recogniser heard it
-        ("shooting pain down my tap", "the left one", "red_flag_answer"),
+        ("my catch is numb", "yes", "red_flag_leg"),  # "calf", as the recogniser heard it
+        ("shooting pain down my tap", "the left one", "red_flag_leg"),
         ("my in call feels weak", "no, just my back", "leg_pain_no"),
     ],
 )

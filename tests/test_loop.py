@@ -102,7 +102,7 @@ def test_a_command_word_the_coach_is_saying_itself_is_ignored(session, speaker):
     for heard in ("stop", "pause", "say pause or stop"):
         session.handle_event(final(heard))
     assert speaker.stops == 0
-    speaker.current_text = CAT.line("red_flag_answer")  # its own red-flag words
+    speaker.current_text = CAT.line("red_flag_leg")  # its own red-flag words
     session.handle_event(final("pain that shoots down a leg"))
     assert speaker.stops == 0
 
@@ -160,7 +160,7 @@ def test_a_red_flag_around_the_wake_word_is_answered(speaker, text):
     options = LoopOptions(wake_word="jarvis", wake_every_time=True, echo_tail=0.0)
     session = Session(Dialogue(), speaker, options)
     session.handle_event(final(text))
-    assert speaker.texts() == [CAT.line("red_flag_answer")]
+    assert speaker.texts() == [CAT.line("red_flag_leg")]
 
 
 @pytest.mark.parametrize("wake_every_time", [False, True])
@@ -171,7 +171,7 @@ def test_a_red_flag_is_answered_asleep_or_without_the_wake_word(speaker, wake_ev
     session.handle_event(final("should I see a doctor"))  # not a red flag: still asleep
     assert len(speaker.texts()) == 1
     session.handle_event(final("my leg has gone numb"))
-    assert speaker.texts()[-1] == CAT.line("red_flag_answer")
+    assert speaker.texts()[-1] == CAT.line("red_flag_leg")
     session.handle_event(final("I can't get up off the floor"))  # nor is an emergency
     assert speaker.texts()[-1] == CAT.intent("emergency").answer
 

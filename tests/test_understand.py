@@ -11,6 +11,8 @@ from voice_coach import catalogue
 from voice_coach.dialogue import answer
 from voice_coach.understand import normalise, understand
 
+CAT = catalogue.default()
+
 DEV = tomllib.loads((Path(__file__).parent / "data" / "dev_sentences.toml").read_text())
 IN_SCOPE = [
     (intent, text)
@@ -304,3 +306,71 @@ def test_two_requests_in_one_sentence_are_both_understood_and_one_stays_one(text
     assert [heard.intent, *(more.intent for more in heard.also)] == intents
     if len(intents) > 1:
         assert heard.also[0].slots == understand(text.split(" and ")[-1]).slots
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("I think I'm having a heart attack", "red_flag_chest"),
+        ("I can't breathe properly", "red_flag_chest"),
+        ("my chest is tight and my left arm hurts", "red_flag_chest"),
+        ("I keep wetting myself since this started", "red_flag_urgent"),
+        ("I'm numb down there", "red_flag_urgent"),
+        ("I can't feel anything when I wipe", "red_flag_urgent"),
+        ("I'm 30 weeks pregnant and having back spasms that come and go", "red_flag_pregnancy"),
+        ("I'm pregnant, can I take something for my back", "red_flag_pregnancy"),
+        ("the pain goes into my groin", "red_flag_leg"),
+        ("it radiates into my hip", "red_flag_leg"),
+        ("I can't stand on my right leg", "red_flag_leg"),
+        ("my legs won't work", "red_flag_leg"),
+        ("my foot feels a bit funny", "red_flag_leg"),
+        ("there's blood in my wee", "red_flag_answer"),
+        ("my back went when I slipped in the shower", "red_flag_answer"),
+        ("I had cancer a few years ago and now my back hurts", "red_flag_answer"),
+        ("I've been losing weight without trying and my back aches at night", "red_flag_answer"),
+        ("the pain wakes me up at night and it's constant", "red_flag_answer"),
+        ("I have osteoporosis", "red_flag_answer"),
+        ("I feel hot and shivery and my back hurts", "red_flag_answer"),
+        ("I'm on steroids and my back hurts", "red_flag_answer"),
+    ],
+)
+def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
+    """A reviewer's sentences: chest pain is for the emergency services, bladder trouble is
+    urgent, pregnancy is for a midwife; every answer says to see a medical practitioner."""
+    heard = understand(text)
+    assert heard.intent == "see_doctor"
+    assert answer(heard) == CAT.line(line) and "medical practitioner" in answer(heard)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I can't move at all", "emergency"),
+        ("I'm stuck in the bath", "emergency"),
+        ("my back is spasming and I feel faint", "emergency"),
+        ("call my wife", "emergency"),
+        ("should I call my GP", "see_doctor"),
+        ("aah my back's seized", "pain_report"),
+        ("my lower back is really sore", "pain_report"),
+        ("is it safe to exercise when pregnant", None),
+        ("I'm sick of this pain", None),
+    ],
+)
+def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
+    assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("I take warfarin, what can I take", "caution_medication"),
+        ("can I take my mum's codeine", "caution_medication"),
+        ("is it ok to take diazepam", "caution_medication"),
+        ("I'm diabetic, can I take ibuprofen", "caution_medication"),
+        ("what about paracetamol and ibuprofen together", "caution_medication"),
+        ("can I give my son ibuprofen, he's fourteen and hurt his back", "caution_medication"),
+        ("my eight year old has a bad back, what should I do", "caution_overview"),
+    ],
+)
+def test_medicine_questions_with_a_risk_and_a_child_s_back_are_cautioned(text, line):
+    assert answer(understand(text)) == CAT.line(line)

@@ -63,6 +63,9 @@ SLOT_NAMES = (
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
 CAUTION_PREFIX = "caution_"
 """Lines said instead of an intent's answer when a `[cautions]` word is named."""
+RED_FLAG_PREFIX = "red_flag_"
+"""Lines a ``[[red_flags]]`` rule may name as its ``line`` (said instead of
+``red_flag_answer``)."""
 LANGUAGE_KEYS = (
     "contractions",
     "fillers",
@@ -370,7 +373,7 @@ def load(root: Path | None = None) -> Catalogue:
     for key in LANGUAGE_KEYS:
         if key not in language:
             raise fail(language_path, key, "missing; see prompts/README.md for the schema")
-    _check_red_flags(language_path, language["red_flags"])
+    _check_red_flags(language_path, language["red_flags"], lines)
     _check_language_tables(language_path, language)
     _check_cautions(language_path, language.get("cautions", {}), intents, lines)
     try:
@@ -393,8 +396,9 @@ def check_wake_word(word: Any) -> str:
     return word.lower()
 
 
-def _check_red_flags(path: Path, rules: Any) -> None:
-    """Each ``[[red_flags]]`` rule has a name, groups of words and example sentences."""
+def _check_red_flags(path: Path, rules: Any, lines: dict[str, str]) -> None:
+    """Each ``[[red_flags]]`` rule has a name, groups of words and example sentences, and
+    the ``line`` it may name is a ``red_flag_`` line of ``lines/``."""
     if not isinstance(rules, list) or not rules:
         raise fail(path, "red_flags", "must be one or more [[red_flags]] tables")
     for number, rule in enumerate(rules, start=1):
@@ -409,6 +413,14 @@ def _check_red_flags(path: Path, rules: Any) -> None:
             raise CatalogueError(f"{where}: 'examples' must list sentences that set it off")
         if "ignore" in rule and not _strings_list(rule["ignore"]):
             raise CatalogueError(f"{where}: 'ignore' must be a non-empty list of phrases")
+        line = rule.get("line", "red_flag_answer")
+        if not isinstance(line, str) or not line.startswith(RED_FLAG_PREFIX) or line not in lines:
+            named = sorted(k for k in lines if k.startswith(RED_FLAG_PREFIX))
+            raise CatalogueError(f"{where}: 'line' {line!r} is no line; valid: {', '.join(named)}")
+    used = {rule.get("line") for rule in rules}
+    for key in lines:
+        if key.startswith(RED_FLAG_PREFIX) and key not in LINE_FIELDS and key not in used:
+            raise CatalogueError(f"line '{key}' is named by no [[red_flags]] rule of {path}")
 
 
 def _check_cautions(
@@ -504,7 +516,8 @@ def _load_lines(root: Path) -> dict[str, str]:
 
 def _check_line(path: Path, key: str, text: str) -> None:
     """A known key whose template uses only the fields the program fills in."""
-    allowed = LINE_FIELDS.get(key, () if key.startswith(CAUTION_PREFIX) else None)
+    extra = key.startswith((CAUTION_PREFIX, RED_FLAG_PREFIX))
+    allowed = LINE_FIELDS.get(key, () if extra else None)
     if allowed is None:
         raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")
     used = sentence_fields(path, key, text)

@@ -80,7 +80,7 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     if understanding.intent is None:
         return cat.line("fallback")
     if understanding.red_flag is not None:
-        return cat.line("red_flag_answer")
+        return matcher.red_flag_answer(understanding.red_flag)
     said = []
     for heard in (understanding, *understanding.also):
         caution = matcher.caution(heard.intent, heard.text)
@@ -94,6 +94,8 @@ CHOICE_WORDS = 4
 """An answer to "which timer?" that is understood as another request is taken as a choice
 only up to this many words ("the ten minute one")."""
 
+LEG_RULE = "pain shooting or running down a leg"
+"""The red-flag rule whose answer a yes to the leg question gets."""
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust", "pain_report", "symptom_check")
@@ -193,9 +195,9 @@ class Dialogue:
             if verdict in ("no", "unsure"):
                 return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
             if verdict == "yes":
-                return self._red_flag()
+                return self._red_flag(heard.red_flag or LEG_RULE)
         if heard.red_flag is not None:
-            return self._red_flag()
+            return self._red_flag(heard.red_flag)
         if intent is None:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
@@ -222,9 +224,10 @@ class Dialogue:
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
 
-    def _red_flag(self) -> Reply:
+    def _red_flag(self, rule: str) -> Reply:
+        """The answer to the red flag of ``rule`` (a rule's name)."""
         self.red_flagged, self.cautioned = True, False  # each red flag: warn again
-        text = self.cat.line("red_flag_answer")
+        text = self.matcher.red_flag_answer(rule)
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
 
     def _caution_first(self, intent: str, offer: str | None) -> bool:

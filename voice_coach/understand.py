@@ -35,6 +35,8 @@ uses: "loosen my childhood" is less about stretching than "loosen my back"."""
 NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
 SAFETY_INTENT = "see_doctor"
+RED_FLAG_LINE = "red_flag_answer"
+"""Said for a red flag whose rule names no ``line`` of its own."""
 EMERGENCY_INTENT = "emergency"
 """Someone who cannot get up: like a red flag, it stops a routine and is answered asleep."""
 
@@ -98,6 +100,9 @@ class Matcher:
             )
             for rule in lang["red_flags"]
         ]
+        self._red_flag_lines = {
+            rule["name"]: rule.get("line", RED_FLAG_LINE) for rule in lang["red_flags"]
+        }
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
         self._cautions = {
@@ -229,6 +234,11 @@ class Matcher:
             if all(any(p.search(rest) for p in group) for group in groups):
                 flagged.append(name)
         return flagged
+
+    def red_flag_answer(self, rule: str | None) -> str:
+        """What to say for the red-flag rule named ``rule`` (its ``line``); for None, the
+        general red-flag answer."""
+        return self.cat.line(self._red_flag_lines.get(rule or "", RED_FLAG_LINE))
 
     def caution(self, intent_id: str | None, text: str) -> str | None:
         """The line to say instead of the intent's answer, when the normalised text names
