@@ -59,6 +59,14 @@ def test_a_nerve_sign_mid_stretch_stops_it_and_asks_where_it_is(coach, clock, sp
     assert not coach.active() and coach.dialogue.asked_leg
 
 
+def test_stop_with_only_a_timer_running_keeps_it_and_says_so_and_cancel_it_cancels(coach):
+    talk(coach, "set a timer for 20 minutes")
+    assert talk(coach, "stop") == CAT.line("coach_timer_still_running")
+    assert len(coach.timers) == 1
+    talk(coach, "how long is left")
+    assert "cancelled" in talk(coach, "cancel it") and len(coach.timers) == 0
+
+
 def test_stop_and_set_a_timer_in_one_sentence_does_both(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

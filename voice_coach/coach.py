@@ -231,7 +231,11 @@ class Coach:
             self.stopped_run = self.runner.timeline.routine != "count"
             return self.runner.stop()
         self.speaker.stop()
-        return None
+        if not len(self.timers):
+            return None
+        if "cancel" in reply.request.split():  # "cancel it": only a timer is running
+            return self._timer_cancel(reply)
+        return self.cat.line("coach_timer_still_running")
 
     def _pause(self, reply: Reply) -> str | None:
         if self.active():

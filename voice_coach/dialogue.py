@@ -9,7 +9,7 @@ named by :attr:`Reply.action`; the caller may register a handler for an action w
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import catalogue as catalogue_mod
@@ -58,6 +58,8 @@ class Reply:
     """An intent id from :data:`ACTION_INTENTS` for the caller to carry out, if any."""
     routine: str | None = None
     """The routine to start, for ``start_routine``."""
+    request: str = ""
+    """The normalised sentence (or part of one) this replies to."""
 
 
 def stateless_answer(intent: Intent, slots: dict[str, Any]) -> str:
@@ -88,6 +90,8 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return " ".join(said)
 
 
+TIMER_INTENTS = ("timer_set", "timer_status", "timer_cancel")
+"""After these, "cancel it" means the timer."""
 STRETCH_INTENTS = ("start_routine", "resume", "restart", "adjust")
 """Requests that start or shape a stretch ("hold for 15 seconds" counts a hold)."""
 CHOICE_WORDS = 4
@@ -157,18 +161,18 @@ class Dialogue:
         for more in heard.also:
             after = self._carry_out(more)
             text = " ".join(t for t in (reply.text, after.text) if t)
-            reply = Reply(text, after.intent, after.slots, after.action, after.routine)
+            reply = replace(after, text=text)
         if reply.intent != "repeat" and reply.text:
             self.last_answer, self.last_intent = reply.text, reply.intent
         return reply
 
     def _carry_out(self, heard: Understanding) -> Reply:
-        reply = self._reply(heard)
+        reply = replace(self._reply(heard), request=heard.text)
         handler = self.handlers.get(reply.action or "")
         if handler is not None:
             said = handler(reply)
             if said is not None:
-                reply = Reply(said, reply.intent, reply.slots, reply.action, reply.routine)
+                reply = replace(reply, text=said)
         return reply
 
     def _reply(self, heard: Understanding) -> Reply:
@@ -204,8 +208,8 @@ class Dialogue:
         self.misses = 0
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
-        if intent == "stop" and self.last_intent == "timer_set" and "cancel" in heard.text:
-            intent = "timer_cancel"  # "cancel it", just after setting a timer
+        if intent == "stop" and self.last_intent in TIMER_INTENTS and "cancel" in heard.text:
+            intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
             return self._start(offer, heard.slots)
         if offer and intent == "no":
