@@ -59,6 +59,13 @@ def test_a_nerve_sign_mid_stretch_stops_it_and_asks_where_it_is(coach, clock, sp
     assert not coach.active() and coach.dialogue.asked_leg
 
 
+def test_go_on_then_after_putting_off_the_offer_starts_the_stretch(coach):
+    talk(coach, "how do I stretch my back")
+    talk(coach, "maybe later")
+    talk(coach, "ok go on then")
+    assert coach.active()
+
+
 def test_stop_with_only_a_timer_running_keeps_it_and_says_so_and_cancel_it_cancels(coach):
     talk(coach, "set a timer for 20 minutes")
     assert talk(coach, "stop") == CAT.line("coach_timer_still_running")

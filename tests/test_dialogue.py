@@ -18,11 +18,20 @@ def test_yes_after_the_stretch_offer_starts_the_routine():
     assert (reply.action, reply.routine) == ("start_routine", "knee-to-chest")
 
 
-def test_no_after_the_offer_declines_and_yes_later_does_not_start():
+def test_no_after_the_offer_declines_and_a_change_of_mind_still_starts_it():
     talk = Dialogue()
     talk.handle("how do I stretch my back")
     assert talk.handle("no thanks").text == CAT.line("offer_declined")
-    assert talk.handle("yes").action != "start_routine"
+    assert talk.handle("sorry what was that again").intent == "repeat"
+    assert talk.handle("actually yes, let's do it").action == "start_routine"
+    assert talk.handle("yes").action != "start_routine"  # once started, the offer is gone
+
+
+def test_a_miss_after_the_offer_does_not_lose_it():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    talk.handle("zzzz qqqq")
+    assert talk.handle("yes").action == "start_routine"
 
 
 def test_the_offer_lapses_after_another_question():
@@ -228,10 +237,30 @@ def test_naming_a_side_after_the_stretch_offer_starts_it_on_that_side():
     assert reply.action == "start_routine" and reply.slots == {"side": "left"}
 
 
-@pytest.mark.parametrize("text", ["how long will the spasm last", "how long should I ice it for"])
-def test_how_long_questions_say_the_article_gives_no_time(text):
-    reply = Dialogue().handle(text)
+def test_how_long_questions_say_the_article_gives_no_time():
+    reply = Dialogue().handle("how long will the spasm last")
     assert reply.intent == "how_long" and reply.text == CAT.intent("how_long").answer
+    ice = Dialogue().handle("how long should I ice it for")
+    assert ice.intent == "ice_heat" and ice.text == CAT.line("caution_ice_heat")
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "line"),
+    [
+        ("how do I stretch my back", "how long?", "caution_stretching"),
+        ("how do I stretch my back", "how many times should I do it", "caution_stretching"),
+        ("should I use ice or heat", "how long for", "caution_ice_heat"),
+        ("what mattress should I get", "how long should I wear the brace", "caution_support"),
+    ],
+)
+def test_a_short_question_about_the_last_answer_is_answered_from_it(first, then, line):
+    talk = Dialogue()
+    talk.handle(first)
+    assert talk.handle(then).text == CAT.line(line)
+
+
+def test_how_long_with_nothing_said_before_is_not_taken_as_a_follow_up():
+    assert Dialogue().handle("how long?").text == CAT.line("fallback")
 
 
 def test_each_new_red_flag_gets_the_advice_before_stretching_again():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 from . import earcons, routine, timers
@@ -248,13 +249,16 @@ class Coach:
         return None
 
     def _resume(self, reply: Reply) -> str | None:
-        """Carry on: the paused routine, the answer cut off by "pause", or the routine
-        ended by "stop" (from the beginning)."""
+        """Carry on: the paused routine, the answer cut off by "pause", the routine ended
+        by "stop" (from the beginning), or the one offered lately."""
         if self.active():
             return self.runner.resume()
         text, self.interrupted = self.interrupted, None
         if not text and self.stopped_run and self.last_run is not None:
             return self._restart(reply)
+        offered, self.dialogue.recent_offer = self.dialogue.recent_offer, None
+        if not text and offered in self.routines:  # "maybe later" ... "go on then"
+            return self._start_routine(replace(reply, routine=offered))
         return text or self.cat.line("coach_nothing_paused")
 
     def _repeat(self, reply: Reply) -> str | None:

@@ -90,6 +90,11 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return " ".join(said)
 
 
+FOLLOW_UP_WORDS = 8
+"""A question of at most this many words may be about the last answer ("how long for?")."""
+FOLLOW_UP_INTENTS = (None, "how_long")
+"""What such a question may be understood as on its own (nothing, or the general "how
+long will it last")."""
 TIMER_INTENTS = ("timer_set", "timer_status", "timer_cancel")
 """After these, "cancel it" means the timer."""
 STRETCH_INTENTS = ("start_routine", "resume", "restart", "adjust")
@@ -116,6 +121,9 @@ class Dialogue:
         self.matcher = understand_mod.matcher_for(None if cat is None else cat)
         self.pending_offer: str | None = None
         """Routine the coach has just offered to guide ("yes" starts it)."""
+        self.recent_offer: str | None = None
+        """The latest routine offered, until it starts or another request is answered: a
+        "yes" after "no thanks" or a miss, or "go on then" with nothing paused, starts it."""
         self.asked_leg: bool = False
         """The coach has just asked whether the pain runs down a leg."""
         self.asked_timer: str | None = None
@@ -202,10 +210,15 @@ class Dialogue:
                 return self._red_flag(heard.red_flag or LEG_RULE)
         if heard.red_flag is not None:
             return self._red_flag(heard.red_flag)
+        follow_up = self._follow_up(heard)
+        if follow_up is not None:
+            return follow_up
         if intent is None:
             self.misses += 1
             return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
         self.misses = 0
+        if offer is None and intent == "yes":  # "no thanks" ... "actually, yes"
+            offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
         if intent == "stop" and self.last_intent in TIMER_INTENTS and "cancel" in heard.text:
@@ -222,15 +235,33 @@ class Dialogue:
         spec = self.cat.intent(intent)
         text = self.matcher.caution(intent, heard.text) or stateless_answer(spec, heard.slots)
         self.pending_offer = spec.offer
+        if intent != "resume":  # "go on then", with nothing paused, may still start it
+            self.recent_offer = spec.offer
         self.asked_leg = intent in LEG_QUESTIONS
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
 
+    def _follow_up(self, heard: Understanding) -> Reply | None:
+        """A short question about the last answer ("how long?" after the stretching
+        answer): its ``[cautions]`` line, when the question names one of its words."""
+        last = self.last_intent
+        if heard.intent not in FOLLOW_UP_INTENTS or len(heard.text.split()) > FOLLOW_UP_WORDS:
+            return None
+        if last not in self.cat.intents or self.cat.intents[last].kind != "knowledge":
+            return None
+        text = self.matcher.caution(last, heard.text)
+        if text is None:
+            return None
+        self.misses = 0
+        self.pending_offer = self.recent_offer = self.cat.intents[last].offer
+        return Reply(text, last)
+
     def _red_flag(self, rule: str) -> Reply:
         """The answer to the red flag of ``rule`` (a rule's name)."""
         self.red_flagged, self.cautioned = True, False  # each red flag: warn again
+        self.recent_offer = None
         text = self.matcher.red_flag_answer(rule)
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
 
@@ -288,10 +319,11 @@ class Dialogue:
         the ice one" (of two: the other). A longer sentence that is some other request
         ("how long should I ice for") is handled as usual."""
         words = heard.text.split()
-        if heard.intent not in (None, "timer_cancel", "no") and len(words) > CHOICE_WORDS:
-            return None
         named = [word for word in choices if word in words]
         kept = any(p.search(heard.text) for p in self._keep)
+        other = heard.intent not in (None, "timer_cancel", "no") and len(words) > CHOICE_WORDS
+        if other and not (kept and named):  # "no, keep the ice one" is a choice all the same
+            return None
         if kept and len(named) == 1 and len(choices) == 2:  # "no, keep the ice one"
             other = next(word for word in choices if word != named[0])
             return Reply("", "timer_cancel", choices[other], "timer_cancel")
@@ -304,6 +336,7 @@ class Dialogue:
         return None
 
     def _start(self, routine: str, slots: dict[str, Any]) -> Reply:
+        self.recent_offer = None
         text = stateless_answer(self.cat.intent("start_routine"), slots)
         return Reply(text, "start_routine", slots, "start_routine", routine)
 
