@@ -204,8 +204,11 @@ def test_a_red_flag_stops_the_routine(coach, clock):
 
 def test_preferences_before_the_start_and_refusals_out_of_bounds(coach, clock, speaker):
     assert talk(coach, "do 20 reps") == CAT.line("routine_reps_range", low=1, high=10)
-    assert talk(coach, "let's do three reps") == CAT.line("routine_adjust_reps", reps=3)
-    assert talk(coach, "both knees") == CAT.line("routine_adjust_side_both")  # not "the both side"
+    kept = CAT.line("coach_kept_for_stretch")  # nothing starts yet: says how to start
+    assert talk(coach, "let's do three reps") == f"{CAT.line('routine_adjust_reps', reps=3)} {kept}"
+    both = CAT.line("routine_adjust_side_both")  # not "the both side"
+    assert talk(coach, "both knees") == f"{both} {kept}"
+    assert not coach.active()
     talk(coach, "start the stretch")
     assert coach.runner.timeline.to_dict()["cues"][0]["say"]
     assert sum("round 3 of 3" in t for t in _all_cues(coach)) == 2  # both knees, 3 rounds

@@ -291,6 +291,21 @@ def test_print_speaker_prints_sentences_and_ignores_earcons(capsys):
         speaker.say("")
 
 
+def test_print_speaker_whose_reader_has_gone_prints_nothing_more():
+    """`voice-coach chat | head -3`: the routine's cues must not raise in their thread."""
+    read, write = os.pipe()
+    os.close(read)
+    with open(write, "w") as stream:
+        speaker = PrintSpeaker(stream=stream)
+        speaker.say("Lie flat on your back.")  # the pipe is broken: no exception
+        speaker.say("Now the left knee.")
+        assert speaker.current_text == "Now the left knee."
+        try:
+            stream.close()
+        except BrokenPipeError:
+            pass
+
+
 def test_fake_speaker_has_the_speaker_api():
     public = {name for name in dir(Speaker) if not name.startswith("_")}
     wanted = {"prepare", "say", "play", "stop", "is_speaking", "wait", "close"}

@@ -128,6 +128,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_no_such_routine": (),
     "coach_nothing_paused": (),
     "coach_waiting": (),
+    "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),
     "coach_busy": (),
     "safety_notice": (),

@@ -224,7 +224,8 @@ class Coach:
         if refusal:
             return refusal
         self.prefs.update(slots)
-        return routine.adjust_reply(slots) or None
+        said = routine.adjust_reply(slots)
+        return f"{said} {self.cat.line('coach_kept_for_stretch')}" if said else None
 
     def _stop_action(self, reply: Reply) -> str | None:
         self.interrupted = None

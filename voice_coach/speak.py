@@ -658,6 +658,8 @@ class PrintSpeaker:
     def __init__(self, voice: Voice | None = None, stream: TextIO | None = None) -> None:
         self.voice = voice
         self._stream = stream
+        self._gone = False
+        """The output was closed by its reader: nothing more is printed."""
         self.current_text: str | None = None
         self.last_sample_at = 0.0
         self.first_sample_at = 0.0
@@ -675,7 +677,12 @@ class PrintSpeaker:
         self.current_text = text.strip()
         now = time.monotonic()
         self.first_sample_at = self.last_sample_at = now
-        print(self.current_text, file=self._stream or sys.stdout, flush=True)
+        if self._gone:
+            return
+        try:
+            print(self.current_text, file=self._stream or sys.stdout, flush=True)
+        except BrokenPipeError:  # the reader has gone ("| head"): print nothing more
+            self._gone = True
 
     def play(self, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         """Earcons are not printed."""
