@@ -25,6 +25,8 @@ KNOWLEDGE = (
     "see_doctor",
     "emergency",
     "how_long",
+    "activity",
+    "not_covered",
 )
 CONTROL = (
     "start_routine",
@@ -43,6 +45,7 @@ CONTROL = (
     "yes",
     "no",
     "unsure",
+    "greeting",
     "goodbye",
     "count",
     "timer_set",

@@ -338,3 +338,41 @@ def test_a_nerve_sign_heard_without_its_place_asks_whether_it_is_in_a_leg(text, 
     reply = talk.handle(text)
     assert reply.intent == "symptom_check" and "medical practitioner" in reply.text
     assert talk.handle(answer).text == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("should I go to A and E", "see_doctor"),
+        ("should I call 111", "see_doctor"),
+        ("can I see a physio", "not_covered"),
+        ("what about a TENS machine", "not_covered"),
+        ("would massage help", "not_covered"),
+        ("can I go to the gym", "activity"),
+        ("should I rest in bed all day", "activity"),
+        ("is it ok to drive", "activity"),
+        ("hello?", "greeting"),
+        ("who won the football last night", None),
+    ],
+)
+def test_questions_the_article_does_not_answer_get_an_honest_answer(text, intent):
+    """Not "I can only help with back spasms": no advice is made up either."""
+    reply = Dialogue().handle(text)
+    assert reply.intent == intent
+    if intent in ("not_covered", "activity"):
+        assert "article" in reply.text
+
+
+def test_misses_in_a_row_get_a_shorter_answer_from_the_third_on():
+    talk = Dialogue()
+    said = [talk.handle("zzzz qqqq").text for _ in range(4)]
+    assert said == [CAT.line(k) for k in ("fallback", "fallback_again", "fallback_short")] + [
+        CAT.line("fallback_short")
+    ]
+
+
+def test_what_do_you_mean_after_the_leg_question_asks_it_again():
+    talk = Dialogue()
+    question = talk.handle("it hurts").text
+    assert talk.handle("what do you mean?").text == question and talk.asked_leg
+    assert talk.handle("yes").text == CAT.line("red_flag_leg")

@@ -134,6 +134,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "safety_notice": (),
     "fallback": (),
     "fallback_again": (),
+    "fallback_short": (),
     "offer_declined": (),
     "offer_unsure": (),
     "nothing_to_repeat": (),

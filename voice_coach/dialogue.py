@@ -90,6 +90,8 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return " ".join(said)
 
 
+FALLBACKS = ("fallback", "fallback_again", "fallback_short")
+"""What a first, a second and any later miss in a row get."""
 FOLLOW_UP_WORDS = 8
 """A question of at most this many words may be about the last answer ("how long for?")."""
 FOLLOW_UP_INTENTS = (None, "how_long")
@@ -215,7 +217,7 @@ class Dialogue:
             return follow_up
         if intent is None:
             self.misses += 1
-            return Reply(self.cat.line("fallback" if self.misses < 2 else "fallback_again"), None)
+            return Reply(self.cat.line(FALLBACKS[min(self.misses, len(FALLBACKS)) - 1]), None)
         self.misses = 0
         if offer is None and intent == "yes":  # "no thanks" ... "actually, yes"
             offer = self.recent_offer
