@@ -109,8 +109,10 @@ def test_lines_the_dialogue_needs_exist(cat):
 def test_every_red_flag_answer_says_to_see_a_medical_practitioner(cat):
     keys = [key for key in cat.lines if key.startswith(catalogue.RED_FLAG_PREFIX)]
     assert len(keys) >= 5  # the general answer and the rules' own lines
-    for key in keys + ["stretch_after_red_flag", "leg_pain_no", "leg_pain_unsure"]:
-        assert "medical practitioner" in cat.line(key), key
+    for key in keys + ["leg_pain_no", "leg_pain_unsure", "symptom_no"]:
+        assert "see a medical practitioner" in cat.line(key), key
+    assert "see a medical practitioner" in cat.intent("symptom_check").answer
+    assert "medical practitioner" in cat.line("stretch_after_red_flag")
 
 
 def _line_calls() -> list[tuple[str, set[str], str]]:

@@ -331,3 +331,28 @@ def test_a_red_flag_answering_which_timer_is_still_a_red_flag(coach):
     two_timers(coach, "set an ice timer for 10 minutes", "set a heat timer for 20 minutes")
     assert coach.dialogue.handle("the ice one, my leg has gone numb").intent == "see_doctor"
     assert len(coach.timers) == 2
+
+
+def test_do_it_again_after_a_count_counts_again(coach, clock, speaker):
+    talk(coach, "count to 3")
+    run_for(coach, clock, 5)
+    talk(coach, "do it again")
+    assert coach.active() and coach.runner.timeline.routine == "count"
+
+
+def test_start_again_after_the_stretch_has_finished_runs_it_again(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 400)
+    assert not coach.active()
+    talk(coach, "start again")
+    assert coach.active()
+
+
+def test_carry_on_after_stop_and_a_pain_report_does_not_restart_the_stretch(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    talk(coach, "stop")
+    talk(coach, "ouch")
+    talk(coach, "no")
+    assert talk(coach, "carry on") == CAT.line("coach_nothing_paused")
+    assert not coach.active()

@@ -330,7 +330,8 @@ def test_hurting_the_back_lifting_or_bending_is_met_with_the_leg_question(text):
     [
         ("my catch is numb", "yes", "red_flag_leg"),  # "calf", as the recogniser heard it
         ("shooting pain down my tap", "the left one", "red_flag_leg"),
-        ("my in call feels weak", "no, just my back", "leg_pain_no"),
+        ("it radiates into my hip", "yes", "red_flag_leg"),
+        ("my in call feels weak", "no, just my back", "symptom_no"),
     ],
 )
 def test_a_nerve_sign_heard_without_its_place_asks_whether_it_is_in_a_leg(text, answer, line):
@@ -376,3 +377,89 @@ def test_what_do_you_mean_after_the_leg_question_asks_it_again():
     question = talk.handle("it hurts").text
     assert talk.handle("what do you mean?").text == question and talk.asked_leg
     assert talk.handle("yes").text == CAT.line("red_flag_leg")
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("how do I stretch my back", "how long will the spasm last"),
+        ("should I use ice or heat", "how long will it take to get better"),
+    ],
+)
+def test_a_real_how_long_question_after_an_answer_is_not_taken_as_a_follow_up(first, then):
+    talk = Dialogue()
+    talk.handle(first)
+    assert talk.handle(then).text == CAT.intent("how_long").answer
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("how long should I wait before stretching", "stretching"),
+        ("how long should I sleep on a firm mattress", "support"),
+        ("I'm a 65 year old man, how do I ease a back spasm", "overview"),
+    ],
+)
+def test_caution_words_do_not_take_over_other_questions(text, intent):
+    reply = Dialogue().handle(text)
+    assert reply.intent == intent and reply.text == CAT.intent(intent).answer
+
+
+@pytest.mark.parametrize("text", ["ouch, and stop", "my back hurts and set a timer for 10 minutes"])
+def test_a_question_asked_in_one_part_of_a_sentence_stays_open(text):
+    talk = Dialogue()
+    talk.handle(text)
+    assert talk.handle("yes").text == CAT.line("red_flag_leg")
+
+
+def test_the_leg_question_stays_open_across_a_pause():
+    talk = Dialogue()
+    talk.handle("ouch my back")
+    talk.handle("hang on, my phone's ringing")
+    talk.handle("I'm back now")
+    assert talk.handle("yes").text == CAT.line("red_flag_leg")
+
+
+def test_no_to_where_a_feeling_is_still_says_to_see_a_practitioner():
+    talk = Dialogue()
+    assert talk.handle("my arm is numb").intent == "symptom_check"
+    assert talk.handle("no").text == CAT.line("symptom_no")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop and call an ambulance",
+        "I've collapsed and hurt my shoulder",
+        "I'm pregnant and I feel faint",
+    ],
+)
+def test_an_emergency_is_answered_whatever_else_the_sentence_holds(text):
+    reply = Dialogue().handle(text)
+    assert reply.intent == "emergency" and "emergency services" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text", ["I fell down the stairs and I can't get up", "I can't get up and my leg is numb"]
+)
+def test_a_red_flag_that_is_also_an_emergency_gets_both_answers(text):
+    reply = Dialogue().handle(text)
+    assert reply.intent == "see_doctor"
+    assert reply.text.startswith(CAT.intent("emergency").answer)
+    assert "see a medical practitioner" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can not feel the stretch in my groin",
+        "I can't feel the stretch in my leg",
+        "I had a heart attack last year, can I take ibuprofen",
+        "lower your hips down to the floor",
+        "the ice pack makes me shiver",
+        "would losing weight help my back",
+        "the pain is a bit fainter now",
+    ],
+)
+def test_stretch_talk_and_ordinary_remarks_are_no_red_flag_or_emergency(text):
+    assert Dialogue().handle(text).intent not in ("see_doctor", "emergency")

@@ -12,6 +12,7 @@ import pytest
 from fakes import FakeSpeaker
 
 from voice_coach import catalogue, earcons
+from voice_coach.coach import Coach
 from voice_coach.dialogue import Dialogue
 from voice_coach.errors import ResourceMissing
 from voice_coach.loop import (
@@ -94,6 +95,20 @@ def test_other_barge_in_commands_act_while_speaking(session, speaker, command):
     speaker.current_text = CAT.intent("overview").answer
     session.handle_event(final(command))
     assert speaker.stops == 1 and len(speaker.texts()) == 1
+
+
+def test_wait_said_over_an_answer_pauses_it_and_carry_on_says_it_again(speaker):
+    """With a coach, "wait" heard over an answer is cut by the coach's pause, which keeps
+    the sentence it cut for "carry on" (cutting it first would lose it)."""
+    dialogue = Dialogue()
+    Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
+    session = Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(final("wait"))
+    assert speaker.stops == 1 and not speaker.speaking
+    session.handle_event(final("carry on"))
+    assert speaker.texts()[-1] == CAT.intent("overview").answer
 
 
 def test_a_command_word_the_coach_is_saying_itself_is_ignored(session, speaker):

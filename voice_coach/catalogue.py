@@ -139,6 +139,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "offer_unsure": (),
     "nothing_to_repeat": (),
     "red_flag_answer": (),
+    "symptom_no": (),
     "stretch_after_red_flag": (),
     "ask_in_conversation": (),
     "leg_pain_no": (),
@@ -379,6 +380,7 @@ def load(root: Path | None = None) -> Catalogue:
     _check_red_flags(language_path, language["red_flags"], lines)
     _check_language_tables(language_path, language)
     _check_cautions(language_path, language.get("cautions", {}), intents, lines)
+    _check_cautions(language_path, language.get("follow_ups", {}), intents, lines, "follow_ups")
     try:
         check_wake_word(language["wake"].get("word"))
     except ValueError as exc:
@@ -427,20 +429,25 @@ def _check_red_flags(path: Path, rules: Any, lines: dict[str, str]) -> None:
 
 
 def _check_cautions(
-    path: Path, cautions: Any, intents: dict[str, Intent], lines: dict[str, str]
+    path: Path,
+    cautions: Any,
+    intents: dict[str, Intent],
+    lines: dict[str, str],
+    table: str = "cautions",
 ) -> None:
-    """``[cautions]`` maps intent ids to words, each with its line ``caution_<intent>``."""
+    """``[cautions]`` (or ``[follow_ups]``) maps intent ids to words, each with its line
+    ``caution_<intent>``."""
     if not isinstance(cautions, dict):
-        raise fail(path, "cautions", "must be a table of intent = [words]")
+        raise fail(path, table, "must be a table of intent = [words]")
     for intent_id, words in cautions.items():
         if intent_id not in intents:
-            raise fail(path, "cautions", f"'{intent_id}' is no intent; valid: {', '.join(intents)}")
+            raise fail(path, table, f"'{intent_id}' is no intent; valid: {', '.join(intents)}")
         if not _strings_list(words):
-            raise fail(path, "cautions", f"'{intent_id}' must be a non-empty list of words")
+            raise fail(path, table, f"'{intent_id}' must be a non-empty list of words")
         if CAUTION_PREFIX + intent_id not in lines:
-            raise fail(
-                path, "cautions", f"'{intent_id}' needs a line '{CAUTION_PREFIX}{intent_id}'"
-            )
+            raise fail(path, table, f"'{intent_id}' needs a line '{CAUTION_PREFIX}{intent_id}'")
+    if table != "cautions":
+        return
     for key in lines:
         if key.startswith(CAUTION_PREFIX) and key.removeprefix(CAUTION_PREFIX) not in cautions:
             raise CatalogueError(f"line '{key}' has no words in [cautions] of {path}")

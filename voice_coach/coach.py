@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -50,10 +51,11 @@ class Coach:
         """Hold/reps/side asked for before a routine starts (slot names)."""
         self.interrupted: str | None = None
         """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
-        self.last_run: tuple[routine.Routine, dict[str, Any]] | None = None
-        """The latest routine started and the slots it was started with ("do it again")."""
+        self.last_run: Callable[[], str | None] | None = None
+        """Starts the latest routine (with the slots it was started with) or count again
+        ("do it again")."""
         self.stopped_run = False
-        """The latest routine was ended by "stop" ("carry on" then starts it again)."""
+        """The latest run was ended by "stop" ("carry on" then starts it again)."""
         self._answered: tuple[str, object] | None = None
         """A knowledge answer said during a routine, and the instruction it followed."""
         self._lock = threading.RLock()
@@ -178,14 +180,14 @@ class Coach:
         self._run(
             routine.RoutineRunner(spec, self.speaker, self.clock, hold=hold, reps=reps, side=side)
         )
-        self.last_run = (spec, slots)
+        self.last_run = lambda: self._begin(spec, slots)
 
     def _restart(self, reply: Reply) -> str | None:
         """Start the latest routine again from its first cue (or the default one)."""
         if self.last_run is None:
             return self._start_routine(reply)
-        self._begin(*self.last_run)
-        return ""  # the routine's first cue says what is starting
+        said = self.last_run()
+        return "" if said is None else said  # the first cue says what is starting
 
     def _default_routine(self) -> routine.Routine | None:
         """The routine "start the stretch" means: the first by name (None: none installed)."""
@@ -203,6 +205,7 @@ class Coach:
         down = reply.slots.get("order") == "down"
         timeline = timers.count_timeline(number, self.speaker.prepare, down=down)
         self._run(routine.RoutineRunner(timeline, self.speaker, self.clock))
+        self.last_run = lambda: self._count(reply)
         return ""
 
     def _adjust(self, reply: Reply) -> str | None:
@@ -255,7 +258,10 @@ class Coach:
         if self.active():
             return self.runner.resume()
         text, self.interrupted = self.interrupted, None
-        if not text and self.stopped_run and self.last_run is not None:
+        runner = self.runner
+        finished = runner is not None and runner.done and not runner.stopped
+        again = self.stopped_run or (finished and "again" in reply.request.split())
+        if not text and again and self.last_run is not None:  # "start again", after the end
             return self._restart(reply)
         offered, self.dialogue.recent_offer = self.dialogue.recent_offer, None
         if not text and offered in self.routines:  # "maybe later" ... "go on then"
@@ -283,9 +289,11 @@ class Coach:
         return self.timers.status() if len(self.timers) else None  # "how long is left"
 
     def _pain(self, reply: Reply) -> str | None:
+        self.stopped_run = False  # "carry on" no longer restarts the stretch
         return self.runner.pain() if self.active() else None
 
     def _red_flag(self, reply: Reply) -> str | None:
+        self.stopped_run = False
         if self.active():
             self.runner.red_flag()
         return None

@@ -82,7 +82,7 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     if understanding.intent is None:
         return cat.line("fallback")
     if understanding.red_flag is not None:
-        return matcher.red_flag_answer(understanding.red_flag)
+        return matcher.red_flag_answer(understanding.red_flag, understanding.text)
     said = []
     for heard in (understanding, *understanding.also):
         caution = matcher.caution(heard.intent, heard.text)
@@ -90,13 +90,15 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     return " ".join(said)
 
 
+KEEP_QUESTIONS = ("pause", "resume")
+"""Requests after which a question the coach asked is still open (as after "repeat")."""
 FALLBACKS = ("fallback", "fallback_again", "fallback_short")
 """What a first, a second and any later miss in a row get."""
 FOLLOW_UP_WORDS = 8
 """A question of at most this many words may be about the last answer ("how long for?")."""
-FOLLOW_UP_INTENTS = (None, "how_long")
-"""What such a question may be understood as on its own (nothing, or the general "how
-long will it last")."""
+GENERAL_WORDS = 3
+"""Understood as the general "how long will it last", a question of at most this many words
+("how long for?") may still be about the last answer."""
 TIMER_INTENTS = ("timer_set", "timer_status", "timer_cancel")
 """After these, "cancel it" means the timer."""
 STRETCH_INTENTS = ("start_routine", "resume", "restart", "adjust")
@@ -126,8 +128,9 @@ class Dialogue:
         self.recent_offer: str | None = None
         """The latest routine offered, until it starts or another request is answered: a
         "yes" after "no thanks" or a miss, or "go on then" with nothing paused, starts it."""
-        self.asked_leg: bool = False
-        """The coach has just asked whether the pain runs down a leg."""
+        self.asked_leg: str | None = None
+        """The coach has just asked whether the pain (``pain_report``) or a feeling
+        (``symptom_check``) is in a leg: the intent that asked."""
         self.asked_timer: str | None = None
         """The coach has just asked how long a timer should run: its label ("" for none)."""
         self.asked_cancel: dict[str, dict[str, Any]] = {}
@@ -168,16 +171,32 @@ class Dialogue:
         """Reply to an understood sentence, updating the state; several requests in it
         ("stop, and set a timer") are carried out in turn and their sentences joined."""
         reply = self._carry_out(heard)
+        asked = self._questions()
         for more in heard.also:
             after = self._carry_out(more)
+            now = self._questions().items()
+            asked = {k: asked[k] if v is None or v == {} else v for k, v in now}
             text = " ".join(t for t in (reply.text, after.text) if t)
             reply = replace(after, text=text)
+        self._ask(asked)  # "ouch, and stop": the leg question is still open
         if reply.intent != "repeat" and reply.text:
             self.last_answer, self.last_intent = reply.text, reply.intent
         return reply
 
+    def _questions(self) -> dict[str, Any]:
+        """The questions the coach has asked and not yet had answered."""
+        keys = ("pending_offer", "asked_leg", "asked_timer", "asked_cancel")
+        return {key: getattr(self, key) for key in keys}
+
+    def _ask(self, questions: dict[str, Any]) -> None:
+        for key, value in questions.items():
+            setattr(self, key, value)
+
     def _carry_out(self, heard: Understanding) -> Reply:
+        asked = self._questions()
         reply = replace(self._reply(heard), request=heard.text)
+        if reply.intent in KEEP_QUESTIONS:
+            self._ask(asked)  # "hang on, my phone's ringing": the question waits
         handler = self.handlers.get(reply.action or "")
         if handler is not None:
             said = handler(reply)
@@ -192,7 +211,7 @@ class Dialogue:
             return Reply(text, "repeat", action="repeat")
         intent = heard.intent
         offer, self.pending_offer = self.pending_offer, None
-        asked_leg, self.asked_leg = self.asked_leg, False
+        asked_leg, self.asked_leg = self.asked_leg, None
         asked_timer, self.asked_timer = self.asked_timer, None
         asked_cancel, self.asked_cancel = self.asked_cancel, {}
         if asked_cancel and heard.red_flag is None:
@@ -206,12 +225,14 @@ class Dialogue:
                 self.asked_timer = asked_timer  # still waiting for a duration
         if asked_leg:
             verdict = self._leg_verdict(heard)
+            if verdict == "no" and asked_leg == "symptom_check":  # "no, it's my arm"
+                return Reply(self.cat.line("symptom_no"), verdict)
             if verdict in ("no", "unsure"):
                 return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
             if verdict == "yes":
-                return self._red_flag(heard.red_flag or LEG_RULE)
+                return self._red_flag(heard.red_flag or LEG_RULE, heard.text)
         if heard.red_flag is not None:
-            return self._red_flag(heard.red_flag)
+            return self._red_flag(heard.red_flag, heard.text)
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
@@ -239,7 +260,7 @@ class Dialogue:
         self.pending_offer = spec.offer
         if intent != "resume":  # "go on then", with nothing paused, may still start it
             self.recent_offer = spec.offer
-        self.asked_leg = intent in LEG_QUESTIONS
+        self.asked_leg = intent if intent in LEG_QUESTIONS else None
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
@@ -247,24 +268,28 @@ class Dialogue:
 
     def _follow_up(self, heard: Understanding) -> Reply | None:
         """A short question about the last answer ("how long?" after the stretching
-        answer): its ``[cautions]`` line, when the question names one of its words."""
-        last = self.last_intent
-        if heard.intent not in FOLLOW_UP_INTENTS or len(heard.text.split()) > FOLLOW_UP_WORDS:
+        answer): that intent's ``caution_`` line, when the question names one of its
+        ``[follow_ups]`` words. Only a question that means nothing on its own, or the
+        general "how long" in at most :data:`GENERAL_WORDS` words, is taken so."""
+        last, words = self.last_intent, len(heard.text.split())
+        alone = heard.intent is None and words <= FOLLOW_UP_WORDS
+        if not alone and not (heard.intent == "how_long" and words <= GENERAL_WORDS):
             return None
         if last not in self.cat.intents or self.cat.intents[last].kind != "knowledge":
             return None
-        text = self.matcher.caution(last, heard.text)
+        text = self.matcher.follow_up(last, heard.text)
         if text is None:
             return None
         self.misses = 0
         self.pending_offer = self.recent_offer = self.cat.intents[last].offer
         return Reply(text, last)
 
-    def _red_flag(self, rule: str) -> Reply:
-        """The answer to the red flag of ``rule`` (a rule's name)."""
+    def _red_flag(self, rule: str, said: str) -> Reply:
+        """The answer to the red flag of ``rule`` (a rule's name) in the sentence ``said``;
+        one that is also an emergency ("I fell and I can't get up") gets that answer first."""
         self.red_flagged, self.cautioned = True, False  # each red flag: warn again
         self.recent_offer = None
-        text = self.matcher.red_flag_answer(rule)
+        text = self.matcher.red_flag_answer(rule, said)
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
 
     def _caution_first(self, intent: str, offer: str | None) -> bool:

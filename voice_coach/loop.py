@@ -502,7 +502,8 @@ class Session:
         self.utterance.acted = True
         log.info("barge-in: %r -> %s", text, heard.intent)
         self._log("heard", text)
-        self.speaker.stop()
+        if not (heard.intent == "pause" and "pause" in self.dialogue.handlers):
+            self.speaker.stop()  # a pause handler cuts it itself, keeping what it cut
         self._answer(heard)
 
     def _louder_than_echo(self) -> bool:

@@ -109,6 +109,10 @@ class Matcher:
             intent: [word_pattern(w) for w in words]
             for intent, words in lang.get("cautions", {}).items()
         }
+        self._follow_ups = {
+            intent: [word_pattern(w) for w in words]
+            for intent, words in lang.get("follow_ups", {}).items()
+        }
         self._unit_words = {
             w for key in ("seconds", "minutes", "hours", "reps") for w in self._slot_words[key]
         }
@@ -235,10 +239,14 @@ class Matcher:
                 flagged.append(name)
         return flagged
 
-    def red_flag_answer(self, rule: str | None) -> str:
-        """What to say for the red-flag rule named ``rule`` (its ``line``); for None, the
-        general red-flag answer."""
-        return self.cat.line(self._red_flag_lines.get(rule or "", RED_FLAG_LINE))
+    def red_flag_answer(self, rule: str | None, text: str = "") -> str:
+        """What to say for the red-flag rule named ``rule`` (its ``line``; for None, the
+        general red-flag answer) in the normalised ``text``: one that is also an emergency
+        ("I fell down the stairs and I can't get up") gets the emergency answer first."""
+        said = self.cat.line(self._red_flag_lines.get(rule or "", RED_FLAG_LINE))
+        if self.is_emergency(text):
+            said = f"{self.cat.intent(EMERGENCY_INTENT).answer} {said}"
+        return said
 
     def caution(self, intent_id: str | None, text: str) -> str | None:
         """The line to say instead of the intent's answer, when the normalised text names
@@ -246,6 +254,13 @@ class Matcher:
         if not any(p.search(text) for p in self._cautions.get(intent_id or "", [])):
             return None
         return self.cat.line(catalogue_mod.CAUTION_PREFIX + str(intent_id))
+
+    def follow_up(self, intent_id: str, text: str) -> str | None:
+        """The ``caution_`` line of ``intent_id`` when the normalised text, a short question
+        right after its answer, names one of its ``[follow_ups]`` words ("how long?")."""
+        if not any(p.search(text) for p in self._follow_ups.get(intent_id, [])):
+            return None
+        return self.cat.line(catalogue_mod.CAUTION_PREFIX + intent_id)
 
     def off_topic(self, text: str) -> bool:
         """True when the text names a topic outside the seed and nothing about the back."""
@@ -317,11 +332,19 @@ class Matcher:
         )
         if not confident or len(set(intents)) < len(parts):
             return []
+        if EMERGENCY_INTENT in intents:  # "stop and call an ambulance": the emergency alone
+            return [parts[intents.index(EMERGENCY_INTENT)]]
         return parts if whole is None or whole in intents else []
+
+    def is_emergency(self, text: str) -> bool:
+        """True when the normalised text names one of the emergency intent's keywords
+        ("I fell down the stairs and I can't get up")."""
+        return any(p.search(text) for p, _ in self._keywords.get(EMERGENCY_INTENT, []))
 
     def _accept(self, intent_id: str, score: float, text: str) -> bool:
         intent = self.cat.intents[intent_id]
-        if intent.kind == "knowledge" and self.off_topic(text):
+        urgent = intent_id == EMERGENCY_INTENT  # "I've collapsed and hurt my shoulder"
+        if intent.kind == "knowledge" and not urgent and self.off_topic(text):
             return False
         if score >= ACCEPT_SCORE:
             return True
