@@ -369,6 +369,7 @@ def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
         ("what about paracetamol and ibuprofen together", "caution_medication"),
         ("can I give my son ibuprofen, he's fourteen and hurt his back", "caution_medication"),
         ("my eight year old has a bad back, what should I do", "caution_overview"),
+        ("my 12 year old has back pain, what tablets can he take", "caution_medication"),
     ],
 )
 def test_medicine_questions_with_a_risk_and_a_child_s_back_are_cautioned(text, line):
