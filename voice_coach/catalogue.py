@@ -139,6 +139,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "offer_unsure": (),
     "nothing_to_repeat": (),
     "red_flag_answer": (),
+    "red_flag_leg": (),
     "symptom_no": (),
     "stretch_after_red_flag": (),
     "ask_in_conversation": (),

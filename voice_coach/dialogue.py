@@ -107,8 +107,8 @@ CHOICE_WORDS = 4
 """An answer to "which timer?" that is understood as another request is taken as a choice
 only up to this many words ("the ten minute one")."""
 
-LEG_RULE = "pain shooting or running down a leg"
-"""The red-flag rule whose answer a yes to the leg question gets."""
+LEG_LINE = "red_flag_leg"
+"""What a yes to the leg question gets ("the left one", "a little")."""
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust", "pain_report", "symptom_check")
@@ -230,7 +230,9 @@ class Dialogue:
             if verdict in ("no", "unsure"):
                 return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
             if verdict == "yes":
-                return self._red_flag(heard.red_flag or LEG_RULE, heard.text)
+                return self._red_flag(
+                    heard.red_flag, heard.text, None if heard.red_flag else LEG_LINE
+                )
         if heard.red_flag is not None:
             return self._red_flag(heard.red_flag, heard.text)
         follow_up = self._follow_up(heard)
@@ -284,12 +286,13 @@ class Dialogue:
         self.pending_offer = self.recent_offer = self.cat.intents[last].offer
         return Reply(text, last)
 
-    def _red_flag(self, rule: str, said: str) -> Reply:
-        """The answer to the red flag of ``rule`` (a rule's name) in the sentence ``said``;
-        one that is also an emergency ("I fell and I can't get up") gets that answer first."""
+    def _red_flag(self, rule: str | None, said: str, line: str | None = None) -> Reply:
+        """The answer to the red flag of ``rule`` (a rule's name; or the sentence ``line``)
+        in the sentence ``said``; one that is also an emergency ("I fell and I can't get up")
+        gets that answer first."""
         self.red_flagged, self.cautioned = True, False  # each red flag: warn again
         self.recent_offer = None
-        text = self.matcher.red_flag_answer(rule, said)
+        text = self.matcher.red_flag_answer(rule, said, line)
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
 
     def _caution_first(self, intent: str, offer: str | None) -> bool:

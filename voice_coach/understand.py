@@ -239,11 +239,12 @@ class Matcher:
                 flagged.append(name)
         return flagged
 
-    def red_flag_answer(self, rule: str | None, text: str = "") -> str:
+    def red_flag_answer(self, rule: str | None, text: str = "", line: str | None = None) -> str:
         """What to say for the red-flag rule named ``rule`` (its ``line``; for None, the
-        general red-flag answer) in the normalised ``text``: one that is also an emergency
-        ("I fell down the stairs and I can't get up") gets the emergency answer first."""
-        said = self.cat.line(self._red_flag_lines.get(rule or "", RED_FLAG_LINE))
+        general red-flag answer, or ``line`` when given) in the normalised ``text``: one that
+        is also an emergency ("I fell down the stairs and I can't get up") gets the
+        emergency answer first."""
+        said = self.cat.line(line or self._red_flag_lines.get(rule or "", RED_FLAG_LINE))
         if self.is_emergency(text):
             said = f"{self.cat.intent(EMERGENCY_INTENT).answer} {said}"
         return said
