@@ -239,6 +239,21 @@ SPOKEN_QUESTIONS: tuple[tuple[str, str], ...] = (
 )
 """(sentence, expected intent id): in-scope spoken questions and commands."""
 
+NEWER_QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("i can't get up off the floor", ("emergency",)),
+    ("how long will this spasm last", ("how_long",)),
+    ("can we start it all over", ("restart",)),
+    ("hello coach", ("greeting",)),
+    ("is it ok to go to the gym", ("activity",)),
+    ("would a massage help my back", ("not_covered",)),
+    ("i've got pins and needles", ("symptom_check",)),
+    ("stop and set a timer for five minutes", ("stop", "timer_set")),
+    ("should i go to a and e", ("see_doctor",)),
+    ("i feel faint", ("emergency",)),
+)
+"""(sentence, expected intents in order): the intents and the two-request sentences added
+after :data:`SPOKEN_QUESTIONS` was fixed for the benchmark, spoken."""
+
 DEV_RED_FLAGS: tuple[str, ...] = tuple(
     tomllib.loads((Path(__file__).parent / "data" / "dev_sentences.toml").read_text())["red_flags"]
 )
