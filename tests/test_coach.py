@@ -356,3 +356,11 @@ def test_carry_on_after_stop_and_a_pain_report_does_not_restart_the_stretch(coac
     talk(coach, "no")
     assert talk(coach, "carry on") == CAT.line("coach_nothing_paused")
     assert not coach.active()
+
+
+def test_cancel_it_during_the_stretch_stops_it_even_with_a_timer_set_before(coach, clock):
+    talk(coach, "set a timer for 10 minutes")
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 3)
+    talk(coach, "cancel it")
+    assert not coach.active() and len(coach.timers) == 1

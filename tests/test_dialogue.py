@@ -6,6 +6,7 @@ import pytest
 
 from voice_coach import catalogue
 from voice_coach.dialogue import Dialogue
+from voice_coach.understand import understand
 
 CAT = catalogue.load()
 
@@ -422,7 +423,7 @@ def test_the_leg_question_stays_open_across_a_pause():
 
 def test_no_to_where_a_feeling_is_still_says_to_see_a_practitioner():
     talk = Dialogue()
-    assert talk.handle("my arm is numb").intent == "symptom_check"
+    assert talk.handle("something has gone numb").intent == "symptom_check"
     assert talk.handle("no").text == CAT.line("symptom_no")
 
 
@@ -463,3 +464,71 @@ def test_a_red_flag_that_is_also_an_emergency_gets_both_answers(text):
 )
 def test_stretch_talk_and_ordinary_remarks_are_no_red_flag_or_emergency(text):
     assert Dialogue().handle(text).intent not in ("see_doctor", "emergency")
+
+
+@pytest.mark.parametrize(
+    "place", ["in my groin", "down below", "my bottom", "it's between my legs"]
+)
+def test_a_numb_feeling_placed_down_below_in_answer_to_where_is_urgent(place):
+    """The question and its answer are read together: "I feel numb" ... "down below"."""
+    talk = Dialogue()
+    talk.handle("I feel numb")
+    assert talk.handle(place).text.startswith(CAT.line("red_flag_urgent"))
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my arm is numb", "symptom_elsewhere"),
+        ("my hand is tingling", "symptom_elsewhere"),
+        ("I don't have any numbness", "symptom_no"),
+        ("my leg isn't numb", "symptom_no"),
+    ],
+)
+def test_a_nerve_sign_placed_elsewhere_or_denied_is_not_asked_about(text, line):
+    talk = Dialogue()
+    assert talk.handle(text).text == CAT.line(line) and not talk.asked_leg
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("I'm pregnant and my leg is numb", ["red_flag_pregnancy", "red_flag_leg"]),
+        ("my leg is numb and I have chest pain", ["red_flag_chest", "red_flag_leg"]),
+        ("I feel numb down below", ["red_flag_urgent"]),
+    ],
+)
+def test_a_sentence_with_red_flags_of_several_kinds_gets_each_answer(text, lines):
+    assert Dialogue().handle(text).text == " ".join(CAT.line(key) for key in lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have chest pain, just back pain",
+        "I'm not short of breath",
+        "no numbness down below, no bladder problems",
+    ],
+)
+def test_denied_urgent_signs_are_no_red_flag(text):
+    assert Dialogue().handle(text).intent != "see_doctor"
+
+
+def test_asking_to_stretch_before_answering_the_leg_question_asks_it_again():
+    talk = Dialogue()
+    question = talk.handle("ouch").text
+    assert talk.handle("do it again").text == question
+    assert talk.handle("no").text == CAT.line("leg_pain_no")
+
+
+def test_yes_and_no_to_the_offer_is_unsure_and_a_change_of_mind_is_a_yes():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle("yes and no").text == CAT.line("offer_unsure")
+    talk.handle("no thanks")
+    assert talk.handle("I've changed my mind, let's do it").action == "start_routine"
+
+
+@pytest.mark.parametrize("text", ["stop and carry on", "stop and start over"])
+def test_contradictory_requests_are_not_cut_in_two(text):
+    assert understand(text).also == ()

@@ -141,6 +141,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "red_flag_answer": (),
     "red_flag_leg": (),
     "symptom_no": (),
+    "symptom_elsewhere": (),
     "stretch_after_red_flag": (),
     "ask_in_conversation": (),
     "leg_pain_no": (),
@@ -458,7 +459,7 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
     """``[leg_denial]``, ``[timer_choice]`` and ``[requests]`` list words;
     ``[pronunciations]`` maps words to phones."""
     denial = language["leg_denial"]
-    for key in ("starts", "negations", "unless", "yes", "back", "legs"):
+    for key in ("starts", "negations", "unless", "yes", "back", "legs", "denials", "elsewhere"):
         if not _strings_list(denial.get(key)):
             raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
     if not _strings_list(language["timer_choice"].get("keep")):

@@ -131,6 +131,11 @@ class Dialogue:
         self.asked_leg: str | None = None
         """The coach has just asked whether the pain (``pain_report``) or a feeling
         (``symptom_check``) is in a leg: the intent that asked."""
+        self.asked_about = ""
+        """The sentence that led to the latest answer ("I feel numb"), read together with
+        the answer to the leg question ("down below")."""
+        self.last_request: str | None = None
+        """The intent of the latest request handled (also when nothing was said)."""
         self.asked_timer: str | None = None
         """The coach has just asked how long a timer should run: its label ("" for none)."""
         self.asked_cancel: dict[str, dict[str, Any]] = {}
@@ -148,6 +153,7 @@ class Dialogue:
         self._leg_yes = [understand_mod.word_pattern(w) for w in leg["yes"]]
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
+        self._denied = [understand_mod.word_pattern(w) for w in leg["denials"]]
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
         ]
@@ -195,6 +201,7 @@ class Dialogue:
     def _carry_out(self, heard: Understanding) -> Reply:
         asked = self._questions()
         reply = replace(self._reply(heard), request=heard.text)
+        self.last_request = reply.intent
         if reply.intent in KEEP_QUESTIONS:
             self._ask(asked)  # "hang on, my phone's ringing": the question waits
         handler = self.handlers.get(reply.action or "")
@@ -212,6 +219,7 @@ class Dialogue:
         intent = heard.intent
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, None
+        asked_about = self.asked_about
         asked_timer, self.asked_timer = self.asked_timer, None
         asked_cancel, self.asked_cancel = self.asked_cancel, {}
         if asked_cancel and heard.red_flag is None:
@@ -224,15 +232,9 @@ class Dialogue:
             if intent is None:
                 self.asked_timer = asked_timer  # still waiting for a duration
         if asked_leg:
-            verdict = self._leg_verdict(heard)
-            if verdict == "no" and asked_leg == "symptom_check":  # "no, it's my arm"
-                return Reply(self.cat.line("symptom_no"), verdict)
-            if verdict in ("no", "unsure"):
-                return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
-            if verdict == "yes":
-                return self._red_flag(
-                    heard.red_flag, heard.text, None if heard.red_flag else LEG_LINE
-                )
+            answered = self._leg_answer(heard, asked_leg, asked_about)
+            if answered is not None:
+                return answered
         if heard.red_flag is not None:
             return self._red_flag(heard.red_flag, heard.text)
         follow_up = self._follow_up(heard)
@@ -246,7 +248,7 @@ class Dialogue:
             offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
-        if intent == "stop" and self.last_intent in TIMER_INTENTS and "cancel" in heard.text:
+        if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
             return self._start(offer, heard.slots)
@@ -263,6 +265,12 @@ class Dialogue:
         if intent != "resume":  # "go on then", with nothing paused, may still start it
             self.recent_offer = spec.offer
         self.asked_leg = intent if intent in LEG_QUESTIONS else None
+        self.asked_about = heard.text
+        if intent == "symptom_check":
+            said = self._symptom_placed(heard.text)
+            if said is not None:  # "my arm is numb", "my leg isn't numb": no question
+                self.asked_leg = None
+                return Reply(said, intent, action=intent)
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = heard.slots.get("label", "")
         action = intent if intent in ACTION_INTENTS else None
@@ -303,6 +311,35 @@ class Dialogue:
             return False
         self.cautioned = True
         return True
+
+    def _leg_answer(self, heard: Understanding, asked: str, about: str) -> Reply | None:
+        """The reply to an answer to the leg question that ``asked`` (an intent) put after
+        the sentence ``about``; None when the answer is another request. The two are read
+        together for red flags: "I feel numb" ... "down below" is one."""
+        together = f"{about} {heard.text}"
+        flag = heard.red_flag or self.matcher.red_flag(together)
+        if flag is not None:
+            return self._red_flag(flag, together)
+        verdict = self._leg_verdict(heard)
+        if verdict == "yes":
+            return self._red_flag(None, heard.text, LEG_LINE)
+        if verdict in ("no", "unsure") and asked == "symptom_check":  # "no, it's my arm"
+            return Reply(self.cat.line("symptom_no"), verdict)
+        if verdict in ("no", "unsure"):
+            return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
+        if heard.intent in ("start_routine", "resume", "restart"):  # not before an answer
+            self.asked_leg, self.asked_about = asked, about
+            return Reply(self.cat.intent(asked).answer, asked)
+        return None
+
+    def _symptom_placed(self, text: str) -> str | None:
+        """For a nerve sign named with its place outside the legs ("my arm is numb") or
+        denied ("my leg isn't numb"), what to say instead of asking where it is."""
+        if any(p.search(text) for p in self._denied):
+            return self.cat.line("symptom_no")
+        if set(text.split()) & set(self.cat.language["leg_denial"]["elsewhere"]):
+            return self.cat.line("symptom_elsewhere")
+        return None
 
     def _leg_verdict(self, heard: Understanding) -> str | None:
         """An answer to "is the pain running down either of your legs?": "no", "yes" (a

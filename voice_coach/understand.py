@@ -21,6 +21,9 @@ from .catalogue import Catalogue
 
 ACKNOWLEDGEMENTS = ("yes", "no", "unsure")
 """Intents that only answer the coach: never split off as a request of their own."""
+HALTS = frozenset({"stop", "pause"})
+STARTS = frozenset({"resume", "restart", "start_routine"})
+"""Requests that contradict each other: a sentence holding one of each is not cut in two."""
 ACCEPT_SCORE = 78.0
 """Lowest phrase similarity (0-100) accepted without a keyword."""
 KEYWORD_ACCEPT_SCORE = 40.0
@@ -241,10 +244,17 @@ class Matcher:
 
     def red_flag_answer(self, rule: str | None, text: str = "", line: str | None = None) -> str:
         """What to say for the red-flag rule named ``rule`` (its ``line``; for None, the
-        general red-flag answer, or ``line`` when given) in the normalised ``text``: one that
-        is also an emergency ("I fell down the stairs and I can't get up") gets the
-        emergency answer first."""
-        said = self.cat.line(line or self._red_flag_lines.get(rule or "", RED_FLAG_LINE))
+        general red-flag answer, or ``line`` when given) in the normalised ``text``. The
+        other rules ``text`` sets off add their own lines ("I'm pregnant and my leg is numb"),
+        the general one only when no other is said; one that is also an emergency ("I fell
+        down the stairs and I can't get up") gets the emergency answer first."""
+        keys = [line or self._red_flag_lines.get(rule or "", RED_FLAG_LINE)]
+        for name in self.red_flags(text) if text else []:
+            if self._red_flag_lines[name] not in keys:
+                keys.append(self._red_flag_lines[name])
+        if len(keys) > 1 and RED_FLAG_LINE in keys:
+            keys.remove(RED_FLAG_LINE)
+        said = " ".join(self.cat.line(key) for key in keys)
         if self.is_emergency(text):
             said = f"{self.cat.intent(EMERGENCY_INTENT).answer} {said}"
         return said
@@ -335,6 +345,8 @@ class Matcher:
             return []
         if EMERGENCY_INTENT in intents:  # "stop and call an ambulance": the emergency alone
             return [parts[intents.index(EMERGENCY_INTENT)]]
+        if set(intents) & HALTS and set(intents) & STARTS:  # "stop and carry on": unclear
+            return []
         return parts if whole is None or whole in intents else []
 
     def is_emergency(self, text: str) -> bool:
