@@ -154,6 +154,7 @@ class Dialogue:
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
         self._denied = [understand_mod.word_pattern(w) for w in leg["denials"]]
+        self._elsewhere = frozenset(leg["elsewhere"])
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
         ]
@@ -327,7 +328,7 @@ class Dialogue:
             return Reply(self.cat.line("symptom_no"), verdict)
         if verdict in ("no", "unsure"):
             return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
-        if heard.intent in ("start_routine", "resume", "restart"):  # not before an answer
+        if heard.intent in STRETCH_INTENTS:  # "do it again": not before an answer
             self.asked_leg, self.asked_about = asked, about
             return Reply(self.cat.intent(asked).answer, asked)
         return None
@@ -337,7 +338,7 @@ class Dialogue:
         denied ("my leg isn't numb"), what to say instead of asking where it is."""
         if any(p.search(text) for p in self._denied):
             return self.cat.line("symptom_no")
-        if set(text.split()) & set(self.cat.language["leg_denial"]["elsewhere"]):
+        if self._elsewhere.intersection(text.split()):
             return self.cat.line("symptom_elsewhere")
         return None
 
