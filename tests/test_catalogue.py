@@ -46,6 +46,7 @@ CONTROL = (
     "no",
     "unsure",
     "greeting",
+    "thanks",
     "goodbye",
     "count",
     "timer_set",

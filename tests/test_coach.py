@@ -85,7 +85,7 @@ def test_stop_and_set_a_timer_in_one_sentence_does_both(coach, clock, speaker):
 
 def test_how_long_is_left_with_only_a_timer_running_gives_the_timer(coach, clock, speaker):
     talk(coach, "set a timer for 10 minutes")
-    ref = CAT.line("routine_timer_ref", duration="10 minutes")
+    ref = CAT.line("routine_timer_ref_only")
     assert talk(coach, "how long is left") == CAT.line(
         "routine_timer_left", ref=ref, left="10 minutes"
     )
@@ -261,6 +261,14 @@ def test_start_over_restarts_a_running_stretch_or_starts_one(coach, clock, speak
 def test_hold_on_with_nothing_said_or_running_waits_rather_than_pausing(coach, speaker):
     assert talk(coach, "hold on") == CAT.line("coach_waiting")
     assert speaker.stops == 0
+
+
+def test_stop_with_nothing_said_or_running_says_so_but_cutting_an_answer_ends_it(coach, speaker):
+    assert talk(coach, "stop") == CAT.line("coach_nothing_running")
+    talk(coach, "should I use ice or heat")
+    assert speaker.is_speaking() and speaker.stops == 1
+    assert talk(coach, "stop") == CAT.intent("stop").answer
+    assert speaker.stops == 2
 
 
 def test_pause_outside_a_routine_cuts_speech_and_resume_says_it_again(coach, clock, speaker):

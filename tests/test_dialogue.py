@@ -160,6 +160,30 @@ def test_an_unsure_answer_to_an_offer_keeps_it_open():
     assert talk.handle("yes").action == "start_routine"
 
 
+def test_thanks_to_an_offer_keeps_it_open_and_yes_thanks_accepts_it():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle("thank you").text == CAT.line("offer_thanks")
+    assert talk.handle("yes").action == "start_routine"
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle("yes thanks").action == "start_routine"
+
+
+def test_thanks_with_nothing_offered_is_welcomed_and_no_thank_you_is_a_no():
+    talk = Dialogue()
+    assert talk.handle("thank you so much").text == CAT.intent("thanks").answer
+    talk.handle("how do I stretch my back")
+    assert talk.handle("no thank you").text == CAT.line("offer_declined")
+
+
+def test_how_often_after_the_ice_answer_says_the_article_gives_no_figure():
+    talk = Dialogue()
+    talk.handle("should I use ice or heat")
+    reply = talk.handle("how often?")
+    assert reply.text == CAT.line("caution_ice_heat") and not any(c.isdigit() for c in reply.text)
+
+
 def test_a_duration_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

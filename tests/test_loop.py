@@ -97,6 +97,17 @@ def test_other_barge_in_commands_act_while_speaking(session, speaker, command):
     assert speaker.stops == 1 and len(speaker.texts()) == 1
 
 
+def test_stop_said_over_an_answer_with_a_coach_ends_it_rather_than_finding_nothing(speaker):
+    """The coach's stop handler cuts the answer itself, so it knows something was said."""
+    dialogue = Dialogue()
+    Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
+    session = Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("overview").answer
+    session.handle_event(final("stop"))
+    assert speaker.stops == 1 and speaker.texts() == [CAT.intent("stop").answer]
+
+
 def test_wait_said_over_an_answer_pauses_it_and_carry_on_says_it_again(speaker):
     """With a coach, "wait" heard over an answer is cut by the coach's pause, which keeps
     the sentence it cut for "carry on" (cutting it first would lose it)."""

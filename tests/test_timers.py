@@ -101,6 +101,19 @@ def test_two_timers_status_cancel_and_alarms() -> None:
     assert t.status() == line("routine_timer_none")
 
 
+def test_the_only_timer_is_called_the_timer() -> None:
+    """One unnamed timer is "the timer", not "the timer for 10 minutes" again."""
+    clock = FakeClock()
+    t = Timers(clock)
+    t.start(600)
+    clock.advance(60)
+    only = line("routine_timer_ref_only")
+    assert t.status() == line("routine_timer_left", ref=only, left="9 minutes")
+    t.start(300, "ice")
+    plain = line("routine_timer_ref", duration="10 minutes")
+    assert line("routine_timer_left", ref=plain, left="9 minutes") in t.status()
+
+
 def test_count_down_from_five_each_number_on_its_second() -> None:
     timeline = timers.count_timeline(5, estimate=len, down=True)
     assert [(c.at, c.say) for c in timeline.cues] == [(float(i), str(5 - i)) for i in range(5)]

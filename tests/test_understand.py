@@ -309,6 +309,28 @@ def test_two_requests_in_one_sentence_are_both_understood_and_one_stays_one(text
 
 
 @pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("thanks, what about heat", "ice_heat"),
+        ("how do I stretch my back, thank you", "stretching"),
+        ("thanks for that, how long should I hold it", "stretching"),
+        ("cheers, set a timer for 5 minutes", "timer_set"),
+        ("thank you, my leg has gone numb", "see_doctor"),
+        ("thank you so much", "thanks"),
+        ("that's great, thanks", "thanks"),
+        ("thanks for your help", "thanks"),
+        ("no thank you", "no"),
+        ("yes thanks", "yes"),
+        ("thank you, goodbye", "goodbye"),
+    ],
+)
+def test_thanks_around_a_request_leaves_the_request(text, intent):
+    """``[requests] courtesy``: thanks said before or after a request is set aside, but a
+    bare "great, thanks" or "thanks for your help" is thanks."""
+    assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
     ("text", "line"),
     [
         ("I think I'm having a heart attack", "red_flag_chest"),

@@ -123,11 +123,13 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_timer_or": ("first", "second"),
     "routine_timer_unknown": ("label",),
     "routine_timer_left": ("ref", "left"),
+    "routine_timer_ref_only": (),
 }
 LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_no_such_routine": (),
     "coach_nothing_paused": (),
     "coach_waiting": (),
+    "coach_nothing_running": (),
     "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),
     "coach_busy": (),
@@ -137,6 +139,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback_short": (),
     "offer_declined": (),
     "offer_unsure": (),
+    "offer_thanks": (),
     "nothing_to_repeat": (),
     "red_flag_answer": (),
     "red_flag_leg": (),
@@ -464,8 +467,9 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
             raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
     if not _strings_list(language["timer_choice"].get("keep")):
         raise fail(path, "timer_choice", "'keep' must be a non-empty list of strings")
-    if not _strings_list(language["requests"].get("joins")):
-        raise fail(path, "requests", "'joins' must be a non-empty list of strings")
+    for key in ("joins", "courtesy"):
+        if not _strings_list(language["requests"].get(key)):
+            raise fail(path, "requests", f"'{key}' must be a non-empty list of strings")
     for word, phones in language.get("pronunciations", {}).items():
         if not isinstance(phones, str) or not phones.split() or word != word.lower():
             raise fail(path, "pronunciations", f"'{word}': give a lower-case word = \"PHONES\"")

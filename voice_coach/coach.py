@@ -235,9 +235,10 @@ class Coach:
         if self.active():
             self.stopped_run = self.runner.timeline.routine != "count"
             return self.runner.stop()
+        speaking = self.speaker.is_speaking()
         self.speaker.stop()
         if not len(self.timers):
-            return None
+            return None if speaking else self.cat.line("coach_nothing_running")
         if "cancel" in reply.request.split():  # "cancel it": only a timer is running
             return self._timer_cancel(reply)
         return self.cat.line("coach_timer_still_running")

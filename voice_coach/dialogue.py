@@ -258,6 +258,9 @@ class Dialogue:
         if offer and intent == "unsure":
             self.pending_offer = offer  # a later "yes" still starts it
             return Reply(self.cat.line("offer_unsure"), intent)
+        if offer and intent == "thanks":  # neither a yes nor a no: the offer stays open
+            self.pending_offer = offer
+            return Reply(self.cat.line("offer_thanks"), intent)
         if intent == "start_routine":
             return self._start(heard.slots.get("routine") or self._default_routine(), heard.slots)
         spec = self.cat.intent(intent)

@@ -502,8 +502,8 @@ class Session:
         self.utterance.acted = True
         log.info("barge-in: %r -> %s", text, heard.intent)
         self._log("heard", text)
-        if not (heard.intent == "pause" and "pause" in self.dialogue.handlers):
-            self.speaker.stop()  # a pause handler cuts it itself, keeping what it cut
+        if heard.intent not in ("pause", "stop") or heard.intent not in self.dialogue.handlers:
+            self.speaker.stop()  # pause and stop handlers cut it themselves, knowing it spoke
         self._answer(heard)
 
     def _louder_than_echo(self) -> bool:

@@ -173,8 +173,13 @@ class Timers:
         if not self._timers:
             return _line("routine_timer_none")
         now = self.clock.now()
+        only = len(self.running) == 1 and not self.running[0].label
         return " ".join(
-            _line("routine_timer_left", ref=t.ref(), left=spoken_duration(t.ends - now))
+            _line(
+                "routine_timer_left",
+                ref=_line("routine_timer_ref_only") if only else t.ref(),
+                left=spoken_duration(t.ends - now),
+            )
             for t in self.running
         )
 

@@ -152,6 +152,9 @@ class Matcher:
         }
         joins = sorted(lang["requests"]["joins"], key=len, reverse=True)
         self._joins = re.compile(r"\b(?:" + "|".join(map(re.escape, joins)) + r")\b")
+        courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
+        thanks = "|".join(map(re.escape, courtesy))
+        self._courtesy = re.compile(rf"^(?:{thanks})\b(?!\s+for\b)\s*|\s*\b(?:{thanks})$")
         self._routines = {
             path.stem.replace("-", " "): path.stem
             for path in sorted((cat.root / "routines").glob("*.toml"))
@@ -316,6 +319,11 @@ class Matcher:
         flag = self.red_flag(norm)
         if flag:
             return Understanding(SAFETY_INTENT, 100.0, {}, norm, SAFETY_INTENT, flag)
+        rest = self._courtesy.sub("", norm).strip()
+        if rest and rest != norm:  # "thanks, what about heat?": the request, when clear
+            request = self.understand(rest)
+            if request.intent not in (None, *ACKNOWLEDGEMENTS):  # "great, thanks": thanks
+                return request
         scores = self.scores(norm)
         if not scores:
             return Understanding(None, 0.0, {}, norm)
