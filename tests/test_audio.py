@@ -262,16 +262,46 @@ def test_wav_cut_inside_its_header(tmp_path: Path, speech: np.ndarray) -> None:
     assert_clear_input_error(path, "not a readable audio file")
 
 
-def test_truncated_wav_gives_the_audio_before_the_cut(tmp_path: Path, speech: np.ndarray) -> None:
-    """The header promises more than is there: libsndfile reads what exists (decided: keep it)."""
+def test_truncated_wav_is_an_input_error(tmp_path: Path, speech: np.ndarray) -> None:
+    """The header promises more than is there: cut short, not read as if whole."""
     data = wav_bytes(speech, tmp_path)
     cut = 44 + (len(data) - 44) // 2 + 1  # half the samples, and half a sample more
     path = tmp_path / "truncated.wav"
     path.write_bytes(data[:cut])
-    result = read_audio(path)
-    whole = (cut - 44) // 2
-    assert len(result) == whole
-    assert np.array_equal(result, speech[:whole])
+    assert_clear_input_error(path, "cut short")
+
+
+def test_wav_from_a_pipe_with_a_placeholder_size_is_read_whole(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    """A program writing to a pipe cannot fill the sizes in (espeak-ng puts 0x7FFFF000)."""
+    data = bytearray(wav_bytes(speech, tmp_path))
+    at = data.index(b"data") + 4
+    for size in (0x7FFFF000, 0xFFFFFFFF):
+        data[at : at + 4] = size.to_bytes(4, "little")
+        path = tmp_path / f"piped_{size:x}.wav"
+        path.write_bytes(data)
+        assert np.array_equal(read_audio(path), speech)
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("OGG", "ogg"), ("MP3", "mp3")])
+def test_truncated_compressed_file_is_an_input_error(
+    tmp_path: Path, speech: np.ndarray, fmt: str, suffix: str
+) -> None:
+    if fmt not in soundfile.available_formats():
+        pytest.skip(f"this libsndfile cannot write {fmt}")
+    source = tmp_path / f"source.{suffix}"
+    soundfile.write(source, as_float(speech), SAMPLE_RATE, format=fmt)
+    path = tmp_path / f"truncated.{suffix}"
+    path.write_bytes(source.read_bytes()[: source.stat().st_size * 3 // 4])
+    assert_clear_input_error(path, "cut short")
+
+
+def test_impossible_sample_rate_is_an_input_error(tmp_path: Path, speech: np.ndarray) -> None:
+    """A broken header giving 8 Hz would otherwise be resampled into gigabytes."""
+    path = tmp_path / "eight_hz.wav"
+    soundfile.write(path, speech, 8)
+    assert_clear_input_error(path, "too low for speech")
 
 
 def test_truncated_flac_is_an_input_error(tmp_path: Path, speech: np.ndarray) -> None:
@@ -279,4 +309,4 @@ def test_truncated_flac_is_an_input_error(tmp_path: Path, speech: np.ndarray) ->
     soundfile.write(source, speech, SAMPLE_RATE, format="FLAC")
     path = tmp_path / "truncated.flac"
     path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
-    assert_clear_input_error(path, "not a readable audio file")
+    assert_clear_input_error(path, "cut short")

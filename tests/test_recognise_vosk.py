@@ -123,6 +123,29 @@ def test_a_model_that_is_not_english_is_refused_or_passed_over(
     assert "not an English model; using pocketsphinx instead" in err
 
 
+def test_a_broken_model_found_by_scanning_is_passed_over_but_one_asked_for_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All the files are there but do not load (a damaged download): ``auto`` still runs."""
+    from voice_coach.recognise import select_engine
+
+    broken = tmp_path / "models" / "vosk-model-small-en-us-0.15"
+    for part in ("am/final.mdl", "conf/model.conf", "graph/HCLG.fst"):
+        (broken / part).parent.mkdir(parents=True, exist_ok=True)
+        (broken / part).write_bytes(b"not a model")
+    monkeypatch.delenv(models.ENV_MODEL, raising=False)
+    monkeypatch.setattr(models, "models_dir", lambda: tmp_path / "models")
+    monkeypatch.setattr(models, "STANDARD_DIRS", ())
+    assert models.find_vosk_model() == broken
+    assert select_engine("auto").name == "pocketsphinx"
+    err = capsys.readouterr().err
+    assert str(broken) in err and "using pocketsphinx instead" in err
+    with pytest.raises(ResourceMissing, match=str(broken)):
+        select_engine("vosk")
+    with pytest.raises(ResourceMissing, match=str(broken)):
+        select_engine("auto", str(broken))
+
+
 ENGLISH = os.environ.get("VOICE_COACH_VOSK_MODEL")
 
 

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import speech
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli_env() -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("VOICE_COACH_VOSK_MODEL", None)
+    for name in ("VOICE_COACH_VOSK_MODEL", "PYTHONUNBUFFERED"):  # a user's shell has neither
+        env.pop(name, None)
+    return env
+
+
+CLI = [sys.executable, "-m", "voice_coach.cli", "understand"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = cli_env()
     return subprocess.run(
-        [sys.executable, "-m", "voice_coach.cli", "understand", *args],
+        [*CLI, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -78,3 +89,48 @@ def test_unknown_engine_is_usage_error(files: dict[str, Path]) -> None:
     proc = run_cli("--engine", "whisper", str(files["stretch"]))
     assert proc.returncode == 2
     assert "pocketsphinx" in proc.stderr
+
+
+def test_output_closed_early_exits_141_without_a_traceback(tmp_path: Path) -> None:
+    """``understand ... | head -1``: the reader leaves; no "Exception ignored" at exit."""
+    missing = [str(tmp_path / f"missing_{i:04d}.wav") for i in range(1500)]  # > a pipe's buffer
+    proc = subprocess.Popen(
+        [*CLI, "--json", *missing],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["file"] == missing[0]
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_ctrl_c_before_every_file_is_done_exits_130(files: dict[str, Path], tmp_path: Path) -> None:
+    quiet = tmp_path / "a_minute_of_quiet.wav"
+    speech.write_wav(quiet, np.zeros(60 * 16_000, dtype=np.int16))
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "--engine",
+            "pocketsphinx",
+            str(files["stretch"]),
+            str(quiet),
+            str(files["stretch"]),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    assert "stretching" in proc.stdout.readline()  # the first file is done; the minute starts
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "2 of 3 files not processed" in err and "Traceback" not in err

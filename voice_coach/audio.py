@@ -6,6 +6,7 @@ recognisers take any iterable of such chunks and never know where they came from
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,15 +30,30 @@ AUDIO_FORMATS = "give a WAV, FLAC, OGG or MP3 recording"
 """What to do about a file that is not audio."""
 RECORD_AGAIN = "record it again"
 """What to do about a file without audio in it."""
+MIN_FILE_RATE = 4_000
+"""Lowest sample rate (Hz) of a file taken as speech; a lower one is a broken header."""
+COPY_AGAIN = "copy or record it again"
+"""What to do about a file cut short."""
+_DECLARED_SIZE = re.compile(r"^(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+"""libsndfile's report of a chunk whose header promises more bytes than the file holds."""
+_CUT_SIGNS = ("lacks an end-of-stream bit", "Junk after the last page")
+"""libsndfile's words for an OGG file cut within or before its last page."""
+SHORT_READ = 0.99
+"""A file decoding to fewer than this share of the frames its header gives (an MP3 with
+a Xing header) is cut short; the slack allows for estimated lengths."""
+PLACEHOLDER_SIZE = 0x7FFF_0000
+"""Header sizes from this up (0x7FFFF000 from espeak-ng, 0x7FFFFFFF, 0xFFFFFFFF) are what a
+program writing to a pipe puts there: unknown, not a promise."""
 
 
 def read_audio(path: str | Path) -> np.ndarray:
     """Read any audio file soundfile can decode, as 16 kHz mono int16 samples.
 
     Channels are averaged; other rates are resampled with soxr. Raises :class:`InputError`
-    naming the file when it is missing, a folder, empty, not audio or holds no samples.
-    A file cut short is read as far as libsndfile can decode it: WAV, OGG and MP3 give
-    the audio before the cut, while FLAC stops with an InputError ("lost sync").
+    naming the file when it is missing, a folder, empty, not audio, holds no samples, has
+    an impossible sample rate, or is cut short. A cut is found from libsndfile's own report
+    of the header (WAV, AIFF: fewer bytes than promised; OGG: no end-of-stream page; FLAC:
+    the decoder loses sync) or from fewer samples decoded than the header gives (MP3).
     """
     import soundfile
     import soxr
@@ -50,19 +66,50 @@ def read_audio(path: str | Path) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
-        with path.open("rb") as f:  # a PermissionError here, not libsndfile's "System error"
-            data, rate = soundfile.read(f, dtype="float32", always_2d=True)
+        with path.open("rb") as f, soundfile.SoundFile(f) as sound:  # PermissionError first
+            _check_header(path, sound)
+            data, rate = sound.read(dtype="float32", always_2d=True), sound.samplerate
+            if 0 < data.shape[0] < SHORT_READ * sound.frames:
+                raise InputError(
+                    f"{path}: the file is cut short (its header gives {sound.frames} samples, "
+                    f"it holds {data.shape[0]}); {COPY_AGAIN}"
+                )
     except PermissionError:
         raise InputError(f"{path}: permission denied; make the file readable to you") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
+        if "lost sync" in reason:
+            raise InputError(f"{path}: the audio is damaged or cut short; {COPY_AGAIN}") from None
         raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
+    except MemoryError:
+        raise InputError(f"{path}: too long to read into memory; cut it shorter") from None
     if data.shape[0] == 0:
         raise InputError(f"{path}: the audio file holds no samples; {RECORD_AGAIN}")
     mono = data.mean(axis=1)
     if rate != SAMPLE_RATE:
         mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
     return float_to_int16(mono)
+
+
+def _check_header(path: Path, sound: object) -> None:
+    """Raise :class:`InputError` when the header gives an impossible rate or libsndfile
+    reports the file cut short."""
+    rate = sound.samplerate
+    if rate < MIN_FILE_RATE:
+        raise InputError(
+            f"{path}: the header gives {rate} Hz, too low for speech (at least "
+            f"{MIN_FILE_RATE} Hz); the file is damaged: {COPY_AGAIN}"
+        )
+    report = sound.extra_info
+    for declared, present in _DECLARED_SIZE.findall(report):
+        if int(present) < int(declared) < PLACEHOLDER_SIZE:
+            raise InputError(
+                f"{path}: the file is cut short (its header promises {declared} bytes of "
+                f"audio, it holds {present}); {COPY_AGAIN}"
+            )
+    for sign in _CUT_SIGNS:
+        if sign in report:
+            raise InputError(f"{path}: the file is cut short ({sign}); {COPY_AGAIN}")
 
 
 def float_to_int16(samples: np.ndarray) -> np.ndarray:

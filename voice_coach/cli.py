@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -73,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("voice-coach: stopped.", file=sys.stderr)
         return int(ExitCode.OK)
     except BrokenPipeError:
-        return int(ExitCode.OK)
+        # Python would flush stdout again at exit and report the closed pipe once more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OUTPUT_CLOSED)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

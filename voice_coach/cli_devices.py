@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
         print(_table(devices))
     if not any(d.is_input for d in devices):
         raise ResourceMissing(
-            "no audio input device found; connect a microphone (and check that PulseAudio, "
-            "PipeWire or ALSA can see it: 'arecord -l')"
+            "no audio input device found; connect a microphone and make sure a sound server "
+            "can see it (Debian/Ubuntu: 'sudo apt-get install pulseaudio alsa-utils', then "
+            "'arecord -l' lists it)"
         )
     return int(ExitCode.OK)
 

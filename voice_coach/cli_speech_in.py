@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from .errors import InputError
+from .errors import ExitCode, InputError
 from .recognise import ENGINES
 
 
@@ -34,36 +34,52 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Process every file; exit 1 when any failed (the others are still processed)."""
-    from . import audio, catalogue, recognise, understand
+    """Process every file; exit 1 when any failed (the others are still processed), 130
+    when Ctrl-C came first."""
+    from . import catalogue, recognise
 
     cat = catalogue.default()
     recogniser = recognise.select_engine(
         args.engine, args.model, catalogue=cat, debug=getattr(args, "debug", False)
     )
     failed = 0
-    for name in args.files:
+    for done, name in enumerate(args.files):
         try:
-            start = time.perf_counter()
-            transcript = recogniser.transcribe(audio.file_chunks(name))
-            seconds = time.perf_counter() - start
-        except InputError as exc:
-            failed += 1
-            _error(args, name, str(exc))
-            continue
-        result = understand.understand(transcript.text, cat)
-        row = {
-            "file": name,
-            "transcript": transcript.text,
-            "intent": result.intent,
-            "score": round(float(result.score), 1),
-            "slots": result.slots,
-            "engine": transcript.engine,
-            "audio_seconds": round(transcript.audio_seconds, 3),
-            "decode_seconds": round(seconds, 3),
-        }
-        _print(args, row)
-    return 1 if failed else 0
+            failed += not _process(args, name, recogniser, cat)
+        except KeyboardInterrupt:
+            left = len(args.files) - done
+            print(
+                f"voice-coach: stopped; {left} of {len(args.files)} files not processed.",
+                file=sys.stderr,
+            )
+            return int(ExitCode.INTERRUPTED)
+    return int(ExitCode.INPUT_FAILED if failed else ExitCode.OK)
+
+
+def _process(args: argparse.Namespace, name: str, recogniser: Any, cat: Any) -> bool:
+    """Recognise and understand one file and print its row; False when it failed."""
+    from . import audio, understand
+
+    try:
+        start = time.perf_counter()
+        transcript = recogniser.transcribe(audio.file_chunks(name))
+        seconds = time.perf_counter() - start
+    except InputError as exc:
+        _error(args, name, str(exc))
+        return False
+    result = understand.understand(transcript.text, cat)
+    row = {
+        "file": name,
+        "transcript": transcript.text,
+        "intent": result.intent,
+        "score": round(float(result.score), 1),
+        "slots": result.slots,
+        "engine": transcript.engine,
+        "audio_seconds": round(transcript.audio_seconds, 3),
+        "decode_seconds": round(seconds, 3),
+    }
+    _print(args, row)
+    return True
 
 
 def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:

@@ -16,6 +16,11 @@ class ExitCode(IntEnum):
     """Usage error (bad arguments)."""
     MISSING_RESOURCE = 3
     """A needed resource is missing or unusable: model, audio device, speech library, prompts."""
+    INTERRUPTED = 130
+    """Ctrl-C or SIGTERM before every input given was processed (128 + SIGINT)."""
+    OUTPUT_CLOSED = 141
+    """The reader of stdout went away (``| head``), so some results were not delivered
+    (128 + SIGPIPE, as the shell reports for other tools)."""
 
 
 class CoachError(Exception):

@@ -9,6 +9,7 @@ as free text, so the matcher can reject it.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -151,6 +152,15 @@ def select_engine(
             ) from None
         print(f"voice-coach: {exc}; using pocketsphinx instead", file=sys.stderr)
         return _sphinx(catalogue, "pocketsphinx (the Vosk model is not English)", debug)
+    except ResourceMissing as exc:
+        if engine == "vosk" or model is not None or os.environ.get(models.ENV_MODEL, "").strip():
+            raise  # a model asked for by name or path must load
+        print(
+            f"voice-coach: {exc}; using pocketsphinx instead (remove that folder, or "
+            "download it again with 'voice-coach models download')",
+            file=sys.stderr,
+        )
+        return _sphinx(catalogue, "pocketsphinx (the Vosk model found did not load)", debug)
 
 
 class NotEnglish(ResourceMissing):
