@@ -208,6 +208,13 @@ def test_broken_prompts_stop_chat_and_routines_before_they_start(tmp_path):
         assert result.returncode == 3 and "prompts folder not found" in result.stderr
 
 
+def test_chat_ends_at_the_end_of_input_even_with_the_stretch_paused():
+    """Nobody can say "carry on" after the input has ended: the chat must not wait for it."""
+    result = run("chat", "--no-notice", stdin="start the stretch\npause\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == CAT.line("routine_paused")
+
+
 def test_sigterm_stops_a_running_command_like_ctrl_c():
     command = [str(BIN) if BIN.exists() else shutil.which("voice-coach"), "routine"]
     proc = subprocess.Popen(

@@ -74,6 +74,13 @@ def test_stop_with_only_a_timer_running_keeps_it_and_says_so_and_cancel_it_cance
     assert "cancelled" in talk(coach, "cancel it") and len(coach.timers) == 0
 
 
+def test_stop_with_two_timers_running_speaks_of_both(coach):
+    talk(coach, "set an ice timer for 10 minutes")
+    talk(coach, "set a heat timer for 20 minutes")
+    assert talk(coach, "stop") == CAT.line("coach_timers_still_running")
+    assert len(coach.timers) == 2
+
+
 def test_stop_and_set_a_timer_in_one_sentence_does_both(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)
@@ -119,10 +126,11 @@ def test_skip_during_the_stretch_says_the_next_step_not_that_nothing_was_skipped
 
 
 def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speaker):
-    talk(coach, "hold for 20 seconds")
-    run_for(coach, clock, 21)
+    assert talk(coach, "hold for 15 seconds") == ""
+    run_for(coach, clock, 25)
+    assert speaker.texts()[0] == CAT.line("coach_hold_counted", seconds=15)  # before the count
     talk(coach, "start the stretch")
-    assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {20}
+    assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {15}
 
 
 @pytest.mark.parametrize("text", ["call an ambulance", "I can't get up off the floor"])
@@ -220,8 +228,11 @@ def _all_cues(coach: Coach) -> list[str]:
 
 def test_hold_for_seconds_outside_a_routine_counts_aloud(coach, clock, speaker):
     talk(coach, "hold for 12 seconds")
-    run_for(coach, clock, 13)
-    assert speaker.texts()[-12:] == [str(n) for n in range(1, 13)]
+    run_for(coach, clock, 20)
+    assert speaker.texts() == [
+        CAT.line("coach_hold_counted", seconds=12),
+        *(str(n) for n in range(1, 13)),
+    ]
 
 
 def test_start_again_after_stop_runs_the_stretch_again_from_the_beginning(coach, clock, speaker):
@@ -261,6 +272,34 @@ def test_start_over_restarts_a_running_stretch_or_starts_one(coach, clock, speak
 def test_hold_on_with_nothing_said_or_running_waits_rather_than_pausing(coach, speaker):
     assert talk(coach, "hold on") == CAT.line("coach_waiting")
     assert speaker.stops == 0
+
+
+@pytest.mark.parametrize("text", ["I can't", "I felt a click", "is this right?", "no no no"])
+def test_something_unclear_during_the_stretch_pauses_it(coach, clock, speaker, text):
+    """A groan, "I can't" or a bare "no" mid-stretch may be pain: pause, don't refuse."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, text) == CAT.line("coach_paused_unclear")
+    assert coach.runner.paused and coach.dialogue.misses == 0
+    assert talk(coach, "carry on") == CAT.line("routine_resumed")
+    assert not coach.runner.paused
+
+
+def test_something_unclear_with_no_stretch_running_is_the_fallback(coach, clock):
+    assert talk(coach, "I felt a click") == CAT.line("fallback")
+    talk(coach, "count to 10")
+    assert talk(coach, "I felt a click") == CAT.line("fallback")  # a count runs on
+    run_for(coach, clock, 10)  # once the fallback has been said over it
+    assert not coach.runner.paused
+
+
+def test_goodbye_during_the_stretch_says_to_lower_the_leg_first(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    before = len(speaker.texts())
+    assert talk(coach, "goodbye") == CAT.intent("goodbye").answer
+    assert speaker.texts()[before:] == [CAT.line("routine_stopped"), CAT.intent("goodbye").answer]
+    assert not coach.active()
 
 
 def test_stop_with_nothing_said_or_running_says_so_but_cutting_an_answer_ends_it(coach, speaker):

@@ -177,6 +177,36 @@ def test_thanks_with_nothing_offered_is_welcomed_and_no_thank_you_is_a_no():
     assert talk.handle("no thank you").text == CAT.line("offer_declined")
 
 
+def test_a_declined_offer_is_forgotten_after_something_unrelated():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    talk.handle("no")
+    talk.handle("what's the weather like")
+    reply = talk.handle("yes")
+    assert reply.action != "start_routine" and reply.text == CAT.intent("yes").answer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have any pain going down my leg, is that ok?",
+        "no pain down my leg, just my back",
+        "I haven't got any pain going down my leg",
+    ],
+)
+def test_leg_pain_denied_unasked_is_reassured_not_refused_or_flagged(text):
+    reply = Dialogue().handle(text)
+    assert reply.text == CAT.line("leg_pain_no")
+
+
+def test_how_much_after_the_medicine_answer_sends_to_a_pharmacist_not_a_dose():
+    talk = Dialogue()
+    talk.handle("what medicine can I take")
+    reply = talk.handle("how much?")
+    assert reply.text == CAT.line("caution_medication")
+    assert not any(c.isdigit() for c in reply.text)
+
+
 def test_how_often_after_the_ice_answer_says_the_article_gives_no_figure():
     talk = Dialogue()
     talk.handle("should I use ice or heat")

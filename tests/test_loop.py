@@ -108,6 +108,17 @@ def test_stop_said_over_an_answer_with_a_coach_ends_it_rather_than_finding_nothi
     assert speaker.stops == 1 and speaker.texts() == [CAT.intent("stop").answer]
 
 
+def test_something_unclear_heard_during_the_stretch_pauses_it_aloud(speaker):
+    """Not only the earcon: the pause made for a groan is said, on the first miss."""
+    dialogue = Dialogue()
+    coach = Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
+    session = Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+    session.handle_event(final("start the stretch"))
+    session.handle_event(final("I felt a click"))
+    assert coach.runner.paused
+    assert speaker.texts()[-1] == CAT.line("coach_paused_unclear")
+
+
 def test_wait_said_over_an_answer_pauses_it_and_carry_on_says_it_again(speaker):
     """With a coach, "wait" heard over an answer is cut by the coach's pause, which keeps
     the sentence it cut for "carry on" (cutting it first would lose it)."""

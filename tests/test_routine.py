@@ -111,7 +111,7 @@ def knee_text() -> str:
         ("round {rep} of {reps}", "round {rep} of {total}", "ready", "unknown field"),
         ("round {rep} of {reps}", "round {rep} of {reps!r}", "ready", "a field is a bare"),
         ('name = "knee-to-chest"', 'name = "knees"', "name", "file name"),
-        ("hold_seconds = 12", "hold_seconds = 90", "hold_seconds", "from 5 to 20"),
+        ("hold_seconds = 12", "hold_seconds = 90", "hold_seconds", "from 5 to 15"),
         ("reps_range = [1, 10]", "reps_range = [3, 1]", "reps_range", "[min, max]"),
         ('sides = ["right", "left"]', 'sides = ["up"]', "sides", "left"),
         ('count = "last"', 'count = "odd"', "count", "must be one of"),
@@ -212,11 +212,11 @@ def test_default_timeline(knee: routine.Routine) -> None:
 
 
 def test_options_change_the_timeline(knee: routine.Routine) -> None:
-    timeline = build_timeline(knee, hold=20, reps=3, side="left", estimate=words)
+    timeline = build_timeline(knee, hold=15, reps=3, side="left", estimate=words)
     text = " ".join(c.say for c in timeline.cues)
     assert "left knee" in text and "right knee" not in text
     assert len(timeline.holds) == 3
-    check_holds(timeline, knee, 20, 20)
+    check_holds(timeline, knee, 15, 15)
     assert "round 3 of 3" in text
 
 
@@ -229,7 +229,7 @@ def test_every_second_count(knee: routine.Routine) -> None:
 
 
 def test_out_of_bounds_options_name_the_range(knee: routine.Routine) -> None:
-    with pytest.raises(UsageError, match="allowed 5 to 20 seconds"):
+    with pytest.raises(UsageError, match="allowed 5 to 15 seconds"):
         build_timeline(knee, hold=4, estimate=words)
     with pytest.raises(UsageError, match="allowed 1 to 10"):
         build_timeline(knee, reps=11, estimate=words)
@@ -420,13 +420,13 @@ def test_spoken_duration() -> None:
 def test_adjust_hold_applies_from_the_next_step(knee: routine.Routine) -> None:
     runner, clock, _ = make_runner(knee)
     run_until(runner, clock, clock.now() + runner.timeline.steps[1].start + 0.1)  # ready, rep 1
-    assert runner.adjust({"seconds": 20}) == line("routine_adjust_hold", seconds=20)
-    check_holds(runner.timeline, knee, 20, 20)
+    assert runner.adjust({"seconds": 15}) == line("routine_adjust_hold", seconds=15)
+    check_holds(runner.timeline, knee, 15, 15)
     assert "Hold it" in hold_text(knee)
     run_until(runner, clock, clock.now() + runner.timeline.holds[0].start)  # into the hold
     assert runner.adjust({"seconds": 8}) == line("routine_adjust_hold", seconds=8)
     holds = [round(h.end - h.start) for h in runner.timeline.holds]
-    assert holds == [20, 8, 8, 8]
+    assert holds == [15, 8, 8, 8]
     run_to_end(runner, clock)
     assert runner.done and not runner.stopped
 
@@ -435,10 +435,10 @@ def test_adjust_out_of_bounds_is_refused_politely(knee: routine.Routine) -> None
     runner, clock, _ = make_runner(knee)
     run_until(runner, clock, clock.now() + 1)
     before = runner.timeline
-    assert runner.adjust({"seconds": 90}) == line("routine_hold_range", low=5, high=20)
+    assert runner.adjust({"seconds": 90}) == line("routine_hold_range", low=5, high=15)
     assert runner.adjust({"reps": 0}) == line("routine_reps_range", low=1, high=10)
     assert runner.adjust({"side": "middle"}) == line("routine_side_options")
-    assert runner.adjust({"seconds": 20, "reps": 40}) == line("routine_reps_range", low=1, high=10)
+    assert runner.adjust({"seconds": 15, "reps": 40}) == line("routine_reps_range", low=1, high=10)
     assert runner.adjust({}) == line("routine_adjust_what")
     assert runner.timeline is before
 
@@ -546,7 +546,7 @@ def test_cli_dry_run_text_and_options(capsys: pytest.CaptureFixture[str]) -> Non
     ("argv", "message"),
     [
         (["routine", "toes", "--dry-run"], f"valid routines: {NAME}"),
-        (["routine", NAME, "--dry-run", "--hold", "3"], "allowed 5 to 20 seconds"),
+        (["routine", NAME, "--dry-run", "--hold", "3"], "allowed 5 to 15 seconds"),
         (["routine", NAME, "--dry-run", "--reps", "12"], "allowed 1 to 10"),
         (["routine", NAME, "--json"], "--json needs --dry-run"),
     ],
@@ -563,7 +563,7 @@ def test_cli_routines(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["routines", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == routine.routine_names()
-    assert rows[0]["hold_range"] == [5, 20]
+    assert rows[0]["hold_range"] == [5, 15]
     assert main(["routines"]) == 0
     assert NAME in capsys.readouterr().out
 

@@ -311,6 +311,39 @@ def test_two_requests_in_one_sentence_are_both_understood_and_one_stays_one(text
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
+        ("ow", "pain_report"),
+        ("argh", "pain_report"),
+        ("my calf is cramping", "pain_report"),
+        ("I've got a pain in the back of my knee", "pain_report"),
+        ("there's a nerve pain", "symptom_check"),
+        ("it shoots down", "symptom_check"),
+        ("my leg feels heavy", "see_doctor"),
+        ("I can't lift my leg", "see_doctor"),
+        ("are you a doctor", "help"),
+        ("can my husband pull my legs to stretch my back", "traction"),
+        ("how long do I keep the brace on", "support"),
+        ("now", "no"),
+        ("how", None),
+    ],
+)
+def test_pain_sounds_leg_pains_and_plain_questions(text, intent):
+    """Short pain sounds are pain reports (but "how" and "now" are not); pain in the calf or
+    behind the knee gets the leg question; a heavy or weak leg is a red flag."""
+    assert understand(text).intent == intent
+
+
+def test_numbness_between_the_legs_gets_the_urgent_line_alone():
+    from voice_coach.understand import matcher_for
+
+    matcher = matcher_for()
+    text = normalise("numb between my legs")
+    said = matcher.red_flag_answer(matcher.red_flag(text), text)
+    assert said == CAT.line("red_flag_urgent")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
         ("thanks, what about heat", "ice_heat"),
         ("how do I stretch my back, thank you", "stretching"),
         ("thanks for that, how long should I hold it", "stretching"),

@@ -130,6 +130,9 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_nothing_paused": (),
     "coach_waiting": (),
     "coach_nothing_running": (),
+    "coach_paused_unclear": (),
+    "coach_timers_still_running": (),
+    "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),
     "coach_busy": (),
@@ -462,7 +465,17 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
     """``[leg_denial]``, ``[timer_choice]`` and ``[requests]`` list words;
     ``[pronunciations]`` maps words to phones."""
     denial = language["leg_denial"]
-    for key in ("starts", "negations", "unless", "yes", "back", "legs", "denials", "elsewhere"):
+    for key in (
+        "starts",
+        "negations",
+        "unless",
+        "yes",
+        "back",
+        "legs",
+        "denials",
+        "pain_denials",
+        "elsewhere",
+    ):
         if not _strings_list(denial.get(key)):
             raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
     if not _strings_list(language["timer_choice"].get("keep")):

@@ -62,7 +62,8 @@ def run_chat(args: argparse.Namespace) -> int:
     """Converse line by line until "goodbye" or the end of input.
 
     Routines, counts and timer alarms are printed as they fall due, between the lines typed;
-    at the end of input a running routine or count is finished first (Ctrl-C ends it).
+    at the end of input a running routine or count is finished first (Ctrl-C ends it), and
+    a paused one is ended.
     """
     from .coach import Coach
     from .speak import PrintSpeaker
@@ -79,8 +80,9 @@ def run_chat(args: argparse.Namespace) -> int:
             if interactive:
                 print("> ", end="", file=sys.stderr, flush=True)
             line = sys.stdin.readline()
-            if not line:
-                coach.wait_until_idle()
+            if not line:  # a paused routine would wait for a "carry on" that cannot come
+                if not (coach.active() and coach.runner.paused):
+                    coach.wait_until_idle()
                 return 0
             if not line.strip():
                 continue

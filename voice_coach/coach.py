@@ -17,7 +17,7 @@ from typing import Any
 
 from . import earcons, routine, timers
 from .clock import Clock, MonotonicClock
-from .dialogue import Dialogue, Handler, Reply
+from .dialogue import UNCLEAR, Dialogue, Handler, Reply
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Coach:
             "see_doctor": self._red_flag,
             "emergency": self._red_flag,
             "goodbye": self._goodbye,
+            UNCLEAR: self._unclear,
         }.items():
             dialogue.on(action, self._locked(handler))
 
@@ -193,7 +194,7 @@ class Coach:
         """The routine "start the stretch" means: the first by name (None: none installed)."""
         return next(iter(self.routines.values()), None)
 
-    def _count(self, reply: Reply) -> str | None:
+    def _count(self, reply: Reply, intro: str | None = None) -> str | None:
         number = reply.slots.get("seconds")
         if number is None:
             return None
@@ -203,7 +204,7 @@ class Coach:
         if self.active() and self.runner.timeline.routine != "count":
             return self.cat.line("coach_busy")  # a count would end the stretch unsaid
         down = reply.slots.get("order") == "down"
-        timeline = timers.count_timeline(number, self.speaker.prepare, down=down)
+        timeline = timers.count_timeline(number, self.speaker.prepare, down=down, intro=intro)
         self._run(routine.RoutineRunner(timeline, self.speaker, self.clock))
         self.last_run = lambda: self._count(reply)
         return ""
@@ -217,9 +218,10 @@ class Coach:
             refusal = None if spec is None else routine.check_slots(spec, slots)
             if refusal:  # no 90-second count of a hold the stretch would refuse
                 return refusal
-            if spec is not None:
-                self.prefs.update(slots)
-            return self._count(reply)
+            if spec is None:
+                return self._count(reply)
+            self.prefs.update(slots)
+            return self._count(reply, self.cat.line("coach_hold_counted", seconds=slots["seconds"]))
         spec = self._default_routine()
         if spec is None:
             return self.cat.line("coach_no_such_routine")
@@ -241,7 +243,8 @@ class Coach:
             return None if speaking else self.cat.line("coach_nothing_running")
         if "cancel" in reply.request.split():  # "cancel it": only a timer is running
             return self._timer_cancel(reply)
-        return self.cat.line("coach_timer_still_running")
+        several = len(self.timers) > 1
+        return self.cat.line(f"coach_timer{'s' if several else ''}_still_running")
 
     def _pause(self, reply: Reply) -> str | None:
         if self.active():
@@ -252,6 +255,14 @@ class Coach:
         self.interrupted = self.speaker.current_text
         self.speaker.stop()
         return None
+
+    def _unclear(self, reply: Reply) -> str | None:
+        """Something not understood (or a bare "no") during a stretch may be pain: pause it
+        and say how to carry on; otherwise the reply is said as it is."""
+        if not self.active() or self.runner.paused or self.runner.timeline.routine == "count":
+            return None
+        self.runner.pause()
+        return self.cat.line("coach_paused_unclear")
 
     def _resume(self, reply: Reply) -> str | None:
         """Carry on: the paused routine, the answer cut off by "pause", the routine ended
@@ -300,8 +311,11 @@ class Coach:
         return None
 
     def _goodbye(self, reply: Reply) -> str | None:
+        """End a running stretch first, saying to lower the leg (the goodbye follows)."""
         if self.active():
-            self.runner.red_flag()
+            said = self.runner.stop()
+            if said and self.runner.timeline.routine != "count":
+                self.speaker.say(said)
         return None
 
     # -- timers and voice ----------------------------------------------------------

@@ -39,6 +39,9 @@ ACTION_INTENTS = (
     "emergency",
 )
 """Intents whose reply may carry an action the caller carries out."""
+UNCLEAR = "unclear"
+"""The action of a reply to something not understood, or a bare "no" with nothing asked:
+the caller may pause a running stretch for it (it may be pain), saying so instead."""
 
 Handler = Callable[["Reply"], "str | None"]
 """Carries out a reply's action; returns the sentence to say instead, or None to keep it."""
@@ -128,6 +131,8 @@ class Dialogue:
         self.recent_offer: str | None = None
         """The latest routine offered, until it starts or another request is answered: a
         "yes" after "no thanks" or a miss, or "go on then" with nothing paused, starts it."""
+        self.declined = False
+        """The last request declined the offer: a miss after it forgets the offer."""
         self.asked_leg: str | None = None
         """The coach has just asked whether the pain (``pain_report``) or a feeling
         (``symptom_check``) is in a leg: the intent that asked."""
@@ -154,6 +159,7 @@ class Dialogue:
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
         self._denied = [understand_mod.word_pattern(w) for w in leg["denials"]]
+        self._pain_denied = [understand_mod.word_pattern(w) for w in leg["pain_denials"]]
         self._elsewhere = frozenset(leg["elsewhere"])
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
@@ -161,9 +167,10 @@ class Dialogue:
         self.handlers: dict[str, Handler] = {}
 
     def on(self, action: str, handler: Handler) -> None:
-        """Register the code that carries out ``action`` (an intent id)."""
-        if action not in ACTION_INTENTS:
-            raise ValueError(f"unknown action {action!r}; valid: {', '.join(ACTION_INTENTS)}")
+        """Register the code that carries out ``action`` (an intent id, or :data:`UNCLEAR`)."""
+        if action not in (*ACTION_INTENTS, UNCLEAR):
+            valid = ", ".join((*ACTION_INTENTS, UNCLEAR))
+            raise ValueError(f"unknown action {action!r}; valid: {valid}")
         self.handlers[action] = handler
 
     def notice(self) -> str:
@@ -208,7 +215,10 @@ class Dialogue:
         handler = self.handlers.get(reply.action or "")
         if handler is not None:
             said = handler(reply)
-            if said is not None:
+            if said is not None and reply.action == UNCLEAR:  # the stretch was paused for it
+                self.misses = 0
+                reply = replace(reply, text=said, intent="pause")
+            elif said is not None:
                 reply = replace(reply, text=said)
         return reply
 
@@ -241,10 +251,16 @@ class Dialogue:
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
+        if intent is None and any(p.search(heard.text) for p in self._pain_denied):
+            return Reply(self.cat.line("leg_pain_no"), None)  # "no pain down my leg, ok?"
         if intent is None:
             self.misses += 1
-            return Reply(self.cat.line(FALLBACKS[min(self.misses, len(FALLBACKS)) - 1]), None)
+            if self.declined:  # "no thanks" ... "what's the weather" ... "yes": no stretch
+                self.recent_offer = None
+            line = FALLBACKS[min(self.misses, len(FALLBACKS)) - 1]
+            return Reply(self.cat.line(line), None, action=UNCLEAR)
         self.misses = 0
+        self.declined = False
         if offer is None and intent == "yes":  # "no thanks" ... "actually, yes"
             offer = self.recent_offer
         if self._caution_first(intent, offer):
@@ -254,7 +270,10 @@ class Dialogue:
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
             return self._start(offer, heard.slots)
         if offer and intent == "no":
+            self.declined = True
             return Reply(self.cat.line("offer_declined"), intent)
+        if intent == "no" and asked_timer is None and not asked_cancel:  # "no, no!" mid-stretch
+            return Reply(stateless_answer(self.cat.intent(intent), {}), intent, action=UNCLEAR)
         if offer and intent == "unsure":
             self.pending_offer = offer  # a later "yes" still starts it
             return Reply(self.cat.line("offer_unsure"), intent)

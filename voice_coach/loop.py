@@ -470,10 +470,11 @@ class Session:
         return rest if at is not None else text
 
     def _missed(self, heard: Understanding) -> None:
-        """A first miss is only the earcon; the dialogue's second miss in a row is said."""
+        """A first miss is only the earcon; the dialogue's second miss in a row is said, and
+        so is the pause of a stretch it made (a groan heard in it may be pain)."""
         self.speaker.play(earcons.not_understood())
         reply = self.dialogue.respond(heard)
-        if self.dialogue.misses >= 2:
+        if self.dialogue.misses >= 2 or reply.intent == "pause":
             self.speak(reply.text)
             self.dialogue.misses = 0
 

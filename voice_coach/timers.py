@@ -20,6 +20,8 @@ from . import catalogue
 from .clock import Clock
 from .routine import Cue, Estimate, Timeline, default_estimate, make_timeline, spoken_duration
 
+INTRO_GAP = 0.5
+"""Seconds of quiet between a count's introduction and its first number."""
 COUNT_MAX = 120
 """Highest number "count to N" goes to (a product setting)."""
 TIMER_MIN_SECONDS = 1
@@ -37,16 +39,23 @@ def count_refusal(n: int) -> str | None:
     return _line("routine_count_range", high=COUNT_MAX) if not 1 <= n <= COUNT_MAX else None
 
 
-def count_timeline(n: int, estimate: Estimate | None = None, down: bool = False) -> Timeline:
-    """Count aloud from 1 to ``n`` (from ``n`` to 1 when ``down``), one number a second."""
+def count_timeline(
+    n: int, estimate: Estimate | None = None, down: bool = False, intro: str | None = None
+) -> Timeline:
+    """Count aloud from 1 to ``n`` (from ``n`` to 1 when ``down``), one number a second,
+    after ``intro`` when given (the first number comes once it has been said)."""
     if count_refusal(n):
         raise ValueError(f"can count from 1 to {COUNT_MAX}, not to {n}")
     estimate = estimate or default_estimate()
     cues = []
+    start = 0.0
+    if intro:
+        cues.append(Cue(0.0, float(estimate(intro)), 0, intro, "instruction"))
+        start = float(estimate(intro)) + INTRO_GAP
     numbers = range(n, 0, -1) if down else range(1, n + 1)
     for i, k in enumerate(numbers):
         text = _line("routine_count_number", n=k)
-        cues.append(Cue(float(i), float(estimate(text)), i, text, "count"))
+        cues.append(Cue(start + i, float(estimate(text)), i, text, "count"))
     return make_timeline("count", cues)
 
 
