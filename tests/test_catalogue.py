@@ -47,6 +47,7 @@ CONTROL = (
     "unsure",
     "greeting",
     "thanks",
+    "scared",
     "goodbye",
     "count",
     "timer_set",

@@ -332,6 +332,23 @@ def test_pain_sounds_leg_pains_and_plain_questions(text, intent):
     assert understand(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        (
+            "so I was lifting my kid out of the car seat yesterday and something just went in "
+            "my lower back and now I was wondering what I should actually be doing about it",
+            "overview",
+        ),
+        ("I went to the shop and bought some milk and then I wondered, ice or heat?", "ice_heat"),
+        ("I went to the shop and bought some milk and then I came home and sat down", None),
+        ("how do I make coffee and then stop", None),  # short, and its last part a command
+    ],
+)
+def test_a_long_story_is_answered_by_its_closing_question(text, intent):
+    assert understand(text).intent == intent
+
+
 def test_numbness_between_the_legs_gets_the_urgent_line_alone():
     from voice_coach.understand import matcher_for
 

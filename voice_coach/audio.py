@@ -66,7 +66,10 @@ def read_audio(path: str | Path) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
-        with path.open("rb") as f, soundfile.SoundFile(f) as sound:  # PermissionError first
+        path.open("rb").close()  # a PermissionError here, not libsndfile's "System error"
+        # libsndfile reads the file itself: Ctrl-C during a read through Python callbacks
+        # would be swallowed and look like a broken file.
+        with soundfile.SoundFile(str(path)) as sound:
             _check_header(path, sound)
             data, rate = sound.read(dtype="float32", always_2d=True), sound.samplerate
             if 0 < data.shape[0] < SHORT_READ * sound.frames:

@@ -37,6 +37,8 @@ UNKNOWN_PENALTY = 25.0
 uses: "loosen my childhood" is less about stretching than "loosen my back"."""
 NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
+STORY_WORDS = 12
+"""Words from which an unmatched sentence is taken as a story ending in its question."""
 SAFETY_INTENT = "see_doctor"
 RED_FLAG_LINE = "red_flag_answer"
 """Said for a red flag whose rule names no ``line`` of its own."""
@@ -334,7 +336,7 @@ class Matcher:
         if parts:
             return replace(parts[0], also=tuple(parts[1:]))
         if not accepted:
-            return Understanding(None, score, {}, norm, best)
+            return self._last_question(norm) or Understanding(None, score, {}, norm, best)
         return Understanding(best, score, self.slots(norm, best), norm, best)
 
     def _requests(self, text: str, whole: str | None) -> list[Understanding]:
@@ -356,6 +358,17 @@ class Matcher:
         if set(intents) & HALTS and set(intents) & STARTS:  # "stop and carry on": unclear
             return []
         return parts if whole is None or whole in intents else []
+
+    def _last_question(self, text: str) -> Understanding | None:
+        """In a long story the question comes last ("I was lifting my kid ... and now what
+        should I be doing about it"): its last part, when that is clearly a question about
+        the back (a knowledge intent) and the story is at least :data:`STORY_WORDS` long."""
+        pieces = [p.strip() for p in self._joins.split(text) if p.strip()]
+        if len(text.split()) < STORY_WORDS or len(pieces) < 2:
+            return None
+        last = self.understand(pieces[-1])
+        kind = self.cat.intents[last.intent].kind if last.intent in self.cat.intents else None
+        return last if kind == "knowledge" and not last.also else None
 
     def is_emergency(self, text: str) -> bool:
         """True when the normalised text names one of the emergency intent's keywords
