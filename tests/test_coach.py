@@ -285,6 +285,31 @@ def test_something_unclear_during_the_stretch_pauses_it(coach, clock, speaker, t
     assert not coach.runner.paused
 
 
+def test_something_unclear_while_an_answer_is_said_over_the_stretch_pauses_it(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    talk(coach, "what causes back spasms")  # said over the stretch, which waits for it
+    assert talk(coach, "I can't") == CAT.line("coach_paused_unclear")
+    run_for(coach, clock, 30)
+    assert coach.runner.held
+
+
+@pytest.mark.parametrize("text", ["no I'm fine", "no never mind", "no problem"])
+def test_a_no_that_says_more_does_not_pause_the_stretch(coach, clock, text):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, text) != CAT.line("coach_paused_unclear")
+    assert not coach.runner.held
+
+
+def test_cancel_it_heard_as_stop_over_an_answer_cuts_it(coach, speaker):
+    talk(coach, "set a timer for 10 minutes")
+    speaker.say("A long answer being said.")
+    stops = speaker.stops
+    talk(coach, "cancel it")
+    assert len(coach.timers) == 0 and speaker.stops > stops
+
+
 def test_something_unclear_with_no_stretch_running_is_the_fallback(coach, clock):
     assert talk(coach, "I felt a click") == CAT.line("fallback")
     talk(coach, "count to 10")

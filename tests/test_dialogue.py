@@ -187,16 +187,51 @@ def test_a_declined_offer_is_forgotten_after_something_unrelated():
 
 
 @pytest.mark.parametrize(
+    "text", ["no pain down my leg, just my back", "there's nothing going down my leg"]
+)
+def test_leg_pain_denied_unasked_is_reassured_not_refused(text):
+    reply = Dialogue().handle(text)
+    assert reply.text == CAT.line("leg_pain_no")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "I don't have any pain going down my leg, is that ok?",
-        "no pain down my leg, just my back",
-        "I haven't got any pain going down my leg",
+        "I haven't any pain going down my leg",
     ],
 )
-def test_leg_pain_denied_unasked_is_reassured_not_refused_or_flagged(text):
+def test_a_denial_the_rules_cannot_tell_from_a_report_gets_the_practitioner(text):
+    """ "Not have any pain going down" would also strike "… until this morning, now there
+    is": such a sentence keeps the red flag (conservative), never the out-of-scope line."""
+    assert "medical practitioner" in Dialogue().handle(text).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no pain down my leg until this morning",
+        "no pain down my leg but now there is",
+        "no pain going down my left leg, only my right",
+    ],
+)
+def test_leg_pain_denied_then_taken_back_is_not_reassured(text):
     reply = Dialogue().handle(text)
-    assert reply.text == CAT.line("leg_pain_no")
+    assert reply.text != CAT.line("leg_pain_no")
+
+
+@pytest.mark.parametrize("answer", ["a little, thanks", "the left one, thanks", "yes, I'm scared"])
+def test_thanks_or_fear_in_the_answer_to_the_leg_question_still_counts(answer):
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    assert "medical practitioner" in talk.handle(answer).text
+
+
+def test_a_story_answering_the_leg_question_is_read_as_the_answer():
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    story = "yeah a little bit on the left and it started after I bent over and what should I do"
+    assert "medical practitioner" in talk.handle(story).text
 
 
 def test_how_much_after_the_medicine_answer_sends_to_a_pharmacist_not_a_dose():

@@ -324,6 +324,18 @@ def test_two_requests_in_one_sentence_are_both_understood_and_one_stays_one(text
         ("how long do I keep the brace on", "support"),
         ("now", "no"),
         ("how", None),
+        ("is heat helpful", "ice_heat"),
+        ("it's getting on my nerves", None),
+        ("how long until the ice is done", "timer_status"),
+        ("I'm scared, I can't move", "emergency"),
+        ("I'm frightened, my leg is numb", "see_doctor"),
+        ("I'm scared it hurts so much", "pain_report"),
+        ("I'm scared", "scared"),
+        (
+            "I did not have any pain going down my leg until this morning, now there is",
+            "see_doctor",
+        ),
+        ("I don't have any pain going down my left leg, only my right leg", "see_doctor"),
     ],
 )
 def test_pain_sounds_leg_pains_and_plain_questions(text, intent):
@@ -336,13 +348,41 @@ def test_pain_sounds_leg_pains_and_plain_questions(text, intent):
     ("text", "intent"),
     [
         (
-            "so I was lifting my kid out of the car seat yesterday and something just went in "
+            "so I was lifting a heavy box out of the car yesterday and something just went in "
             "my lower back and now I was wondering what I should actually be doing about it",
             "overview",
         ),
         ("I went to the shop and bought some milk and then I wondered, ice or heat?", "ice_heat"),
         ("I went to the shop and bought some milk and then I came home and sat down", None),
-        ("how do I make coffee and then stop", None),  # short, and its last part a command
+        (  # "stop" anywhere in it is obeyed
+            "I went to the shop and bought some milk and then I came home and then stop",
+            "stop",
+        ),
+        (  # the last part is no question about the back
+            "I went to the shop and bought some milk and then I came home and said hello",
+            None,
+        ),
+        (  # an emergency in the story is answered, not its closing question
+            "I've been lying on the bedroom floor for an hour now and I can't get up and what "
+            "should I do about my back",
+            "emergency",
+        ),
+        (
+            "I want to stop the stretch because it pulls in my lower back and is that normal "
+            "and what should I do",
+            "stop",
+        ),
+        (  # a caution's words: the plain medicine answer would leave the caution out
+            "I'm on blood thinners for my heart and I hurt my back lifting a box yesterday and "
+            "can I take ibuprofen",
+            None,
+        ),
+        (
+            "I've got this tingling feeling and it comes and goes when I sit at my desk and "
+            "what should I do about it",
+            "symptom_check",
+        ),
+        ("my dog hurt his back jumping off the sofa yesterday and what should I do about it", None),
     ],
 )
 def test_a_long_story_is_answered_by_its_closing_question(text, intent):

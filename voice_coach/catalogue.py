@@ -474,6 +474,7 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
         "legs",
         "denials",
         "pain_denials",
+        "pain_denial_unless",
         "elsewhere",
     ):
         if not _strings_list(denial.get(key)):

@@ -39,20 +39,21 @@ def run(args: argparse.Namespace) -> int:
     from . import catalogue, recognise
 
     cat = catalogue.default()
-    recogniser = recognise.select_engine(
-        args.engine, args.model, catalogue=cat, debug=getattr(args, "debug", False)
-    )
-    failed = 0
-    for done, name in enumerate(args.files):
-        try:
+    failed = done = 0
+    try:
+        recogniser = recognise.select_engine(
+            args.engine, args.model, catalogue=cat, debug=getattr(args, "debug", False)
+        )
+        for name in args.files:
             failed += not _process(args, name, recogniser, cat)
-        except KeyboardInterrupt:
-            left = len(args.files) - done
-            print(
-                f"voice-coach: stopped; {left} of {len(args.files)} files not processed.",
-                file=sys.stderr,
-            )
-            return int(ExitCode.INTERRUPTED)
+            done += 1
+    except KeyboardInterrupt:
+        left = len(args.files) - done
+        print(
+            f"voice-coach: stopped; {left} of {len(args.files)} files not processed.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERRUPTED)
     return int(ExitCode.INPUT_FAILED if failed else ExitCode.OK)
 
 

@@ -81,7 +81,7 @@ def run_chat(args: argparse.Namespace) -> int:
                 print("> ", end="", file=sys.stderr, flush=True)
             line = sys.stdin.readline()
             if not line:  # a paused routine would wait for a "carry on" that cannot come
-                if not (coach.active() and coach.runner.paused):
+                if not (coach.active() and coach.runner.held):
                     coach.wait_until_idle()
                 return 0
             if not line.strip():

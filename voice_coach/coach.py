@@ -213,7 +213,7 @@ class Coach:
         if self.active():
             return self.runner.adjust(reply.slots)
         slots = reply.slots
-        if set(slots) == {"seconds"}:  # "hold for 20 seconds": count it, and keep it
+        if set(slots) == {"seconds"}:  # "hold for 15 seconds": count it, and keep it
             spec = self._default_routine()
             refusal = None if spec is None else routine.check_slots(spec, slots)
             if refusal:  # no 90-second count of a hold the stretch would refuse
@@ -259,9 +259,10 @@ class Coach:
     def _unclear(self, reply: Reply) -> str | None:
         """Something not understood (or a bare "no") during a stretch may be pain: pause it
         and say how to carry on; otherwise the reply is said as it is."""
-        if not self.active() or self.runner.paused or self.runner.timeline.routine == "count":
+        if not self.active() or self.runner.timeline.routine == "count":
             return None
-        self.runner.pause()
+        if not self.runner.held:  # also while an answer is said over it
+            self.runner.pause()
         return self.cat.line("coach_paused_unclear")
 
     def _resume(self, reply: Reply) -> str | None:
@@ -323,6 +324,8 @@ class Coach:
         return self.timers.start(timers.duration_from_slots(reply.slots), reply.slots.get("label"))
 
     def _timer_cancel(self, reply: Reply) -> str | None:
+        if not self.active():  # "cancel it" said over an answer, heard as "stop": cut it
+            self.speaker.stop()
         slots = reply.slots
         said = self.timers.cancel(
             slots.get("label"), slots.get("scope") == "all", slots.get("length")

@@ -39,6 +39,8 @@ ACTION_INTENTS = (
     "emergency",
 )
 """Intents whose reply may carry an action the caller carries out."""
+BARE_NO = frozenset({"no", "nope", "nah", "noo", "nooo"})
+"""Words of a bare "no" ("no no no"), which mid-stretch may be pain (not "no, I'm fine")."""
 UNCLEAR = "unclear"
 """The action of a reply to something not understood, or a bare "no" with nothing asked:
 the caller may pause a running stretch for it (it may be pain), saying so instead."""
@@ -114,10 +116,12 @@ LEG_LINE = "red_flag_leg"
 """What a yes to the leg question gets ("the left one", "a little")."""
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
-LEG_ANSWERS = (None, "yes", "no", "unsure", "adjust", "pain_report", "symptom_check")
+LEG_ANSWERS = (
+    None, "yes", "no", "unsure", "adjust", "pain_report", "symptom_check", "thanks", "scared",
+)  # fmt: skip
 """What an answer to the leg question may be understood as ("the left one" names a side,
-"yes it hurts" is a pain report, "it's tingling" a symptom); anything else ("stop", a
-question) is handled as usual."""
+"yes it hurts" is a pain report, "it's tingling" a symptom, "a little, thanks" thanks,
+"yes, I'm scared" fear); anything else ("stop", a question) is handled as usual."""
 
 
 class Dialogue:
@@ -160,6 +164,7 @@ class Dialogue:
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
         self._denied = [understand_mod.word_pattern(w) for w in leg["denials"]]
         self._pain_denied = [understand_mod.word_pattern(w) for w in leg["pain_denials"]]
+        self._denial_unless = [understand_mod.word_pattern(w) for w in leg["pain_denial_unless"]]
         self._elsewhere = frozenset(leg["elsewhere"])
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
@@ -251,7 +256,7 @@ class Dialogue:
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
-        if intent is None and any(p.search(heard.text) for p in self._pain_denied):
+        if intent is None and self._denies_leg_pain(heard.text):
             return Reply(self.cat.line("leg_pain_no"), None)  # "no pain down my leg, ok?"
         if intent is None:
             self.misses += 1
@@ -272,7 +277,7 @@ class Dialogue:
         if offer and intent == "no":
             self.declined = True
             return Reply(self.cat.line("offer_declined"), intent)
-        if intent == "no" and asked_timer is None and not asked_cancel:  # "no, no!" mid-stretch
+        if intent == "no" and set(heard.text.split()) <= BARE_NO:  # "no, no!" mid-stretch
             return Reply(stateless_answer(self.cat.intent(intent), {}), intent, action=UNCLEAR)
         if offer and intent == "unsure":
             self.pending_offer = offer  # a later "yes" still starts it
@@ -343,6 +348,8 @@ class Dialogue:
         flag = heard.red_flag or self.matcher.red_flag(together)
         if flag is not None:
             return self._red_flag(flag, together)
+        if heard.story:  # the whole story answers the question, not its closing question
+            heard = Understanding(None, heard.score, {}, heard.story)
         verdict = self._leg_verdict(heard)
         if verdict == "yes":
             return self._red_flag(None, heard.text, LEG_LINE)
@@ -354,6 +361,11 @@ class Dialogue:
             self.asked_leg, self.asked_about = asked, about
             return Reply(self.cat.intent(asked).answer, asked)
         return None
+
+    def _denies_leg_pain(self, text: str) -> bool:
+        """ "No pain down my leg": a denial, with nothing that takes it back ("until")."""
+        denied = any(p.search(text) for p in self._pain_denied)
+        return denied and not any(p.search(text) for p in self._denial_unless)
 
     def _symptom_placed(self, text: str) -> str | None:
         """For a nerve sign named with its place outside the legs ("my arm is numb") or

@@ -647,6 +647,11 @@ class RoutineRunner:
         return self._paused_at is not None
 
     @property
+    def held(self) -> bool:
+        """True while paused by the person (not only while an answer or an alarm is said)."""
+        return self._paused_at is not None and not self._interjecting
+
+    @property
     def stopped(self) -> bool:
         """True once stopped (stop, pain, red flag, skip past the end)."""
         return self._stopped

@@ -37,8 +37,16 @@ UNKNOWN_PENALTY = 25.0
 uses: "loosen my childhood" is less about stretching than "loosen my back"."""
 NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
+FEAR_INTENT = "scared"
+URGENT_OVER_FEAR = frozenset({"emergency", "see_doctor", "pain_report", "symptom_check"})
+"""What a frightened sentence may also say that is answered instead of the fear."""
 STORY_WORDS = 12
 """Words from which an unmatched sentence is taken as a story ending in its question."""
+STORY_BLOCKERS = (
+    "emergency", "stop", "pause", "pain_report", "symptom_check", "scared", "see_doctor",
+)  # fmt: skip
+"""Intents whose keywords in a story mean it is not just a question (see
+:meth:`Matcher._last_question`)."""
 SAFETY_INTENT = "see_doctor"
 RED_FLAG_LINE = "red_flag_answer"
 """Said for a red flag whose rule names no ``line`` of its own."""
@@ -65,6 +73,9 @@ class Understanding:
     also: tuple[Understanding, ...] = ()
     """Further requests made in the same sentence, in order ("stop, and set a timer for
     15 minutes": this is ``stop``, ``also`` holds ``timer_set``)."""
+    story: str = ""
+    """The whole normalised sentence when this is only its closing question (a long story
+    that matched nothing as a whole); empty otherwise."""
 
 
 STEM_LETTERS = 4
@@ -330,6 +341,10 @@ class Matcher:
         if not scores:
             return Understanding(None, 0.0, {}, norm)
         best = max(scores, key=scores.__getitem__)
+        if best == FEAR_INTENT:  # "I'm scared, I can't move": what is feared comes first
+            feared = self._feared(norm)
+            if feared is not None:
+                return feared
         score = round(min(100.0, max(0.0, scores[best])), 1)
         accepted = self._accept(best, score, norm)
         parts = self._requests(norm, best if accepted else None)
@@ -359,16 +374,42 @@ class Matcher:
             return []
         return parts if whole is None or whole in intents else []
 
+    def _feared(self, text: str) -> Understanding | None:
+        """What a frightened sentence says besides the fear, when that is urgent (an
+        emergency, pain or a nerve sign)."""
+        rest = text
+        for pattern, _ in self._keywords.get(FEAR_INTENT, []):
+            rest = pattern.sub(" ", rest)
+        rest = " ".join(rest.split())
+        if not rest or rest == text:
+            return None
+        heard = self.understand(rest)
+        return heard if heard.intent in URGENT_OVER_FEAR else None
+
     def _last_question(self, text: str) -> Understanding | None:
-        """In a long story the question comes last ("I was lifting my kid ... and now what
+        """In a long story the question comes last ("I was lifting a box ... and now what
         should I be doing about it"): its last part, when that is clearly a question about
-        the back (a knowledge intent) and the story is at least :data:`STORY_WORDS` long."""
+        the back (a knowledge intent) and the story is at least :data:`STORY_WORDS` long.
+        An emergency or "stop" / "pause" named anywhere in it is answered instead; pain, a
+        nerve sign, fear, a topic outside the seed or a caution's words leave it unmatched
+        (they say more than the question could carry)."""
         pieces = [p.strip() for p in self._joins.split(text) if p.strip()]
         if len(text.split()) < STORY_WORDS or len(pieces) < 2:
             return None
+        for urgent in (EMERGENCY_INTENT, *sorted(HALTS)):  # "... I can't get up ...", "stop"
+            if any(p.search(text) for p, _ in self._keywords.get(urgent, [])):
+                return Understanding(urgent, 0.0, {}, text, urgent, story=text)
+        if self._story_says_more(text):
+            return None
         last = self.understand(pieces[-1])
         kind = self.cat.intents[last.intent].kind if last.intent in self.cat.intents else None
-        return last if kind == "knowledge" and not last.also else None
+        return replace(last, story=text) if kind == "knowledge" and not last.also else None
+
+    def _story_says_more(self, text: str) -> bool:
+        """Whether a story names something its closing question would leave unanswered."""
+        said = [p for i in STORY_BLOCKERS for p, _ in self._keywords.get(i, [])]
+        said += [p for words in self._cautions.values() for p in words]
+        return self.off_topic(text) or any(p.search(text) for p in said)
 
     def is_emergency(self, text: str) -> bool:
         """True when the normalised text names one of the emergency intent's keywords
