@@ -475,6 +475,8 @@ def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
         "denials",
         "pain_denials",
         "pain_denial_unless",
+        "leg_pain_places",
+        "leg_pain_words",
         "elsewhere",
     ):
         if not _strings_list(denial.get(key)):

@@ -37,6 +37,7 @@ UNKNOWN_PENALTY = 25.0
 uses: "loosen my childhood" is less about stretching than "loosen my back"."""
 NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
+PAIN_INTENT = "pain_report"
 FEAR_INTENT = "scared"
 URGENT_OVER_FEAR = frozenset({"emergency", "see_doctor", "pain_report", "symptom_check"})
 """What a frightened sentence may also say that is answered instead of the fear."""
@@ -165,6 +166,10 @@ class Matcher:
         }
         joins = sorted(lang["requests"]["joins"], key=len, reverse=True)
         self._joins = re.compile(r"\b(?:" + "|".join(map(re.escape, joins)) + r")\b")
+        self._leg_pain_groups = [
+            [word_pattern(w) for w in lang["leg_denial"][key]]
+            for key in ("leg_pain_places", "leg_pain_words")
+        ]
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
         thanks = "|".join(map(re.escape, courtesy))
         self._courtesy = re.compile(rf"^(?:{thanks})\b(?!\s+for\b)\s*|\s*\b(?:{thanks})$")
@@ -351,6 +356,8 @@ class Matcher:
         if parts:
             return replace(parts[0], also=tuple(parts[1:]))
         if not accepted:
+            if self._leg_pain(norm):  # "my calf is cramping": is it running down the leg?
+                return Understanding(PAIN_INTENT, score, {}, norm, best)
             return self._last_question(norm) or Understanding(None, score, {}, norm, best)
         return Understanding(best, score, self.slots(norm, best), norm, best)
 
@@ -373,6 +380,10 @@ class Matcher:
         if set(intents) & HALTS and set(intents) & STARTS:  # "stop and carry on": unclear
             return []
         return parts if whole is None or whole in intents else []
+
+    def _leg_pain(self, text: str) -> bool:
+        """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
+        return all(any(p.search(text) for p in group) for group in self._leg_pain_groups)
 
     def _feared(self, text: str) -> Understanding | None:
         """What a frightened sentence says besides the fear, when that is urgent (an
