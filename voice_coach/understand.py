@@ -401,15 +401,14 @@ class Matcher:
         """In a long story the question comes last ("I was lifting a box ... and now what
         should I be doing about it"): its last part, when that is clearly a question about
         the back (a knowledge intent) and the story is at least :data:`STORY_WORDS` long.
-        An emergency or "stop" / "pause" named anywhere in it is answered instead; pain, a
+        An emergency named anywhere in it is answered instead; "stop" or "wait", pain, a
         nerve sign, fear, a topic outside the seed or a caution's words leave it unmatched
-        (they say more than the question could carry)."""
+        (they say more than the question could carry; unmatched, it pauses a stretch)."""
         pieces = [p.strip() for p in self._joins.split(text) if p.strip()]
         if len(text.split()) < STORY_WORDS or len(pieces) < 2:
             return None
-        for urgent in (EMERGENCY_INTENT, *sorted(HALTS)):  # "... I can't get up ...", "stop"
-            if any(p.search(text) for p, _ in self._keywords.get(urgent, [])):
-                return Understanding(urgent, 0.0, {}, text, urgent, story=text)
+        if self.is_emergency(text):  # "... and I can't get up and what should I do"
+            return Understanding(EMERGENCY_INTENT, 0.0, {}, text, EMERGENCY_INTENT, story=text)
         if self._story_says_more(text):
             return None
         last = self.understand(pieces[-1])
