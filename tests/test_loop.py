@@ -97,11 +97,16 @@ def test_other_barge_in_commands_act_while_speaking(session, speaker, command):
     assert speaker.stops == 1 and len(speaker.texts()) == 1
 
 
+def coached(speaker) -> tuple[Coach, Session]:  # noqa: ANN001
+    """A session whose dialogue a coach carries out (routines not driven by a thread)."""
+    dialogue = Dialogue()
+    coach = Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
+    return coach, Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+
+
 def test_stop_said_over_an_answer_with_a_coach_ends_it_rather_than_finding_nothing(speaker):
     """The coach's stop handler cuts the answer itself, so it knows something was said."""
-    dialogue = Dialogue()
-    Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
-    session = Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+    _, session = coached(speaker)
     speaker.speaking = True
     speaker.current_text = CAT.intent("overview").answer
     session.handle_event(final("stop"))
@@ -110,9 +115,7 @@ def test_stop_said_over_an_answer_with_a_coach_ends_it_rather_than_finding_nothi
 
 def test_something_unclear_heard_during_the_stretch_pauses_it_aloud(speaker):
     """Not only the earcon: the pause made for a groan is said, on the first miss."""
-    dialogue = Dialogue()
-    coach = Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
-    session = Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+    coach, session = coached(speaker)
     session.handle_event(final("start the stretch"))
     session.handle_event(final("I felt a click"))
     assert coach.runner.paused
@@ -122,9 +125,7 @@ def test_something_unclear_heard_during_the_stretch_pauses_it_aloud(speaker):
 def test_wait_said_over_an_answer_pauses_it_and_carry_on_says_it_again(speaker):
     """With a coach, "wait" heard over an answer is cut by the coach's pause, which keeps
     the sentence it cut for "carry on" (cutting it first would lose it)."""
-    dialogue = Dialogue()
-    Coach(dialogue, speaker, drive=lambda runner, clock, stop: None)
-    session = Session(dialogue, speaker, LoopOptions(echo_tail=0.0))
+    _, session = coached(speaker)
     speaker.speaking = True
     speaker.current_text = CAT.intent("overview").answer
     session.handle_event(final("wait"))
