@@ -386,7 +386,8 @@ def test_status_outside_a_hold(knee: routine.Routine) -> None:
     run_until(runner, clock, clock.now() + 1)
     runner.pause()
     left = runner.timeline.total_seconds - 1
-    expected = line("routine_status", total=routine.spoken_duration(left))
+    every = routine.holds_ahead(len(runner.timeline.holds))
+    expected = line("routine_status", total=routine.spoken_duration(left), ahead=every)
     assert runner.status() == f"{line('routine_status_paused')} {expected}"
     clock.advance(30)
     assert runner.status() == f"{line('routine_status_paused')} {expected}"
@@ -395,7 +396,10 @@ def test_status_outside_a_hold(knee: routine.Routine) -> None:
     run_until(runner, clock, clock.now() + rest.start)  # the timeline was at 1 s
     due = runner.next_due()
     left = runner.timeline.total_seconds - (rest.start + 1)
-    assert runner.status() == line("routine_status", total=routine.spoken_duration(left))
+    ahead = routine.holds_ahead(sum(h.start > rest.start + 1 for h in runner.timeline.holds))
+    assert runner.status() == line(
+        "routine_status", total=routine.spoken_duration(left), ahead=ahead
+    )
     assert runner.next_due() == due  # a rest has room for the answer
 
 
@@ -404,7 +408,16 @@ def test_status_in_a_hold(knee: routine.Routine) -> None:
     hold = runner.timeline.holds[1]
     run_until(runner, clock, clock.now() + hold.start + 5)
     total = routine.spoken_duration(runner.timeline.total_seconds - hold.start - 5)
-    assert runner.status() == line("routine_status_hold", hold="7 seconds", total=total)
+    ahead = routine.holds_ahead(len(runner.timeline.holds) - 2)  # the first two have begun
+    assert runner.status() == line(
+        "routine_status_hold", hold="7 seconds", total=total, ahead=ahead
+    )
+
+
+def test_holds_ahead_counts_in_words() -> None:
+    assert routine.holds_ahead(0) == line("routine_holds_ahead_none")
+    assert routine.holds_ahead(1) == line("routine_holds_ahead_one")
+    assert routine.holds_ahead(3) == line("routine_holds_ahead", n=3)
 
 
 def test_spoken_duration() -> None:

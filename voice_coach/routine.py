@@ -560,6 +560,13 @@ def default_estimate() -> Estimate:
 # -- speaking about time ------------------------------------------------------------------------
 
 
+def holds_ahead(n: int) -> str:
+    """ "2 more holds to come" ("how many more?")."""
+    if n <= 1:
+        return _line("routine_holds_ahead_one" if n == 1 else "routine_holds_ahead_none")
+    return _line("routine_holds_ahead", n=n)
+
+
 def spoken_duration(seconds: float) -> str:
     """A duration in words from ``prompts/lines/routine.toml``, e.g. "2 minutes and 5 seconds"."""
     cat = catalogue.default()
@@ -825,11 +832,13 @@ class RoutineRunner:
             now = self.clock.now()
             t = self._timeline_now(now)
             total = spoken_duration(self.timeline.total_seconds - t)
+            ahead = holds_ahead(sum(1 for h in self.timeline.holds if h.start > t))
             hold = next((h for h in self.timeline.holds if h.start <= t < h.end), None)
             if hold is not None:
-                text = _line("routine_status_hold", hold=spoken_duration(hold.end - t), total=total)
+                left = spoken_duration(hold.end - t)
+                text = _line("routine_status_hold", hold=left, total=total, ahead=ahead)
             else:
-                text = _line("routine_status", total=total)
+                text = _line("routine_status", total=total, ahead=ahead)
             if self.paused:
                 text = f"{_line('routine_status_paused')} {text}"
             self._make_room(text, now)
