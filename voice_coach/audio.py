@@ -10,10 +10,14 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import soundfile
 
 SAMPLE_RATE = 16_000
 """Samples per second of all pipeline audio (Hz)."""
@@ -94,7 +98,7 @@ def read_audio(path: str | Path) -> np.ndarray:
     return float_to_int16(mono)
 
 
-def _check_header(path: Path, sound: object) -> None:
+def _check_header(path: Path, sound: soundfile.SoundFile) -> None:
     """Raise :class:`InputError` when the header gives an impossible rate or libsndfile
     reports the file cut short."""
     rate = sound.samplerate

@@ -50,8 +50,9 @@ def count_timeline(
     cues = []
     start = 0.0
     if intro:
-        cues.append(Cue(0.0, float(estimate(intro)), 0, intro, "instruction"))
-        start = float(estimate(intro)) + INTRO_GAP
+        spoken = float(estimate(intro))
+        cues.append(Cue(0.0, spoken, 0, intro, "instruction"))
+        start = spoken + INTRO_GAP
     numbers = range(n, 0, -1) if down else range(1, n + 1)
     for i, k in enumerate(numbers):
         text = _line("routine_count_number", n=k)

@@ -170,6 +170,10 @@ class Matcher:
             [word_pattern(w) for w in lang["leg_denial"][key]]
             for key in ("leg_pain_places", "leg_pain_words")
         ]
+        self._story_blockers = [
+            *(p for i in STORY_BLOCKERS for p, _ in self._keywords.get(i, [])),
+            *(p for words in self._cautions.values() for p in words),
+        ]
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
         thanks = "|".join(map(re.escape, courtesy))
         self._courtesy = re.compile(rf"^(?:{thanks})\b(?!\s+for\b)\s*|\s*\b(?:{thanks})$")
@@ -417,9 +421,7 @@ class Matcher:
 
     def _story_says_more(self, text: str) -> bool:
         """Whether a story names something its closing question would leave unanswered."""
-        said = [p for i in STORY_BLOCKERS for p, _ in self._keywords.get(i, [])]
-        said += [p for words in self._cautions.values() for p in words]
-        return self.off_topic(text) or any(p.search(text) for p in said)
+        return self.off_topic(text) or any(p.search(text) for p in self._story_blockers)
 
     def is_emergency(self, text: str) -> bool:
         """True when the normalised text names one of the emergency intent's keywords
