@@ -384,6 +384,20 @@ def test_the_answer_to_which_timer_cancels_the_one_named(coach, answer, left):
     assert [t.label for t in coach.timers.running] == left
 
 
+def test_a_reminder_is_chosen_by_the_word_reminder(coach):
+    two_timers(coach, "remind me in 10 minutes to turn over", "set a timer for 10 minutes")
+    said = talk(coach, "the reminder")
+    ref = CAT.line("routine_timer_ref_task", task="turn over")
+    assert said == CAT.line("routine_timer_cancelled", ref=ref)
+    assert [(t.task, t.seconds) for t in coach.timers.running] == [(None, 600)]
+
+
+def test_the_length_of_a_timer_does_not_pick_a_reminder_of_the_same_length(coach):
+    two_timers(coach, "remind me in 10 minutes to turn over", "set a timer for 10 minutes")
+    talk(coach, "the ten minute one")
+    assert [(t.task, t.seconds) for t in coach.timers.running] == [("turn over", 600)]
+
+
 def test_an_unnamed_timer_is_chosen_by_its_length(coach):
     two_timers(coach, "set a timer for 10 minutes", "set a timer for 5 minutes")
     said = talk(coach, "the ten minute one")

@@ -249,6 +249,16 @@ def test_how_often_after_the_ice_answer_says_the_article_gives_no_figure():
     assert reply.text == CAT.line("caution_ice_heat") and not any(c.isdigit() for c in reply.text)
 
 
+def test_a_duration_answers_the_reminder_question_and_keeps_its_task():
+    talk = Dialogue()
+    talk.handle("remind me to take my ice off")
+    reply = talk.handle("in 15 minutes")
+    assert (reply.action, reply.slots) == (
+        "timer_set",
+        {"minutes": 15, "task": "take your ice off"},
+    )
+
+
 def test_a_duration_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

@@ -71,6 +71,28 @@ def test_a_timer_without_duration_asks_and_proposes_none() -> None:
     assert len(t) == 0
 
 
+def test_a_reminder_says_its_task_when_set_asked_about_and_due() -> None:
+    clock = FakeClock()
+    t = Timers(clock)
+    task = "take your ice off"
+    assert t.start(None, task=task) == line("routine_timer_ask_task", task=task)
+    assert t.start(60, "ice", task) == line(
+        "routine_timer_started_task", task=task, duration="1 minute"
+    )
+    clock.advance(30)
+    ref = line("routine_timer_ref_task", task=task)
+    assert t.status() == line("routine_timer_left", ref=ref, left="30 seconds")
+    assert t.start(60, task=task) and len(t) == 1  # the same reminder again restarts it
+    t.start(60)
+    assert t.choices() == {"reminder": {"task": task}, "1": {"length": 60.0}}
+    clock.advance(60)
+    assert t.due() == [
+        line("routine_timer_alarm_task", task=task),
+        line("routine_timer_alarm", duration="1 minute"),
+    ]
+    assert len(t) == 0
+
+
 def test_two_timers_status_cancel_and_alarms() -> None:
     clock = FakeClock()
     t = Timers(clock)

@@ -321,14 +321,17 @@ class Coach:
 
     # -- timers and voice ----------------------------------------------------------
     def _timer_set(self, reply: Reply) -> str | None:
-        return self.timers.start(timers.duration_from_slots(reply.slots), reply.slots.get("label"))
+        slots = reply.slots
+        return self.timers.start(
+            timers.duration_from_slots(slots), slots.get("label"), slots.get("task")
+        )
 
     def _timer_cancel(self, reply: Reply) -> str | None:
         if not self.active():  # "cancel it" said over an answer, heard as "stop": cut it
             self.speaker.stop()
         slots = reply.slots
         said = self.timers.cancel(
-            slots.get("label"), slots.get("scope") == "all", slots.get("length")
+            slots.get("label"), slots.get("scope") == "all", slots.get("length"), slots.get("task")
         )
         self.dialogue.asked_cancel = self.timers.choices() if self.timers.asking else {}
         return said

@@ -145,8 +145,9 @@ class Dialogue:
         the answer to the leg question ("down below")."""
         self.last_request: str | None = None
         """The intent of the latest request handled (also when nothing was said)."""
-        self.asked_timer: str | None = None
-        """The coach has just asked how long a timer should run: its label ("" for none)."""
+        self.asked_timer: dict[str, str] | None = None
+        """The coach has just asked how long a timer should run: the slots that name it
+        (``label`` or ``task``; empty for none)."""
         self.asked_cancel: dict[str, dict[str, Any]] = {}
         """The coach has just asked which timer to cancel: the word naming each one ("ice",
         "10" for the ten-minute one) and the slots that cancel it."""
@@ -300,7 +301,7 @@ class Dialogue:
                 self.asked_leg = None
                 return Reply(said, intent, action=intent)
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
-            self.asked_timer = heard.slots.get("label", "")
+            self.asked_timer = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
 
@@ -401,7 +402,7 @@ class Dialogue:
             return "yes"
         return "unsure"
 
-    def _timer_answer(self, heard: Understanding, label: str) -> Understanding:
+    def _timer_answer(self, heard: Understanding, named: dict[str, str]) -> Understanding:
         """After "how long should the timer run?", a duration ("15 minutes") sets it."""
         if heard.red_flag is not None:
             return heard
@@ -410,8 +411,8 @@ class Dialogue:
             slots["minutes"] = int(heard.text)
         if not {"minutes", "seconds"} & set(slots):
             return heard
-        if label:
-            slots.setdefault("label", label)
+        if not {"label", "task"} & set(slots):
+            slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
 
     def _cancel_choice(

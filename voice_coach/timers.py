@@ -78,15 +78,21 @@ class Timer:
     """Length it was set for, seconds."""
     ends: float
     """Clock time it goes off."""
+    task: str | None = None
+    """What it reminds the person to do, in the coach's words ("take your ice off"), or None."""
 
     def ref(self) -> str:
         """How the coach names it in a sentence."""
+        if self.task:
+            return _line("routine_timer_ref_task", task=self.task)
         if self.label:
             return _line("routine_timer_ref_named", label=self.label)
         return _line("routine_timer_ref", duration=spoken_duration(self.seconds))
 
     def alarm(self) -> str:
         """The sentence said when it goes off."""
+        if self.task:
+            return _line("routine_timer_alarm_task", task=self.task)
         if self.label:
             return _line("routine_timer_alarm_named", label=self.label)
         return _line("routine_timer_alarm", duration=spoken_duration(self.seconds))
@@ -94,6 +100,9 @@ class Timer:
 
 class Timers:
     """Several timers at once; every method returns the sentence to say."""
+
+    REMINDER = "reminder"
+    """The word that picks out a reminder in an answer to "which timer?"."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -109,9 +118,16 @@ class Timers:
         """The running timers, soonest first."""
         return tuple(sorted(self._timers, key=lambda t: t.ends))
 
-    def start(self, seconds: float | None, label: str | None = None) -> str:
-        """Start a timer (a label already in use is restarted); without seconds, ask for them."""
+    def start(
+        self, seconds: float | None, label: str | None = None, task: str | None = None
+    ) -> str:
+        """Start a timer (a label or task already in use is restarted); without seconds, ask
+        for them. A reminder's ``task`` is said back instead of its label."""
+        task = task.strip() if task and task.strip() else None
+        label = None if task else label
         if seconds is None:
+            if task:
+                return _line("routine_timer_ask_task", task=task)
             if label:
                 return _line("routine_timer_ask_named", label=label)
             return _line("routine_timer_ask")
@@ -122,19 +138,26 @@ class Timers:
                 high=spoken_duration(TIMER_MAX_SECONDS),
             )
         label = label.strip() if label and label.strip() else None
-        if label:
-            self._timers = [t for t in self._timers if t.label != label]
-        self._timers.append(Timer(label, float(seconds), self.clock.now() + seconds))
+        if label or task:
+            self._timers = [t for t in self._timers if (t.label, t.task) != (label, task)]
+        self._timers.append(Timer(label, float(seconds), self.clock.now() + seconds, task))
         duration = spoken_duration(seconds)
+        if task:
+            return _line("routine_timer_started_task", task=task, duration=duration)
         if label:
             return _line("routine_timer_started_named", label=label, duration=duration)
         return _line("routine_timer_started", duration=duration)
 
     def cancel(
-        self, label: str | None = None, every: bool = False, length: float | None = None
+        self,
+        label: str | None = None,
+        every: bool = False,
+        length: float | None = None,
+        task: str | None = None,
     ) -> str:
-        """Cancel the timer called ``label``, the unnamed one set for ``length`` seconds, the
-        only one, or ``every`` one; with several, ask which (:attr:`asking` is then set)."""
+        """Cancel the timer called ``label``, the reminder to do ``task``, the unnamed one set
+        for ``length`` seconds, the only one, or ``every`` one; with several, ask which
+        (:attr:`asking` is then set)."""
         self.asking = False
         if not self._timers:
             return _line("routine_timer_none")
@@ -145,8 +168,10 @@ class Timers:
             match = [t for t in self._timers if t.label == label.strip()]
             if not match:
                 return _line("routine_timer_unknown", label=label)
+        elif task:
+            match = [t for t in self._timers if t.task == task]
         elif length is not None:
-            match = [t for t in self.running if t.label is None and t.seconds == length]
+            match = [t for t in self.running if not (t.label or t.task) and t.seconds == length]
         elif len(self._timers) == 1:
             match = list(self._timers)
         else:
@@ -166,11 +191,13 @@ class Timers:
 
     def choices(self) -> dict[str, dict[str, Any]]:
         """What names each running timer in an answer to "which timer?", with the slots
-        that cancel it: its label ("ice"), or for an unnamed one its length as a number
-        (minutes when whole, seconds otherwise: "the 10 minute one")."""
+        that cancel it: its label ("ice"), "reminder" for a reminder, or for an unnamed one
+        its length as a number (minutes when whole, seconds otherwise: "the 10 minute one")."""
         out: dict[str, dict[str, Any]] = {}
         for t in self.running:
-            if t.label:
+            if t.task:
+                out.setdefault(self.REMINDER, {"task": t.task})
+            elif t.label:
                 out.setdefault(t.label, {"label": t.label})
             else:
                 whole = t.seconds % 60 == 0
@@ -183,7 +210,7 @@ class Timers:
         if not self._timers:
             return _line("routine_timer_none")
         now = self.clock.now()
-        only = len(self.running) == 1 and not self.running[0].label
+        only = len(self.running) == 1 and not (self.running[0].label or self.running[0].task)
         return " ".join(
             _line(
                 "routine_timer_left",

@@ -79,6 +79,14 @@ class Understanding:
     that matched nothing as a whole); empty otherwise."""
 
 
+TASK_WORDS = 8
+"""Longest reminder task kept, words ("take the ice off"); a longer one is left out."""
+_NOT_A_TASK = r"(?!\d|what\b|which\b|how\b|when\b|where\b|why\b)"
+TASK_PATTERNS = (
+    re.compile(rf"\b(?:remind|tell)\s+me\b.*?\bto\s+{_NOT_A_TASK}(.+)$"),
+    re.compile(rf"\b(?:timer|reminder)\b.*?\bto\s+{_NOT_A_TASK}(.+)$"),
+)
+"""Where a reminder's task starts: after "remind me ... to", or "timer ... to"."""
 STEM_LETTERS = 4
 """A single word this long or longer matches as a word prefix (a stem, "tingl"); a shorter
 one only as itself, so "no" never matches "not" or "now"."""
@@ -468,7 +476,9 @@ class Matcher:
         for slot in ("order", "scope"):
             if slot in wanted and (value := self._phrase_slot(slot, text)):
                 found[slot] = value
-        if "label" in wanted and (label := self._label(text)):
+        if "task" in wanted and (task := self._task(text)):
+            found["task"] = task
+        elif "label" in wanted and (label := self._label(text)):
             found["label"] = label
         if "routine" in wanted:
             for spoken, name in self._routines.items():
@@ -501,6 +511,22 @@ class Matcher:
             if re.search(rf"\b{re.escape(phrase)}\b", text):
                 return value
         return None
+
+    def _task(self, text: str) -> str | None:
+        """What a reminder is for, said back to the person ("take your ice off"), or None."""
+        match = next((m for p in TASK_PATTERNS if (m := p.search(text))), None)
+        if match is None:
+            return None
+        units = "|".join(self._unit_words - set(self._slot_words["reps"]))
+        task = re.sub(rf"\s+(?:in|after|for)\s+\d+\s+(?:{units})$", "", match.group(1))
+        if not task or len(task.split()) > TASK_WORDS:
+            return None
+        swaps: dict[str, str] = self._slot_words.get("task_pronouns", {})
+        if not swaps:
+            return task
+        ordered = sorted(swaps, key=len, reverse=True)
+        pattern = r"\b(?:" + "|".join(re.escape(w) for w in ordered) + r")\b"
+        return re.sub(pattern, lambda m: swaps[m.group(0)], task)
 
     def _label(self, text: str) -> str | None:
         skip = set(self._slot_words["not_labels"])
