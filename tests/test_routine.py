@@ -470,6 +470,43 @@ def test_adjust_reps_and_side(knee: routine.Routine) -> None:
     check_holds(runner.timeline, knee, *SEED_HOLD)
 
 
+def switch_side_at(knee: routine.Routine, when: float) -> tuple[list[str], RoutineRunner]:
+    """Start, say "left side only" ``when`` seconds into the first right hold (negative:
+    before it); the sentences said afterwards up to the first left hold."""
+    runner, clock, _ = make_runner(knee)
+    start = clock.now()
+    run_until(runner, clock, start + runner.timeline.holds[0].start + when)
+    assert runner.adjust({"side": "left"}) == line("routine_adjust_side_one", side="left")
+    said = run_until(runner, clock, start + runner.timeline.holds[0].start + 0.1)
+    assert [s.side for s in runner.timeline.steps if s.template.id == "hold"][-1] == "left"
+    return [c.say for c in said], runner
+
+
+@pytest.mark.parametrize("when", [3.0, -6.0])  # in the hold; while taking the knee
+def test_leaving_a_side_in_its_hold_or_drawing_up_releases_it_first(
+    knee: routine.Routine, when: float
+) -> None:
+    said, runner = switch_side_at(knee, when)
+    switch = next(c.say for s in knee.steps if s.id == "switch" for c in s.cues)
+    assert said[:3] == [release_text(knee), switch, "Now the left knee, round 1 of 2."]
+    assert "Gently draw it up toward your chest." not in said[:3]  # the rest is not said
+    assert not any(text.isdigit() for text in said)  # the right hold is not counted
+    holds = [runner.timeline.steps[h.step].side for h in runner.timeline.holds]
+    assert holds == ["left", "left"]  # "how long left" knows of no right hold any more
+
+
+def test_leaving_a_side_before_any_instruction_goes_straight_to_the_other(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, _ = make_runner(knee)
+    run_until(runner, clock, clock.now() + runner.timeline.steps[1].start + 0.1)  # "Now the right"
+    runner.adjust({"side": "left"})
+    said = [c.say for c in run_until(runner, clock, clock.now() + 8)]
+    assert said[:2] == ["Now the left knee, round 1 of 2.", "Take your left knee in both hands."]
+    switch = next(c.say for s in knee.steps if s.id == "switch" for c in s.cues)
+    assert switch not in said  # nothing was done on the right: no rest, no "good"
+
+
 def test_adjust_fewer_reps_moves_to_the_other_side(knee: routine.Routine) -> None:
     runner, clock, _ = make_runner(knee, reps=3)
     run_until(runner, clock, clock.now() + runner.timeline.holds[1].start + 1)  # right, rep 2

@@ -463,6 +463,26 @@ def plan_remainder(routine: Routine, params: Params, current: StepInfo, done: se
     return out + _planned("end", routine, None, 0)
 
 
+def plan_leaving(
+    routine: Routine, params: Params, current: StepInfo, done: set, leg_up: bool
+) -> list[tuple]:
+    """The steps after leaving ``current``'s side mid-rep for the sides in ``params``: when
+    ``leg_up``, the rep's steps after its hold (the release) and the rest between sides;
+    otherwise nothing was done on that side, so the other side starts at once."""
+    reps = routine.group("each_rep")
+    holds = [s for s in reps if any(c.wait == "hold" for c in s.cues)]
+    after = _after(reps, holds[-1]) if holds else []
+    out = [(s, current.side, current.rep) for s in after] if leg_up else []
+    first = True
+    for other in params.sides:
+        if other != current.side and other not in done:
+            if leg_up or not first:
+                out += _planned("between_sides", routine, other, 1)
+            out += _side_reps(routine, other, 1, params.reps)
+            first = False
+    return out + _planned("end", routine, None, 0)
+
+
 def _count_numbers(hold: float, spoken: float, mode: str, last: int) -> range:
     """Numbers counted down in a hold: each ``k`` is said ``k`` seconds before the hold ends."""
     fits = math.floor(hold - spoken + 1e-9)
@@ -605,7 +625,9 @@ class RoutineRunner:
       release); skipping the last step ends the routine.
     - ``adjust``: applies from the next step: the current step plays out as planned. ``reps``
       counts reps already done on the current side; ``side`` picks the sides still to do (a
-      side already finished is not redone).
+      side already finished is not redone). A ``side`` that drops the current side before
+      its rep's hold is over leaves it at once: the rest of the step is not said, the rep's
+      release follows when one of its instructions was said, then the other side.
     - ``interject`` (timer alarms): pauses, says the sentence, and resumes when it has been
       said (noticed by ``advance``).
 
@@ -884,19 +906,46 @@ class RoutineRunner:
             return
         current = tl.steps[self._current_step()]
         done = {s.side for s in tl.steps[: current.index] if s.side != current.side}
-        rest = plan_remainder(tl.source, params, current, done)
-        later = [s.start for s in tl.steps if s.index > current.index]
-        start = later[0] if later else tl.total_seconds
+        if self._leaving(current, params):
+            rest = plan_leaving(tl.source, params, current, done, self._leg_up(current))
+            start = self._timeline_now(self.clock.now())
+            kept = list(tl.cues[: self._next])  # the rest of the step is not said
+            kept_holds = [h for h in tl.holds if h.step < current.index]
+        else:
+            rest = plan_remainder(tl.source, params, current, done)
+            later = [s.start for s in tl.steps if s.index > current.index]
+            start = later[0] if later else tl.total_seconds
+            kept = [c for c in tl.cues if c.step <= current.index]
+            kept_holds = [h for h in tl.holds if h.step <= current.index]
         cues, holds, steps, _ = layout(
             tl.source, params, rest, self.speaker.prepare, start, current.index + 1
         )
-        kept = [c for c in tl.cues if c.step <= current.index]
-        kept_holds = [h for h in tl.holds if h.step <= current.index]
         kept_steps = list(tl.steps[: current.index + 1])
         self.timeline = make_timeline(
             tl.routine, kept + cues, kept_holds + holds, kept_steps + steps, tl.source, params
         )
         self._changed()
+
+    def _leaving(self, current: StepInfo, params: Params) -> bool:
+        """Whether ``params`` drop the side of ``current``, a rep not yet past its hold."""
+        if current.side is None or current.side in params.sides:
+            return False
+        source = self.timeline.source
+        if source is None or current.template.when != "each_rep":
+            return False
+        group = source.group("each_rep")
+        holds = [i for i, s in enumerate(group) if any(c.wait == "hold" for c in s.cues)]
+        return bool(holds) and group.index(current.template) <= holds[-1]
+
+    def _leg_up(self, current: StepInfo) -> bool:
+        """Whether an instruction of ``current``'s rep has been said (the leg may be up)."""
+        rep_steps = {
+            s.index
+            for s in self.timeline.steps
+            if (s.side, s.rep, s.template.when) == (current.side, current.rep, "each_rep")
+        }
+        said = self.timeline.cues[: self._next]
+        return any(c.step in rep_steps and c.kind == "instruction" for c in said)
 
 
 def _line(key: str, **fields: Any) -> str:
