@@ -297,11 +297,17 @@ def test_truncated_compressed_file_is_an_input_error(
     assert_clear_input_error(path, "cut short")
 
 
-def test_impossible_sample_rate_is_an_input_error(tmp_path: Path, speech: np.ndarray) -> None:
-    """A broken header giving 8 Hz would otherwise be resampled into gigabytes."""
-    path = tmp_path / "eight_hz.wav"
-    soundfile.write(path, speech, 8)
-    assert_clear_input_error(path, "too low for speech")
+@pytest.mark.parametrize(
+    ("rate", "message"), [(8, "too low for speech"), (2_000_000, "any recorder")]
+)
+def test_impossible_sample_rate_is_an_input_error(
+    tmp_path: Path, speech: np.ndarray, rate: int, message: str
+) -> None:
+    """A broken header giving 8 Hz would otherwise be resampled into gigabytes; one giving
+    2 MHz into a few samples, heard as nothing."""
+    path = tmp_path / f"rate_{rate}.wav"
+    soundfile.write(path, speech, rate)
+    assert_clear_input_error(path, message)
 
 
 def test_truncated_flac_is_an_input_error(tmp_path: Path, speech: np.ndarray) -> None:

@@ -36,6 +36,8 @@ RECORD_AGAIN = "record it again"
 """What to do about a file without audio in it."""
 MIN_FILE_RATE = 4_000
 """Lowest sample rate (Hz) of a file taken as speech; a lower one is a broken header."""
+MAX_FILE_RATE = 768_000
+"""Highest sample rate (Hz) any recorder writes; a higher one is a broken header."""
 COPY_AGAIN = "copy or record it again"
 """What to do about a file cut short."""
 _DECLARED_SIZE = re.compile(r"^(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
@@ -106,6 +108,11 @@ def _check_header(path: Path, sound: soundfile.SoundFile) -> None:
         raise InputError(
             f"{path}: the header gives {rate} Hz, too low for speech (at least "
             f"{MIN_FILE_RATE} Hz); the file is damaged: {COPY_AGAIN}"
+        )
+    if rate > MAX_FILE_RATE:
+        raise InputError(
+            f"{path}: the header gives {rate} Hz, more than any recorder writes (at most "
+            f"{MAX_FILE_RATE} Hz); the file is damaged: {COPY_AGAIN}"
         )
     report = sound.extra_info
     for declared, present in _DECLARED_SIZE.findall(report):
