@@ -381,6 +381,16 @@ def test_skip_in_the_last_step_finishes(knee: routine.Routine) -> None:
     assert runner.done and runner.stopped
 
 
+def test_status_while_an_answer_holds_the_routine_does_not_say_paused(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, _ = make_runner(knee)
+    run_until(runner, clock, clock.now() + 1)
+    runner.interject("A long answer to a question, said over the stretch.")
+    assert runner.paused and not runner.held
+    assert not runner.status().startswith(line("routine_status_paused"))
+
+
 def test_status_outside_a_hold(knee: routine.Routine) -> None:
     runner, clock, _ = make_runner(knee)
     run_until(runner, clock, clock.now() + 1)

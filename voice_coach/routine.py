@@ -861,7 +861,7 @@ class RoutineRunner:
                 text = _line("routine_status_hold", hold=left, total=total, ahead=ahead)
             else:
                 text = _line("routine_status", total=total, ahead=ahead)
-            if self.paused:
+            if self.held:  # not while an answer or an alarm holds it
                 text = f"{_line('routine_status_paused')} {text}"
             self._make_room(text, now)
             return text
