@@ -417,11 +417,25 @@ def test_status_in_a_hold(knee: routine.Routine) -> None:
     runner, clock, _ = make_runner(knee)
     hold = runner.timeline.holds[1]
     run_until(runner, clock, clock.now() + hold.start + 5)
-    total = routine.spoken_duration(runner.timeline.total_seconds - hold.start - 5)
     ahead = routine.holds_ahead(len(runner.timeline.holds) - 2)  # the first two have begun
-    assert runner.status() == line(
-        "routine_status_hold", hold="7 seconds", total=total, ahead=ahead
-    )
+    assert runner.status() == line("routine_status_hold", hold="7 seconds", ahead=ahead)
+
+
+def test_status_late_in_a_hold_talks_over_the_count_and_keeps_the_hold_length(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, speaker = make_runner(knee)
+    start = clock.now()
+    hold = runner.timeline.holds[0]
+    run_until(runner, clock, start + hold.start + 4)  # 8 s left: "5" is due in 3 s
+    text = runner.status()
+    runner.speak(text)
+    said = run_until(runner, clock, start + hold.end + 1)
+    release = next(c for c in said if c.say == release_text(knee))
+    assert runner.planned_time(release) == start + hold.end  # the hold is not longer
+    counts = [c.say for c in said if c.kind == "count"]
+    assert counts and "5" not in counts  # talked over, not said late
+    assert speaker.said[-len(said) - 1][1] == text
 
 
 def test_holds_ahead_counts_in_words() -> None:

@@ -88,7 +88,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_pain": (),
     "routine_skip_last": (),
     "routine_status": ("total", "ahead"),
-    "routine_status_hold": ("hold", "total", "ahead"),
+    "routine_status_hold": ("hold", "ahead"),
     "routine_holds_ahead": ("n",),
     "routine_holds_ahead_one": (),
     "routine_holds_ahead_none": (),

@@ -740,6 +740,21 @@ class RoutineRunner:
             self._origin += needed - (due - now)
             self._changed()
 
+    def _talk_over_count(self, text: str, now: float) -> None:
+        """Leave out the count numbers ``text`` said now would talk over, so a reply in a
+        hold does not make the hold longer (only a reply running into the release does)."""
+        if self.paused:
+            return
+        end = now + float(self.speaker.prepare(text)) + ROOM_MARGIN
+        cues = self.timeline.cues
+        while (
+            self._next < len(cues)
+            and cues[self._next].kind == "count"
+            and self._origin + cues[self._next].at < end
+        ):
+            self._next += 1
+        self._changed()
+
     def _current_step(self) -> int:
         return self.timeline.cues[self._next - 1].step if self._next else 0
 
@@ -857,12 +872,13 @@ class RoutineRunner:
             ahead = holds_ahead(sum(1 for h in self.timeline.holds if h.start > t))
             hold = next((h for h in self.timeline.holds if h.start <= t < h.end), None)
             if hold is not None:
-                left = spoken_duration(hold.end - t)
-                text = _line("routine_status_hold", hold=left, total=total, ahead=ahead)
+                text = _line("routine_status_hold", hold=spoken_duration(hold.end - t), ahead=ahead)
             else:
                 text = _line("routine_status", total=total, ahead=ahead)
             if self.held:  # not while an answer or an alarm holds it
                 text = f"{_line('routine_status_paused')} {text}"
+            if hold is not None:
+                self._talk_over_count(text, now)
             self._make_room(text, now)
             return text
 
