@@ -237,6 +237,7 @@ def test_every_catalogue_phrasing_reaches_its_own_intent():
         ("is my timer still going", "timer_status", {}),
         ("stop all the timers that are running", "timer_cancel", {"scope": "all"}),
         ("this is really worrying me", "scared", {}),
+        ("I'm done", "stop", {}),  # mid-stretch: the stretch ends, the conversation goes on
         ("start the knee to chest routine", "start_routine", {"routine": "knee-to-chest"}),
         ("how do I stretch my back", "stretching", {}),
     ],
