@@ -377,8 +377,8 @@ class Matcher:
         """Two or more requests in one sentence, each understood alone; empty when the
         sentence is one request (see ``[requests]`` in ``language.toml``)."""
         pieces = [p.strip() for p in self._joins.split(text)]
-        if len(pieces) < 2 or not all(pieces):
-            return []
+        if len(pieces) < 2 or not all(pieces) or any(map(self._is_duration, pieces[1:])):
+            return []  # "a timer for 1 hour and 15 minutes" is one request
         parts = [self.understand(piece) for piece in pieces]
         intents = [p.intent for p in parts]
         confident = all(
@@ -392,6 +392,11 @@ class Matcher:
         if set(intents) & HALTS and set(intents) & STARTS:  # "stop and carry on": unclear
             return []
         return parts if whole is None or whole in intents else []
+
+    def _is_duration(self, text: str) -> bool:
+        """Whether the normalised text is only an amount of time ("15 minutes")."""
+        units = "|".join(map(re.escape, self._unit_words - set(self._slot_words["reps"])))
+        return re.fullmatch(rf"\d+\s+(?:{units})", text) is not None
 
     def _leg_pain(self, text: str) -> bool:
         """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
