@@ -93,6 +93,21 @@ def test_a_reminder_says_its_task_when_set_asked_about_and_due() -> None:
     assert len(t) == 0
 
 
+def test_a_named_timer_or_the_reminder_is_asked_about_and_cancelled_alone() -> None:
+    clock = FakeClock()
+    t = Timers(clock)
+    t.start(600, "ice")
+    t.start(1200, "heat")
+    t.start(300, task="turn over")
+    ice = line("routine_timer_ref_named", label="ice")
+    assert t.status("ice") == line("routine_timer_left", ref=ice, left="10 minutes")
+    reminder = line("routine_timer_ref_task", task="turn over")
+    assert t.status("reminder") == line("routine_timer_left", ref=reminder, left="5 minutes")
+    assert t.cancel("reminder") == line("routine_timer_cancelled", ref=reminder)
+    assert t.cancel("reminder") == line("routine_timer_unknown", label="reminder")
+    assert len(t.status("toast").split(".")) == 3  # no such timer: every timer is said
+
+
 def test_two_timers_status_cancel_and_alarms() -> None:
     clock = FakeClock()
     t = Timers(clock)

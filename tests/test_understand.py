@@ -238,6 +238,10 @@ def test_every_catalogue_phrasing_reaches_its_own_intent():
         ("is my timer still going", "timer_status", {}),
         ("stop all the timers that are running", "timer_cancel", {"scope": "all"}),
         ("this is really worrying me", "scared", {}),
+        ("cancel the heat one", "timer_cancel", {"label": "heat"}),
+        ("cancel the reminder", "timer_cancel", {"label": "reminder"}),
+        ("how long is left on the ice timer", "timer_status", {"label": "ice"}),
+        ("set a reminder for 10 minutes", "timer_set", {"minutes": 10}),
         ("I'm done", "stop", {}),  # mid-stretch: the stretch ends, the conversation goes on
         ("start the knee to chest routine", "start_routine", {"routine": "knee-to-chest"}),
         ("how do I stretch my back", "stretching", {}),

@@ -337,7 +337,7 @@ class Coach:
         return said
 
     def _timer_status(self, reply: Reply) -> str | None:
-        return self.timers.status()
+        return self.timers.status(reply.slots.get("label"))
 
     def _speech_adjust(self, reply: Reply) -> str | None:
         direction = reply.slots.get("direction")

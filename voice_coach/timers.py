@@ -165,7 +165,7 @@ class Timers:
             self._timers = []
             return _line("routine_timer_cancelled_all")
         if label:
-            match = [t for t in self._timers if t.label == label.strip()]
+            match = self._named(label)
             if not match:
                 return _line("routine_timer_unknown", label=label)
         elif task:
@@ -180,6 +180,13 @@ class Timers:
             return self._which()
         self._timers = [t for t in self._timers if t is not match[0]]
         return _line("routine_timer_cancelled", ref=match[0].ref())
+
+    def _named(self, label: str) -> list[Timer]:
+        """The timers called ``label``; for "reminder" (no timer called so), the reminders."""
+        named = [t for t in self.running if t.label == label.strip()]
+        if not named and label.strip() == self.REMINDER:
+            named = [t for t in self.running if t.task]
+        return named
 
     def _which(self) -> str:
         self.asking = True
@@ -205,19 +212,21 @@ class Timers:
                 out.setdefault(str(number), {"length": t.seconds})
         return out
 
-    def status(self) -> str:
-        """What is left on each timer, soonest first."""
+    def status(self, label: str | None = None) -> str:
+        """What is left on the timer called ``label`` when there is one, else on each timer,
+        soonest first."""
         if not self._timers:
             return _line("routine_timer_none")
         now = self.clock.now()
-        only = len(self.running) == 1 and not (self.running[0].label or self.running[0].task)
+        timers = (self._named(label) if label else []) or list(self.running)
+        only = len(self.running) == 1 and not (timers[0].label or timers[0].task)
         return " ".join(
             _line(
                 "routine_timer_left",
                 ref=_line("routine_timer_ref_only") if only else t.ref(),
                 left=spoken_duration(t.ends - now),
             )
-            for t in self.running
+            for t in timers
         )
 
     def next_due(self) -> float | None:

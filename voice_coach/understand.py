@@ -538,6 +538,8 @@ class Matcher:
         for pattern in (
             r"\btimer\s+(?:for|called|named)\s+(?:the\s+|my\s+)?([a-z]+)",
             r"\b([a-z]+)\s+timer\b",
+            r"\b(?:cancel|stop|delete|remove)\s+the\s+([a-z]+)\s+one\b",
+            r"\b(?:cancel|stop|delete|remove|on)\s+(?:the|my)\s+(reminder)\b",
             r"\b(?:minutes?|seconds?|hours?)\s+(?:for|of)\s+(?:the\s+|my\s+)?([a-z]+)",
         ):
             for match in re.finditer(pattern, text):
