@@ -259,6 +259,13 @@ def test_a_duration_answers_the_reminder_question_and_keeps_its_task():
     )
 
 
+def test_asking_how_long_back_gets_the_article_s_silence_and_the_question_stays_open():
+    talk = Dialogue()
+    talk.handle("set an ice timer")
+    assert talk.handle("how long do you think").text == CAT.line("caution_ice_heat")
+    assert talk.handle("15 minutes").slots == {"minutes": 15, "label": "ice"}
+
+
 def test_a_duration_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")
