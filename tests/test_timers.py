@@ -106,6 +106,10 @@ def test_a_named_timer_or_the_reminder_is_asked_about_and_cancelled_alone() -> N
     assert t.cancel("reminder") == line("routine_timer_cancelled", ref=reminder)
     assert t.cancel("reminder") == line("routine_timer_unknown", label="reminder")
     assert len(t.status("toast").split(".")) == 3  # no such timer: every timer is said
+    t.start(60, task="drink some water")
+    t.start(120, task="turn over")
+    said = t.cancel("reminder")  # two reminders: which one?
+    assert t.asking and len(t) == 4 and "drink some water" in said and "turn over" in said
 
 
 def test_two_timers_status_cancel_and_alarms() -> None:

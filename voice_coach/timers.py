@@ -168,6 +168,8 @@ class Timers:
             match = self._named(label)
             if not match:
                 return _line("routine_timer_unknown", label=label)
+            if len(match) > 1:  # two reminders, and "cancel the reminder"
+                return self._which()
         elif task:
             match = [t for t in self._timers if t.task == task]
         elif length is not None:
