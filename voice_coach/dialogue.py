@@ -248,8 +248,9 @@ class Dialogue:
             intent = heard.intent
             if intent is None:
                 self.asked_timer = asked_timer  # still waiting for a duration
-                if self.matcher.caution("ice_heat", heard.text):  # "how long should it be?"
-                    return Reply(self.cat.line("caution_ice_heat"), "ice_heat")
+                unsaid = self.matcher.caution("ice_heat", heard.text)  # "how long should it be?"
+                if unsaid is not None:
+                    return Reply(unsaid, "ice_heat")
         if asked_leg:
             answered = self._leg_answer(heard, asked_leg, asked_about)
             if answered is not None:

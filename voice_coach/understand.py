@@ -141,6 +141,21 @@ class Matcher:
         self._unit_words = {
             w for key in ("seconds", "minutes", "hours", "reps") for w in self._slot_words[key]
         }
+        time_units = sorted(
+            (w for key in ("seconds", "minutes", "hours") for w in self._slot_words[key]),
+            key=len,
+            reverse=True,
+        )
+        amount = rf"\d+\s+(?:{'|'.join(map(re.escape, time_units))})"
+        self._amount = re.compile(amount)
+        """An amount of time, normalised ("15 minutes")."""
+        self._task_end = re.compile(rf"\s+(?:in|after|for)\s+{amount}$")
+        """The time a reminder's task is followed by ("... in 10 minutes")."""
+        swaps: dict[str, str] = self._slot_words.get("task_pronouns", {})
+        self._task_swaps = swaps
+        words = "|".join(re.escape(w) for w in sorted(swaps, key=len, reverse=True))
+        self._task_words = re.compile(rf"\b(?:{words})\b") if swaps else None
+        """Words of a reminder's task said back otherwise ("my" -> "your")."""
         self.stopwords = frozenset(lang["stopwords"]["words"])
         self._choices: list[str] = []
         self._owners: list[str] = []
@@ -395,8 +410,7 @@ class Matcher:
 
     def _is_duration(self, text: str) -> bool:
         """Whether the normalised text is only an amount of time ("15 minutes")."""
-        units = "|".join(map(re.escape, self._unit_words - set(self._slot_words["reps"])))
-        return re.fullmatch(rf"\d+\s+(?:{units})", text) is not None
+        return self._amount.fullmatch(text) is not None
 
     def _leg_pain(self, text: str) -> bool:
         """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
@@ -522,16 +536,12 @@ class Matcher:
         match = next((m for p in TASK_PATTERNS if (m := p.search(text))), None)
         if match is None:
             return None
-        units = "|".join(self._unit_words - set(self._slot_words["reps"]))
-        task = re.sub(rf"\s+(?:in|after|for)\s+\d+\s+(?:{units})$", "", match.group(1))
+        task = self._task_end.sub("", match.group(1))
         if not task or len(task.split()) > TASK_WORDS:
             return None
-        swaps: dict[str, str] = self._slot_words.get("task_pronouns", {})
-        if not swaps:
+        if self._task_words is None:
             return task
-        ordered = sorted(swaps, key=len, reverse=True)
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in ordered) + r")\b"
-        return re.sub(pattern, lambda m: swaps[m.group(0)], task)
+        return self._task_words.sub(lambda m: self._task_swaps[m.group(0)], task)
 
     def _label(self, text: str) -> str | None:
         skip = set(self._slot_words["not_labels"])
