@@ -529,6 +529,8 @@ def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
         ("can I give my 12 year old ibuprofen for his back", "caution_medication"),
         ("can my dog have ibuprofen", "caution_medication"),
         ("I took four ibuprofen an hour ago, can I take more", "caution_medication"),
+        ("is twenty minutes of ice ok", "caution_ice_heat"),  # no time is given: not a yes
+        ("can I sleep with a heat pad overnight", "caution_ice_heat"),
     ],
 )
 def test_medicine_questions_with_a_risk_and_a_child_s_back_are_cautioned(text, line):
