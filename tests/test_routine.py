@@ -381,6 +381,25 @@ def test_skip_in_the_last_step_finishes(knee: routine.Routine) -> None:
     assert runner.done and runner.stopped
 
 
+@pytest.mark.parametrize("words", [5, 40])  # ends within the hold; runs past its end
+def test_an_answer_in_a_hold_is_said_over_the_count_and_moves_only_what_runs_past_it(
+    knee: routine.Routine, words: int
+) -> None:
+    runner, clock, speaker = make_runner(knee)
+    start = clock.now()
+    hold = runner.timeline.holds[0]
+    run_until(runner, clock, start + hold.start + 2)
+    answer = " ".join(["word"] * words)
+    runner.speak(answer)
+    assert not runner.paused  # the hold goes on under the answer
+    answer_end = clock.now() + speaker.prepare(answer) + routine.ROOM_MARGIN
+    said = run_until(runner, clock, clock.now() + 30)
+    release = next(c for c in said if c.say == release_text(knee))
+    assert runner.planned_time(release) == pytest.approx(max(start + hold.end, answer_end))
+    before = said[: said.index(release)]
+    assert all(runner.planned_time(c) >= answer_end for c in before)  # none talked over
+
+
 def test_status_while_an_answer_holds_the_routine_does_not_say_paused(
     knee: routine.Routine,
 ) -> None:

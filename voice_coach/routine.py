@@ -740,6 +740,10 @@ class RoutineRunner:
             self._origin += needed - (due - now)
             self._changed()
 
+    def _hold_at(self, t: float) -> Hold | None:
+        """The hold going on at timeline time ``t``, if any."""
+        return next((h for h in self.timeline.holds if h.start <= t < h.end), None)
+
     def _talk_over_count(self, text: str, now: float) -> None:
         """Leave out the count numbers ``text`` said now would talk over, so a reply in a
         hold does not make the hold longer (only a reply running into the release does)."""
@@ -760,14 +764,19 @@ class RoutineRunner:
 
     # -- control -----------------------------------------------------------------------------
     def speak(self, text: str | None) -> None:
-        """Say a reply now (nothing for None). One too long to end before the next cue (an
-        answer to a question) pauses the routine until it has been said, as an alarm does."""
+        """Say a reply now (nothing for None). In a hold it is said over the count, and only
+        what runs past the hold's end moves the release; elsewhere one too long to end before
+        the next cue (an answer to a question) pauses the routine until it has been said, as
+        an alarm does."""
         if not text:
             return
         with self._lock:
-            due = self.next_due()
             now = self.clock.now()
-            if due is not None and self.speaker.prepare(text) + ROOM_MARGIN > due - now:
+            if not self.paused and self._hold_at(self._timeline_now(now)) is not None:
+                self._talk_over_count(text, now)
+                self._make_room(text, now)
+            due = self.next_due()
+            if due is not None and self.speaker.prepare(text) + ROOM_MARGIN > due - now + 1e-6:
                 self.interject(text)
                 return
             self._silence()
@@ -870,7 +879,7 @@ class RoutineRunner:
             t = self._timeline_now(now)
             total = spoken_duration(self.timeline.total_seconds - t)
             ahead = holds_ahead(sum(1 for h in self.timeline.holds if h.start > t))
-            hold = next((h for h in self.timeline.holds if h.start <= t < h.end), None)
+            hold = self._hold_at(t)
             if hold is not None:
                 text = _line("routine_status_hold", hold=spoken_duration(hold.end - t), ahead=ahead)
             else:
