@@ -509,6 +509,8 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("is it safe to exercise when pregnant", None),
         ("I'm sick of this pain", None),
         ("should I use heat at night", "ice_heat"),
+        ("my neck is in spasm, what should I do", None),  # a spasm elsewhere is not covered
+        ("I have a spasm, what should I do", "overview"),
     ],
 )
 def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
