@@ -318,6 +318,15 @@ def test_something_unclear_with_no_stretch_running_is_the_fallback(coach, clock)
     assert not coach.runner.paused
 
 
+def test_what_do_i_do_now_during_the_stretch_is_its_latest_instruction(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    instruction = coach.runner.last_instruction
+    assert instruction is not None
+    assert talk(coach, "um, what do I do now?") == instruction.say
+    assert talk(coach, "what should I do about my back spasm") == CAT.intent("overview").answer
+
+
 def test_goodbye_during_the_stretch_says_to_lower_the_leg_first(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

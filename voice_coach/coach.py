@@ -82,6 +82,7 @@ class Coach:
             "see_doctor": self._red_flag,
             "emergency": self._red_flag,
             "goodbye": self._goodbye,
+            "overview": self._what_now,
             UNCLEAR: self._unclear,
         }.items():
             dialogue.on(action, self._locked(handler))
@@ -288,6 +289,16 @@ class Coach:
         text, after = self._answered or (None, None)
         if text and after is self.runner.last_instruction:
             return text
+        return self.runner.repeat()
+
+    def _what_now(self, reply: Reply) -> str | None:
+        """"What do I do now?" during the stretch (``[routine_talk] what_now`` in
+        language.toml): its latest instruction rather than the overview of the article."""
+        if not self.active() or self.runner.timeline.routine == "count":
+            return None
+        words = self.cat.language.get("routine_talk", {}).get("what_now", [])
+        if self.dialogue.matcher.normalise(reply.request) not in words:
+            return None
         return self.runner.repeat()
 
     def _skip(self, reply: Reply) -> str | None:

@@ -37,8 +37,10 @@ ACTION_INTENTS = (
     "symptom_check",
     "see_doctor",
     "emergency",
+    "overview",
 )
-"""Intents whose reply may carry an action the caller carries out."""
+"""Intents whose reply may carry an action the caller carries out ("overview": "what do I
+do now?" during the stretch is about the stretch)."""
 BARE_NO = frozenset({"no", "nope", "nah", "noo", "nooo"})
 """Words of a bare "no" ("no no no"), which mid-stretch may be pain (not "no, I'm fine")."""
 UNCLEAR = "unclear"
