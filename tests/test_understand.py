@@ -475,6 +475,9 @@ def test_thanks_around_a_request_leaves_the_request(text, intent):
         ("I have osteoporosis", "red_flag_answer"),
         ("I have weak bones", "red_flag_answer"),
         ("I'm having trouble going to the toilet", "red_flag_urgent"),
+        ("I can barely walk", "red_flag_leg"),
+        ("my legs feel wobbly", "red_flag_leg"),
+        ("I've got a burning feeling in my thigh", "red_flag_leg"),
         ("I leaked a bit when I coughed", "red_flag_urgent"),
         ("i cant feel myself when i wipe", "red_flag_urgent"),
         ("i havent been able to pee", "red_flag_urgent"),
@@ -510,6 +513,9 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("I'm sick of this pain", None),
         ("should I use heat at night", "ice_heat"),
         ("my neck is in spasm, what should I do", None),  # a spasm elsewhere is not covered
+        ("am I going to be ok", "scared"),
+        ("is this a muscle spasm or something worse", "see_doctor"),
+        ("I can't sleep because of the pain", "pain_report"),
         ("I have a spasm, what should I do", "overview"),
     ],
 )
