@@ -266,6 +266,19 @@ def test_asking_how_long_back_gets_the_article_s_silence_and_the_question_stays_
     assert talk.handle("15 minutes").slots == {"minutes": 15, "label": "ice"}
 
 
+def test_make_it_fifteen_minutes_right_after_a_timer_changes_that_timer():
+    talk = Dialogue()
+    talk.handle("set an ice timer for 10 minutes")
+    reply = talk.handle("no, make it fifteen minutes")
+    assert (reply.action, reply.slots) == (
+        "timer_set",
+        {"minutes": 15, "change": "set", "label": "ice"},
+    )
+    assert talk.handle("actually make that twenty").slots["minutes"] == 20
+    talk.handle("what time is it")
+    assert talk.handle("make it 12 seconds").action != "timer_set"  # only right after
+
+
 def test_a_duration_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

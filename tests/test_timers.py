@@ -112,6 +112,25 @@ def test_a_named_timer_or_the_reminder_is_asked_about_and_cancelled_alone() -> N
     assert t.asking and len(t) == 4 and "drink some water" in said and "turn over" in said
 
 
+def test_time_added_to_a_timer_or_a_new_length_changes_it_in_place() -> None:
+    clock = FakeClock()
+    t = Timers(clock)
+    t.start(600, "ice")
+    t.start(60)
+    ice = line("routine_timer_ref_named", label="ice")
+    assert t.start(300, "ice", change="add") == line(
+        "routine_timer_extended", added="5 minutes", ref=ice, left="15 minutes"
+    )
+    assert t.start(900, change="set") == line("routine_timer_started", duration="15 minutes")
+    assert sorted(x.seconds for x in t.running) == [900, 900] and len(t) == 2
+    assert t.start(5 * 3600, "ice", change="add") == line(
+        "routine_timer_range", low="1 second", high="4 hours"
+    )
+    assert Timers(clock).start(60, change="add") == line(
+        "routine_timer_started", duration="1 minute"
+    )
+
+
 def test_two_timers_status_cancel_and_alarms() -> None:
     clock = FakeClock()
     t = Timers(clock)

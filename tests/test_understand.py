@@ -234,6 +234,11 @@ def test_every_catalogue_phrasing_reaches_its_own_intent():
         ),
         ("set a timer for 2 to 3 minutes", "timer_set", {"minutes": 3}),
         ("set a timer for one hour and fifteen minutes", "timer_set", {"minutes": 75}),
+        (
+            "add five more minutes to the ice timer",
+            "timer_set",
+            {"minutes": 5, "change": "add", "label": "ice"},
+        ),
         ("what timers are running", "timer_status", {}),
         ("is my timer still going", "timer_status", {}),
         ("stop all the timers that are running", "timer_cancel", {"scope": "all"}),

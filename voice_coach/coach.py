@@ -292,7 +292,7 @@ class Coach:
         return self.runner.repeat()
 
     def _what_now(self, reply: Reply) -> str | None:
-        """"What do I do now?" during the stretch (``[routine_talk] what_now`` in
+        """ "What do I do now?" during the stretch (``[routine_talk] what_now`` in
         language.toml): its latest instruction rather than the overview of the article."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
@@ -334,7 +334,10 @@ class Coach:
     def _timer_set(self, reply: Reply) -> str | None:
         slots = reply.slots
         return self.timers.start(
-            timers.duration_from_slots(slots), slots.get("label"), slots.get("task")
+            timers.duration_from_slots(slots),
+            slots.get("label"),
+            slots.get("task"),
+            slots.get("change"),
         )
 
     def _timer_cancel(self, reply: Reply) -> str | None:

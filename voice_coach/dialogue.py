@@ -8,6 +8,7 @@ named by :attr:`Reply.action`; the caller may register a handler for an action w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -150,6 +151,9 @@ class Dialogue:
         self.asked_timer: dict[str, str] | None = None
         """The coach has just asked how long a timer should run: the slots that name it
         (``label`` or ``task``; empty for none)."""
+        self.timer_set: dict[str, str] | None = None
+        """A timer was set by the latest request: the slots that name it, so that "no, make
+        it 15 minutes" said next changes it."""
         self.asked_cancel: dict[str, dict[str, Any]] = {}
         """The coach has just asked which timer to cancel: the word naming each one ("ice",
         "10" for the ten-minute one) and the slots that cancel it."""
@@ -207,7 +211,7 @@ class Dialogue:
 
     def _questions(self) -> dict[str, Any]:
         """The questions the coach has asked and not yet had answered."""
-        keys = ("pending_offer", "asked_leg", "asked_timer", "asked_cancel")
+        keys = ("pending_offer", "asked_leg", "asked_timer", "asked_cancel", "timer_set")
         return {key: getattr(self, key) for key in keys}
 
     def _ask(self, questions: dict[str, Any]) -> None:
@@ -240,11 +244,15 @@ class Dialogue:
         asked_leg, self.asked_leg = self.asked_leg, None
         asked_about = self.asked_about
         asked_timer, self.asked_timer = self.asked_timer, None
+        timer_set, self.timer_set = self.timer_set, None
         asked_cancel, self.asked_cancel = self.asked_cancel, {}
         if asked_cancel and heard.red_flag is None:
             choice = self._cancel_choice(heard, asked_cancel)
             if choice is not None:
                 return choice
+        if timer_set is not None and heard.red_flag is None:
+            heard = self._timer_correction(heard, timer_set)
+            intent = heard.intent
         if asked_timer is not None:
             heard = self._timer_answer(heard, asked_timer)
             intent = heard.intent
@@ -305,8 +313,11 @@ class Dialogue:
             if said is not None:  # "my arm is numb", "my leg isn't numb": no question
                 self.asked_leg = None
                 return Reply(said, intent, action=intent)
+        named = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
-            self.asked_timer = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
+            self.asked_timer = named
+        elif intent == "timer_set":
+            self.timer_set = named
         action = intent if intent in ACTION_INTENTS else None
         return Reply(text, intent, heard.slots, action)
 
@@ -419,6 +430,21 @@ class Dialogue:
         if not {"label", "task"} & set(slots):
             slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
+
+    def _timer_correction(self, heard: Understanding, named: dict[str, str]) -> Understanding:
+        """Just after a timer was set, "no, make it 15 minutes" (``change``: set) changes
+        it; a bare number ("make that twenty") is minutes, as the timer question takes it."""
+        if heard.intent == "timer_set":
+            return heard
+        slots = self.matcher.slots(heard.text, "timer_set")
+        if slots.get("change") != "set":
+            return heard
+        if not {"minutes", "seconds"} & set(slots):
+            number = re.search(r"\b(\d+)$", heard.text)
+            if number is None:
+                return heard
+            slots["minutes"] = int(number.group(1))
+        return Understanding("timer_set", 100.0, named | slots, heard.text, "timer_set")
 
     def _cancel_choice(
         self, heard: Understanding, choices: dict[str, dict[str, Any]]

@@ -13,7 +13,7 @@ pauses while it is said and then carries on where it was.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import catalogue
@@ -119,12 +119,24 @@ class Timers:
         return tuple(sorted(self._timers, key=lambda t: t.ends))
 
     def start(
-        self, seconds: float | None, label: str | None = None, task: str | None = None
+        self,
+        seconds: float | None,
+        label: str | None = None,
+        task: str | None = None,
+        change: str | None = None,
     ) -> str:
         """Start a timer (a label or task already in use is restarted); without seconds, ask
-        for them. A reminder's ``task`` is said back instead of its label."""
+        for them. A reminder's ``task`` is said back instead of its label. ``change``
+        "add" adds the seconds to the timer named (or the one set last), "set" restarts it
+        with them; with no timer running, a new one is started."""
         task = task.strip() if task and task.strip() else None
         label = None if task else label
+        target = self._target(label, task) if change and seconds else None
+        if target is not None and change == "add":
+            return self._extend(target, seconds)
+        if target is not None:
+            label, task = target.label, target.task
+            self._timers = [t for t in self._timers if t is not target]
         if seconds is None:
             if task:
                 return _line("routine_timer_ask_task", task=task)
@@ -147,6 +159,29 @@ class Timers:
         if label:
             return _line("routine_timer_started_named", label=label, duration=duration)
         return _line("routine_timer_started", duration=duration)
+
+    def _target(self, label: str | None, task: str | None) -> Timer | None:
+        """The timer a change is for: the one named, else the one set last."""
+        if label or task:
+            named = self._named(label) if label else [t for t in self._timers if t.task == task]
+            return named[0] if len(named) == 1 else None
+        return self._timers[-1] if self._timers else None
+
+    def _extend(self, timer: Timer, seconds: float) -> str:
+        longer = replace(timer, seconds=timer.seconds + seconds, ends=timer.ends + seconds)
+        if longer.ends - self.clock.now() > TIMER_MAX_SECONDS:
+            return _line(
+                "routine_timer_range",
+                low=spoken_duration(TIMER_MIN_SECONDS),
+                high=spoken_duration(TIMER_MAX_SECONDS),
+            )
+        self._timers = [longer if t is timer else t for t in self._timers]
+        return _line(
+            "routine_timer_extended",
+            added=spoken_duration(seconds),
+            ref=longer.ref(),
+            left=spoken_duration(longer.ends - self.clock.now()),
+        )
 
     def cancel(
         self,

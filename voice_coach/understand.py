@@ -472,7 +472,7 @@ class Matcher:
         found: dict[str, Any] = {}
         words = self._slot_words
         numbers = {
-            key: self._number_before(text, words[key])
+            key: self._number_before(text, words[key], more=key != "reps")
             for key in ("seconds", "minutes", "hours", "reps")
         }
         if "seconds" in wanted:
@@ -492,7 +492,7 @@ class Matcher:
             found["side"] = side
         if "direction" in wanted and (direction := self._phrase_slot("direction", text)):
             found["direction"] = direction
-        for slot in ("order", "scope"):
+        for slot in ("order", "scope", "change"):
             if slot in wanted and (value := self._phrase_slot(slot, text)):
                 found[slot] = value
         if "task" in wanted and (task := self._task(text)):
@@ -506,9 +506,11 @@ class Matcher:
         return found
 
     @staticmethod
-    def _number_before(text: str, units: list[str]) -> int | None:
+    def _number_before(text: str, units: list[str], more: bool = False) -> int | None:
+        """The number said before one of ``units``; with ``more``, also "5 more minutes"."""
         alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
-        match = re.search(rf"\b(\d+)\s+(?:{alternatives})\b", text)
+        extra = r"(?:more\s+|extra\s+)?" if more else ""
+        match = re.search(rf"\b(\d+)\s+{extra}(?:{alternatives})\b", text)
         return int(match.group(1)) if match else None
 
     @staticmethod
@@ -549,7 +551,7 @@ class Matcher:
             r"\btimer\s+(?:for|called|named)\s+(?:the\s+|my\s+)?([a-z]+)",
             r"\b([a-z]+)\s+timer\b",
             r"\b(?:cancel|stop|delete|remove)\s+the\s+([a-z]+)\s+one\b",
-            r"\b(?:cancel|stop|delete|remove|on)\s+(?:the|my)\s+(reminder)\b",
+            r"\b(?:cancel|stop|delete|remove|on|to)\s+(?:the|my)\s+(reminder)\b",
             r"\b(?:minutes?|seconds?|hours?)\s+(?:for|of)\s+(?:the\s+|my\s+)?([a-z]+)",
         ):
             for match in re.finditer(pattern, text):
