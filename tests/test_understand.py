@@ -234,6 +234,7 @@ def test_every_catalogue_phrasing_reaches_its_own_intent():
         ),
         ("set a timer for 2 to 3 minutes", "timer_set", {"minutes": 3}),
         ("set a timer for one hour and fifteen minutes", "timer_set", {"minutes": 75}),
+        ("set a timer for two and a half minutes", "timer_set", {"seconds": 150}),
         (
             "add five more minutes to the ice timer",
             "timer_set",

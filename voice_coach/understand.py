@@ -92,6 +92,16 @@ STEM_LETTERS = 4
 one only as itself, so "no" never matches "not" or "now"."""
 
 
+_HALVES = re.compile(r"\b(\d+) and a half (minute|hour)s?\b")
+"""A whole number and a half of a unit, numbers already in digits ("2 and a half minutes")."""
+
+
+def _half_more(match: re.Match[str]) -> str:
+    """ "2 and a half minutes" -> "150 seconds"; "2 and a half hours" -> "150 minutes"."""
+    smaller = "seconds" if match.group(2) == "minute" else "minutes"
+    return f"{int(match.group(1)) * 60 + 30} {smaller}"
+
+
 def word_pattern(item: str) -> re.Pattern[str]:
     """A phrase or a short word matches whole words; a longer single word as a stem."""
     if " " in item or len(item) < STEM_LETTERS:
@@ -225,7 +235,7 @@ class Matcher:
         for pattern in self._filler_phrases:
             text = pattern.sub(" ", text)
         words = [w for w in text.split() if w not in self._fillers]
-        return " ".join(self._numbers_to_digits(words))
+        return _HALVES.sub(_half_more, " ".join(self._numbers_to_digits(words)))
 
     def _numbers_to_digits(self, words: list[str]) -> list[str]:
         out: list[str] = []
