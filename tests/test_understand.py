@@ -520,6 +520,8 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("should I use heat at night", "ice_heat"),
         ("my neck is in spasm, what should I do", None),  # a spasm elsewhere is not covered
         ("am I going to be ok", "scared"),
+        ("is there anything else", "help"),
+        ("tell me more about ice", "ice_heat"),
         ("is this a muscle spasm or something worse", "see_doctor"),
         ("I can't sleep because of the pain", "pain_report"),
         ("I have a spasm, what should I do", "overview"),
