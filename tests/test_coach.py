@@ -327,6 +327,14 @@ def test_what_do_i_do_now_during_the_stretch_is_its_latest_instruction(coach, cl
     assert talk(coach, "what should I do about my back spasm") == CAT.intent("overview").answer
 
 
+def test_which_knee_during_the_stretch_names_the_side_and_does_not_pause(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    assert talk(coach, "which knee?") == CAT.line("coach_which_side", side="right")
+    assert not coach.runner.held  # not taken for pain
+    assert talk(coach, "what should I do next") == coach.runner.last_instruction.say
+
+
 def test_goodbye_during_the_stretch_says_to_lower_the_leg_first(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

@@ -279,6 +279,12 @@ def test_make_it_fifteen_minutes_right_after_a_timer_changes_that_timer():
     assert talk.handle("make it 12 seconds").action != "timer_set"  # only right after
 
 
+def test_stretching_again_tomorrow_is_a_question_not_a_start():
+    reply = Dialogue().handle("can I do it again tomorrow")
+    assert reply.action is None and reply.text == CAT.line("caution_stretching")
+    assert Dialogue().handle("do it again").action == "restart"
+
+
 def test_a_duration_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

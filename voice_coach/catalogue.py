@@ -141,6 +141,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_waiting": (),
     "coach_nothing_running": (),
     "coach_paused_unclear": (),
+    "coach_which_side": ("side",),
     "coach_timers_still_running": (),
     "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),

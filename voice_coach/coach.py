@@ -262,6 +262,9 @@ class Coach:
         and say how to carry on; otherwise the reply is said as it is."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
+        side = self.runner.side
+        if side and self._routine_talk("which_side", reply.request):  # "which knee?"
+            return self.cat.line("coach_which_side", side=side)
         if not self.runner.held:  # also while an answer is said over it
             self.runner.pause()
         return self.cat.line("coach_paused_unclear")
@@ -296,10 +299,14 @@ class Coach:
         language.toml): its latest instruction rather than the overview of the article."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
-        words = self.cat.language.get("routine_talk", {}).get("what_now", [])
-        if self.dialogue.matcher.normalise(reply.request) not in words:
+        if not self._routine_talk("what_now", reply.request):
             return None
         return self.runner.repeat()
+
+    def _routine_talk(self, kind: str, request: str) -> bool:
+        """Whether ``request`` is one of ``[routine_talk] <kind>`` (language.toml)."""
+        words = self.cat.language.get("routine_talk", {}).get(kind, [])
+        return self.dialogue.matcher.normalise(request) in words
 
     def _skip(self, reply: Reply) -> str | None:
         if not self.active():

@@ -16,7 +16,7 @@ from typing import Any
 from . import catalogue as catalogue_mod
 from . import understand as understand_mod
 from .catalogue import Catalogue, Intent
-from .understand import Understanding
+from .understand import STARTS, Understanding
 
 ACTION_INTENTS = (
     "start_routine",
@@ -284,6 +284,9 @@ class Dialogue:
             offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
+        later = self.matcher.caution("stretching", heard.text) if intent in STARTS else None
+        if later is not None and intent != "resume":  # "can I do it again tomorrow?"
+            return Reply(later, "stretching")
         if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it

@@ -681,6 +681,13 @@ class RoutineRunner:
         return self._paused_at is not None and not self._interjecting
 
     @property
+    def side(self) -> str | None:
+        """The side being worked on, else the one coming next (None: no side is left)."""
+        with self._lock:
+            ahead = self.timeline.steps[self._current_step() :]
+            return next((s.side for s in ahead if s.side), None)
+
+    @property
     def stopped(self) -> bool:
         """True once stopped (stop, pain, red flag, skip past the end)."""
         return self._stopped
