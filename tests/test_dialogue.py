@@ -279,6 +279,18 @@ def test_make_it_fifteen_minutes_right_after_a_timer_changes_that_timer():
     assert talk.handle("make it 12 seconds").action != "timer_set"  # only right after
 
 
+def test_rounds_and_holds_said_with_the_start_or_the_yes_are_kept():
+    reply = Dialogue().handle("start the stretch, left side only, one round, five second holds")
+    assert (reply.action, reply.slots) == (
+        "start_routine",
+        {"side": "left", "reps": 1, "seconds": 5},
+    )
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    reply = talk.handle("yeah ok just one round each side")
+    assert (reply.action, reply.slots) == ("start_routine", {"reps": 1})
+
+
 def test_stretching_again_tomorrow_is_a_question_not_a_start():
     reply = Dialogue().handle("can I do it again tomorrow")
     assert reply.action is None and reply.text == CAT.line("caution_stretching")

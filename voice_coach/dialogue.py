@@ -290,7 +290,12 @@ class Dialogue:
         if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
-            return self._start(offer, heard.slots)
+            slots = self.matcher.slots(heard.text, "start_routine")
+            slots.pop("routine", None)
+            return self._start(offer, slots)
+        if intent == "adjust" and self.matcher.has_keyword("start_routine", heard.text):
+            slots = self.matcher.slots(heard.text, "start_routine")  # "start it, one round"
+            return self._start(slots.pop("routine", self._default_routine()), slots)
         if offer and intent == "no":
             self.declined = True
             return Reply(self.cat.line("offer_declined"), intent)
