@@ -335,6 +335,16 @@ def test_which_knee_during_the_stretch_names_the_side_and_does_not_pause(coach, 
     assert talk(coach, "what should I do next") == coach.runner.last_instruction.say
 
 
+def test_a_start_with_rounds_said_during_the_stretch_changes_it_rather_than_restarting(
+    coach, clock
+):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    runner = coach.runner
+    assert talk(coach, "change the routine to one round") == CAT.line("routine_adjust_reps", reps=1)
+    assert coach.runner is runner  # the same run, not started again
+
+
 def test_goodbye_during_the_stretch_says_to_lower_the_leg_first(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

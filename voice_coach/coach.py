@@ -170,6 +170,9 @@ class Coach:
         spec = self.routines.get(reply.routine) if reply.routine else self._default_routine()
         if spec is None:
             return self.cat.line("coach_no_such_routine")
+        change = {k: v for k, v in reply.slots.items() if k in ("seconds", "reps", "side")}
+        if change and self.active() and self.runner.timeline.routine == spec.name:
+            return self.runner.adjust(change)  # "make the routine one round", mid-stretch
         slots = {**self.prefs, **reply.slots}
         refusal = routine.check_slots(spec, slots)
         if refusal:

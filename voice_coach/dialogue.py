@@ -293,7 +293,7 @@ class Dialogue:
             slots = self.matcher.slots(heard.text, "start_routine")
             slots.pop("routine", None)
             return self._start(offer, slots)
-        if intent == "adjust" and self.matcher.has_keyword("start_routine", heard.text):
+        if intent == "adjust" and self._says_start(heard.text):
             slots = self.matcher.slots(heard.text, "start_routine")  # "start it, one round"
             return self._start(slots.pop("routine", self._default_routine()), slots)
         if offer and intent == "no":
@@ -438,6 +438,11 @@ class Dialogue:
         if not {"label", "task"} & set(slots):
             slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
+
+    def _says_start(self, text: str) -> bool:
+        """Whether the normalised text asks to start a routine (``[routine_talk] starts``)."""
+        starts = self.cat.language.get("routine_talk", {}).get("starts", [])
+        return any(re.search(rf"\b{re.escape(words)}\b", text) for words in starts)
 
     def _timer_correction(self, heard: Understanding, named: dict[str, str]) -> Understanding:
         """Just after a timer was set, "no, make it 15 minutes" (``change``: set) changes

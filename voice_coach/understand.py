@@ -472,11 +472,8 @@ class Matcher:
             return False
         if score >= ACCEPT_SCORE:
             return True
-        return self.has_keyword(intent_id, text) and score >= KEYWORD_ACCEPT_SCORE + KEYWORD_BONUS
-
-    def has_keyword(self, intent_id: str, text: str) -> bool:
-        """Whether the normalised text names one of the intent's keywords."""
-        return any(p.search(text) for p, _ in self._keywords.get(intent_id, []))
+        has_keyword = any(p.search(text) for p, _ in self._keywords[intent_id])
+        return has_keyword and score >= KEYWORD_ACCEPT_SCORE + KEYWORD_BONUS
 
     # -- slots ---------------------------------------------------------------------
     def slots(self, text: str, intent_id: str) -> dict[str, Any]:
