@@ -45,6 +45,13 @@ def test_ask_stretching():
     assert 0 <= data["score"] <= 100
 
 
+def test_ask_answers_the_overview_question():
+    """An intent the conversation also acts on ("what do I do now?" during the stretch) is
+    still answered by ``ask``."""
+    out = ask_json("how do I treat a back spasm")
+    assert (out["intent"], out["answer"]) == ("overview", CAT.intent("overview").answer)
+
+
 def test_ask_answers_two_questions_in_one_sentence_in_turn():
     data = ask_json("can I take ibuprofen and should I see a doctor")
     assert data["intent"] == "medication"

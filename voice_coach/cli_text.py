@@ -12,6 +12,7 @@ from .errors import UsageError
 from .understand import understand
 
 CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {
+    "overview",
     "goodbye",
     "pain_report",
     "symptom_check",
