@@ -345,6 +345,17 @@ def test_a_start_with_rounds_said_during_the_stretch_changes_it_rather_than_rest
     assert coach.runner is runner  # the same run, not started again
 
 
+def test_a_red_flag_during_the_stretch_says_to_lower_the_leg_before_the_advice(
+    coach, clock, speaker
+):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 30)
+    before = len(speaker.texts())
+    advice = talk(coach, "I feel dizzy and faint")
+    assert speaker.texts()[before:] == [CAT.line("routine_stopped"), advice]
+    assert not coach.active()
+
+
 def test_goodbye_during_the_stretch_says_to_lower_the_leg_first(coach, clock, speaker):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

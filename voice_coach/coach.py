@@ -327,9 +327,12 @@ class Coach:
         return self.runner.pain() if self.active() else None
 
     def _red_flag(self, reply: Reply) -> str | None:
+        """End a running stretch, saying to lower the leg first (the advice follows)."""
         self.stopped_run = False
         if self.active():
-            self.runner.red_flag()
+            said = self.runner.stop()
+            if said and self.runner.timeline.routine != "count":
+                self.speaker.say(said)
         return None
 
     def _goodbye(self, reply: Reply) -> str | None:
