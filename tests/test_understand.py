@@ -235,6 +235,9 @@ def test_every_catalogue_phrasing_reaches_its_own_intent():
         ("set a timer for 2 to 3 minutes", "timer_set", {"minutes": 3}),
         ("set a timer for one hour and fifteen minutes", "timer_set", {"minutes": 75}),
         ("set a timer for two and a half minutes", "timer_set", {"seconds": 150}),
+        ("set a timer to go off in 10 minutes", "timer_set", {"minutes": 10}),
+        ("remind me in 10 minutes what to do", "timer_set", {"minutes": 10}),
+        ("add a 5 minute timer", "timer_set", {"minutes": 5}),
         (
             "add five more minutes to the ice timer",
             "timer_set",
@@ -487,7 +490,8 @@ def test_thanks_around_a_request_leaves_the_request(text, intent):
         ("I leaked a bit when I coughed", "red_flag_urgent"),
         ("i cant feel myself when i wipe", "red_flag_urgent"),
         ("i havent been able to pee", "red_flag_urgent"),
-        ("I have back pain at night", "red_flag_answer"),
+        ("the pain is worse at night", "red_flag_answer"),
+        ("I leaked a bit when I coughed", "red_flag_urgent"),
         ("I feel hot and shivery and my back hurts", "red_flag_answer"),
         ("I'm on steroids and my back hurts", "red_flag_answer"),
     ],
@@ -518,7 +522,14 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("is it safe to exercise when pregnant", None),
         ("I'm sick of this pain", None),
         ("should I use heat at night", "ice_heat"),
-        ("my neck is in spasm, what should I do", None),  # a spasm elsewhere is not covered
+        # Walkthrough sentences the red-flag and emergency words must leave alone.
+        ("my ice pack leaked when I put it on my back", "ice_heat"),
+        ("I have no trouble going to the toilet", None),
+        ("I can hardly stand this pain", None),
+        ("the heat pad is burning my thigh", "ice_heat"),
+        ("is it ok if my knee wobbles a bit in the stretch", "stretching"),
+        ("is heat good for pain at night", "ice_heat"),
+        ("I'm not dizzy or faint, just sore", "pain_report"),
         ("am I going to be ok", "scared"),
         ("is there anything else", "help"),
         ("tell me more about ice", "ice_heat"),
@@ -551,3 +562,16 @@ def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
 )
 def test_medicine_questions_with_a_risk_and_a_child_s_back_are_cautioned(text, line):
     assert answer(understand(text)) == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a 40 year old man, can I take ibuprofen",
+        "does ibuprofen take more than an hour to work",
+        "I hurt my back walking my dog, what painkiller should I take",
+        "is extra strength ibuprofen ok for a back spasm",
+    ],
+)
+def test_plain_medicine_questions_get_the_plain_answer(text):
+    assert answer(understand(text)) == CAT.intent("medication").answer

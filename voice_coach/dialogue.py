@@ -284,16 +284,17 @@ class Dialogue:
             offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
-        later = self.matcher.caution("stretching", heard.text) if intent in STARTS else None
-        if later is not None and intent != "resume":  # "can I do it again tomorrow?"
-            return Reply(later, "stretching")
+        if intent in STARTS - {"resume"} and self._routine_talk("later", heard.text):
+            later = self.matcher.caution("stretching", heard.text)  # "again tomorrow?"
+            if later is not None:
+                return Reply(later, "stretching")
         if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
             slots = self.matcher.slots(heard.text, "start_routine")
             slots.pop("routine", None)
             return self._start(offer, slots)
-        if intent == "adjust" and self._says_start(heard.text):
+        if intent == "adjust" and self._routine_talk("starts", heard.text):
             slots = self.matcher.slots(heard.text, "start_routine")  # "start it, one round"
             return self._start(slots.pop("routine", self._default_routine()), slots)
         if offer and intent == "no":
@@ -439,10 +440,10 @@ class Dialogue:
             slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
 
-    def _says_start(self, text: str) -> bool:
-        """Whether the normalised text asks to start a routine (``[routine_talk] starts``)."""
-        starts = self.cat.language.get("routine_talk", {}).get("starts", [])
-        return any(re.search(rf"\b{re.escape(words)}\b", text) for words in starts)
+    def _routine_talk(self, kind: str, text: str) -> bool:
+        """Whether the normalised text names one of ``[routine_talk] <kind>``."""
+        words = self.cat.language.get("routine_talk", {}).get(kind, [])
+        return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
 
     def _timer_correction(self, heard: Understanding, named: dict[str, str]) -> Understanding:
         """Just after a timer was set, "no, make it 15 minutes" (``change``: set) changes

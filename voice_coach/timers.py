@@ -30,6 +30,13 @@ TIMER_MAX_SECONDS = 4 * 3600
 """Longest timer, seconds (a product setting)."""
 
 
+_TASK_COMMON = frozenset(
+    {"take", "turn", "put", "off", "the", "and", "your", "yourself", "with", "from", "have"}
+)
+"""Words of a reminder's task too common to pick it out in "which timer?" ("take your ice
+off": "ice" picks it, "take" does not)."""
+
+
 def _line(key: str, **fields: Any) -> str:
     return catalogue.default().line(key, **fields)
 
@@ -179,7 +186,7 @@ class Timers:
         return _line(
             "routine_timer_extended",
             added=spoken_duration(seconds),
-            ref=longer.ref(),
+            ref=timer.ref(),
             left=spoken_duration(longer.ends - self.clock.now()),
         )
 
@@ -219,10 +226,12 @@ class Timers:
         return _line("routine_timer_cancelled", ref=match[0].ref())
 
     def _named(self, label: str) -> list[Timer]:
-        """The timers called ``label``; for "reminder" (no timer called so), the reminders."""
-        named = [t for t in self.running if t.label == label.strip()]
-        if not named and label.strip() == self.REMINDER:
-            named = [t for t in self.running if t.task]
+        """The timers called ``label``; else the reminders, for "reminder", or the reminders
+        whose task holds that word ("ice": "take your ice off")."""
+        word = label.strip()
+        named = [t for t in self.running if t.label == word]
+        if not named:
+            named = [t for t in self.running if t.task and word in (self.REMINDER, *t.task.split())]
         return named
 
     def _which(self) -> str:
@@ -238,9 +247,14 @@ class Timers:
         that cancel it: its label ("ice"), "reminder" for a reminder, or for an unnamed one
         its length as a number (minutes when whole, seconds otherwise: "the 10 minute one")."""
         out: dict[str, dict[str, Any]] = {}
+        reminders = [t for t in self.running if t.task]
         for t in self.running:
             if t.task:
-                out.setdefault(self.REMINDER, {"task": t.task})
+                words = [w for w in t.task.split() if len(w) > 2 and w not in _TASK_COMMON]
+                if len(reminders) == 1:
+                    words.append(self.REMINDER)
+                for word in words:
+                    out.setdefault(word, {"task": t.task})
             elif t.label:
                 out.setdefault(t.label, {"label": t.label})
             else:

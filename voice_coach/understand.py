@@ -81,12 +81,15 @@ class Understanding:
 
 TASK_WORDS = 8
 """Longest reminder task kept, words ("take the ice off"); a longer one is left out."""
-_NOT_A_TASK = r"(?!\d|what\b|which\b|how\b|when\b|where\b|why\b)"
+_NOT_A_TASK = r"(?!\d|what\b|which\b|how\b|when\b|where\b|why\b|go off\b|ring\b|remind\b)"
+_WHEN = r"(?:\s+(?:in|for|after)\s+\d+\s+\w+)?"
 TASK_PATTERNS = (
-    re.compile(rf"\b(?:remind|tell)\s+me\b.*?\bto\s+{_NOT_A_TASK}(.+)$"),
-    re.compile(rf"\b(?:timer|reminder)\b.*?\bto\s+{_NOT_A_TASK}(.+)$"),
+    re.compile(rf"\b(?:remind|tell)\s+me{_WHEN}\s+to\s+{_NOT_A_TASK}(.+)$"),
+    re.compile(rf"\b(?:timer|reminder){_WHEN}\s+to\s+{_NOT_A_TASK}(.+)$"),
 )
-"""Where a reminder's task starts: after "remind me ... to", or "timer ... to"."""
+"""Where a reminder's task starts: "remind me (in 10 minutes) to ...", "a timer (for 10
+minutes) to ..."; not "a timer to go off in 10 minutes" or "remind me in 10 minutes what to
+do"."""
 STEM_LETTERS = 4
 """A single word this long or longer matches as a word prefix (a stem, "tingl"); a shorter
 one only as itself, so "no" never matches "not" or "now"."""
