@@ -533,6 +533,7 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("am I going to be ok", "scared"),
         ("is there anything else", "help"),
         ("tell me more about ice", "ice_heat"),
+        ("is there anything else I should know about ice", "ice_heat"),
         ("is this a muscle spasm or something worse", "see_doctor"),
         ("I can't sleep because of the pain", "pain_report"),
         ("I have a spasm, what should I do", "overview"),
