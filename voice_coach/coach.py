@@ -266,7 +266,7 @@ class Coach:
         if not self.active() or self.runner.timeline.routine == "count":
             return None
         side = self.runner.side
-        if side and self._routine_talk("which_side", reply.request):  # "which knee?"
+        if side and self._is_routine_talk("which_side", reply.request):  # "which knee?"
             return self.cat.line("coach_which_side", side=side)
         if not self.runner.held:  # also while an answer is said over it
             self.runner.pause()
@@ -302,11 +302,11 @@ class Coach:
         language.toml): its latest instruction rather than the overview of the article."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
-        if not self._routine_talk("what_now", reply.request):
+        if not self._is_routine_talk("what_now", reply.request):
             return None
         return self.runner.repeat()
 
-    def _routine_talk(self, kind: str, request: str) -> bool:
+    def _is_routine_talk(self, kind: str, request: str) -> bool:
         """Whether ``request`` is one of ``[routine_talk] <kind>`` (language.toml)."""
         words = self.cat.language.get("routine_talk", {}).get(kind, [])
         return self.dialogue.matcher.normalise(request) in words

@@ -284,7 +284,7 @@ class Dialogue:
             offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
-        if intent in STARTS - {"resume"} and self._routine_talk("later", heard.text):
+        if intent in STARTS - {"resume"} and self._names_routine_talk("later", heard.text):
             later = self.matcher.caution("stretching", heard.text)  # "again tomorrow?"
             if later is not None:
                 return Reply(later, "stretching")
@@ -294,7 +294,7 @@ class Dialogue:
             slots = self.matcher.slots(heard.text, "start_routine")
             slots.pop("routine", None)
             return self._start(offer, slots)
-        if intent == "adjust" and self._routine_talk("starts", heard.text):
+        if intent == "adjust" and self._names_routine_talk("starts", heard.text):
             slots = self.matcher.slots(heard.text, "start_routine")  # "start it, one round"
             return self._start(slots.pop("routine", self._default_routine()), slots)
         if offer and intent == "no":
@@ -440,7 +440,7 @@ class Dialogue:
             slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
 
-    def _routine_talk(self, kind: str, text: str) -> bool:
+    def _names_routine_talk(self, kind: str, text: str) -> bool:
         """Whether the normalised text names one of ``[routine_talk] <kind>``."""
         words = self.cat.language.get("routine_talk", {}).get(kind, [])
         return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
