@@ -568,6 +568,20 @@ def test_adjust_before_the_start_rebuilds_everything(knee: routine.Routine) -> N
     assert [s.side for s in runner.timeline.steps if s.template.id == "hold"] == ["right"]
 
 
+def test_an_alarm_in_a_hold_is_said_over_the_count_and_keeps_the_hold_length(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, speaker = make_runner(knee)
+    start = clock.now()
+    hold = runner.timeline.holds[0]
+    run_until(runner, clock, start + hold.start + 2)
+    runner.alarm("The ice timer is done.")
+    assert not runner.paused and speaker.said[-1][1] == "The ice timer is done."
+    said = run_until(runner, clock, start + hold.end + 1)
+    release = next(c for c in said if c.say == release_text(knee))
+    assert runner.planned_time(release) == pytest.approx(start + hold.end)
+
+
 def test_alarm_mid_routine_pauses_the_routine(knee: routine.Routine) -> None:
     runner, clock, speaker = make_runner(knee)
     start = clock.now()

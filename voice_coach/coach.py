@@ -138,7 +138,7 @@ class Coach:
             for alarm in alarms:
                 log.info("timer alarm: %s", alarm)
                 if self.active():
-                    self.runner.interject(alarm)
+                    self.runner.alarm(alarm)
                 else:
                     self.speaker.play(earcons.alarm())
                     self.speaker.say(alarm)

@@ -898,6 +898,16 @@ class RoutineRunner:
             self._make_room(text, now)
             return text
 
+    def alarm(self, text: str) -> None:
+        """Say a timer's alarm now: over the count in a hold (as :meth:`speak` does, so the
+        hold is not made longer), else pausing the routine while it is said."""
+        with self._lock:
+            now = self.clock.now()
+            if not self.paused and self._hold_at(self._timeline_now(now)) is not None:
+                self.speak(text)
+            else:
+                self.interject(text)
+
     def interject(self, text: str) -> None:
         """Say ``text`` now (an alarm, a long answer), pausing the routine until it has been
         said."""

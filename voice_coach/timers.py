@@ -6,8 +6,9 @@
   duration asks for one: the seed gives no duration for ice or heat, so the coach never
   proposes one.
 
-An alarm that falls due mid-routine is said with ``runner.interject(sentence)``: the routine
-pauses while it is said and then carries on where it was.
+An alarm that falls due mid-routine is said with ``runner.alarm(sentence)``: the routine
+pauses while it is said and then carries on where it was; in a hold it is said over the
+count instead, so the hold is not made longer.
 """
 
 from __future__ import annotations
