@@ -297,6 +297,17 @@ def test_stretching_again_tomorrow_is_a_question_not_a_start():
     assert Dialogue().handle("do it again").action == "restart"
 
 
+def test_say_that_again_slower_slows_down_then_repeats():
+    talk = Dialogue()
+    seen: list[dict] = []
+    talk.on("speech_adjust", lambda reply: seen.append(reply.slots) or "Slower now.")
+    answer = talk.handle("should I use ice or heat").text
+    reply = talk.handle("can you say that again more slowly")
+    assert seen == [{"direction": "slower"}]
+    assert reply.text == f"Slower now. {answer}" and reply.intent == "repeat"
+    assert talk.handle("say that again").text == answer  # the answer, not "slower now"
+
+
 def test_a_duration_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

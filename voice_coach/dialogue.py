@@ -196,6 +196,7 @@ class Dialogue:
     def respond(self, heard: Understanding) -> Reply:
         """Reply to an understood sentence, updating the state; several requests in it
         ("stop, and set a timer") are carried out in turn and their sentences joined."""
+        heard = self._slower_repeat(heard)
         reply = self._carry_out(heard)
         asked = self._questions()
         for more in heard.also:
@@ -208,6 +209,16 @@ class Dialogue:
         if reply.intent != "repeat" and reply.text:
             self.last_answer, self.last_intent = reply.text, reply.intent
         return reply
+
+    def _slower_repeat(self, heard: Understanding) -> Understanding:
+        """ "Say that again, slower": the change of speech first, then the repeat."""
+        if heard.intent != "repeat" or heard.red_flag is not None:
+            return heard
+        direction = self.matcher.slots(heard.text, "speech_adjust").get("direction")
+        if direction is None:
+            return heard
+        change = {"direction": direction}
+        return replace(heard, intent="speech_adjust", slots=change, also=(heard, *heard.also))
 
     def _questions(self) -> dict[str, Any]:
         """The questions the coach has asked and not yet had answered."""
