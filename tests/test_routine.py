@@ -73,6 +73,23 @@ def make_runner(r: routine.Routine, **kw: object) -> tuple[RoutineRunner, FakeCl
     return RoutineRunner(timeline, speaker, clock), clock, speaker
 
 
+def into_first_hold(
+    r: routine.Routine, seconds: float
+) -> tuple[RoutineRunner, FakeClock, ClockSpeaker, float]:
+    """A runner ``seconds`` into its first hold, and the clock time that hold is planned to
+    end."""
+    runner, clock, speaker = make_runner(r)
+    hold = runner.timeline.holds[0]
+    end = clock.now() + hold.end
+    run_until(runner, clock, clock.now() + hold.start + seconds)
+    return runner, clock, speaker, end
+
+
+def release_time(runner: RoutineRunner, said: list[Cue], r: routine.Routine) -> float:
+    """When the first release among the cues said was planned."""
+    return runner.planned_time(next(c for c in said if c.say == release_text(r)))
+
+
 # -- loading -----------------------------------------------------------------------------------
 
 
@@ -385,18 +402,15 @@ def test_skip_in_the_last_step_finishes(knee: routine.Routine) -> None:
 def test_an_answer_in_a_hold_is_said_over_the_count_and_moves_only_what_runs_past_it(
     knee: routine.Routine, words: int
 ) -> None:
-    runner, clock, speaker = make_runner(knee)
-    start = clock.now()
-    hold = runner.timeline.holds[0]
-    run_until(runner, clock, start + hold.start + 2)
+    runner, clock, speaker, end = into_first_hold(knee, 2)
     answer = " ".join(["word"] * words)
     runner.speak(answer)
     assert not runner.paused  # the hold goes on under the answer
     answer_end = clock.now() + speaker.prepare(answer) + routine.ROOM_MARGIN
     said = run_until(runner, clock, clock.now() + 30)
-    release = next(c for c in said if c.say == release_text(knee))
-    assert runner.planned_time(release) == pytest.approx(max(start + hold.end, answer_end))
-    before = said[: said.index(release)]
+    release = release_time(runner, said, knee)
+    assert release == pytest.approx(max(end, answer_end))
+    before = [c for c in said if runner.planned_time(c) < release]
     assert all(runner.planned_time(c) >= answer_end for c in before)  # none talked over
 
 
@@ -443,15 +457,11 @@ def test_status_in_a_hold(knee: routine.Routine) -> None:
 def test_status_late_in_a_hold_talks_over_the_count_and_keeps_the_hold_length(
     knee: routine.Routine,
 ) -> None:
-    runner, clock, speaker = make_runner(knee)
-    start = clock.now()
-    hold = runner.timeline.holds[0]
-    run_until(runner, clock, start + hold.start + 4)  # 8 s left: "5" is due in 3 s
+    runner, clock, speaker, end = into_first_hold(knee, 4)  # 8 s left: "5" is due in 3 s
     text = runner.status()
     runner.speak(text)
-    said = run_until(runner, clock, start + hold.end + 1)
-    release = next(c for c in said if c.say == release_text(knee))
-    assert runner.planned_time(release) == start + hold.end  # the hold is not longer
+    said = run_until(runner, clock, end + 1)
+    assert release_time(runner, said, knee) == pytest.approx(end)  # the hold is not longer
     counts = [c.say for c in said if c.kind == "count"]
     assert counts and "5" not in counts  # talked over, not said late
     assert speaker.said[-len(said) - 1][1] == text
@@ -571,15 +581,11 @@ def test_adjust_before_the_start_rebuilds_everything(knee: routine.Routine) -> N
 def test_an_alarm_in_a_hold_is_said_over_the_count_and_keeps_the_hold_length(
     knee: routine.Routine,
 ) -> None:
-    runner, clock, speaker = make_runner(knee)
-    start = clock.now()
-    hold = runner.timeline.holds[0]
-    run_until(runner, clock, start + hold.start + 2)
+    runner, clock, speaker, end = into_first_hold(knee, 2)
     runner.alarm("The ice timer is done.")
     assert not runner.paused and speaker.said[-1][1] == "The ice timer is done."
-    said = run_until(runner, clock, start + hold.end + 1)
-    release = next(c for c in said if c.say == release_text(knee))
-    assert runner.planned_time(release) == pytest.approx(start + hold.end)
+    said = run_until(runner, clock, end + 1)
+    assert release_time(runner, said, knee) == pytest.approx(end)
 
 
 def test_alarm_mid_routine_pauses_the_routine(knee: routine.Routine) -> None:

@@ -307,9 +307,8 @@ class Coach:
         return self.runner.repeat()
 
     def _is_routine_talk(self, kind: str, request: str) -> bool:
-        """Whether ``request`` is one of ``[routine_talk] <kind>`` (language.toml)."""
-        words = self.cat.language.get("routine_talk", {}).get(kind, [])
-        return self.dialogue.matcher.normalise(request) in words
+        """Whether the (normalised) ``request`` is one of ``[routine_talk] <kind>``."""
+        return request in self.cat.language.get("routine_talk", {}).get(kind, [])
 
     def _skip(self, reply: Reply) -> str | None:
         if not self.active():

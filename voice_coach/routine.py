@@ -751,11 +751,13 @@ class RoutineRunner:
         """The hold going on at timeline time ``t``, if any."""
         return next((h for h in self.timeline.holds if h.start <= t < h.end), None)
 
+    def _holding(self, now: float) -> bool:
+        """Whether a hold is going on (not paused) at clock time ``now``."""
+        return not self.paused and self._hold_at(self._timeline_now(now)) is not None
+
     def _talk_over_count(self, text: str, now: float) -> None:
         """Leave out the count numbers ``text`` said now would talk over, so a reply in a
         hold does not make the hold longer (only a reply running into the release does)."""
-        if self.paused:
-            return
         end = now + float(self.speaker.prepare(text)) + ROOM_MARGIN
         cues = self.timeline.cues
         while (
@@ -779,7 +781,7 @@ class RoutineRunner:
             return
         with self._lock:
             now = self.clock.now()
-            if not self.paused and self._hold_at(self._timeline_now(now)) is not None:
+            if self._holding(now):
                 self._talk_over_count(text, now)
                 self._make_room(text, now)
             due = self.next_due()
@@ -893,9 +895,8 @@ class RoutineRunner:
                 text = _line("routine_status", total=total, ahead=ahead)
             if self.held:  # not while an answer or an alarm holds it
                 text = f"{_line('routine_status_paused')} {text}"
-            if hold is not None:
-                self._talk_over_count(text, now)
-            self._make_room(text, now)
+            if hold is None:  # in a hold, speak() says it over the count
+                self._make_room(text, now)
             return text
 
     def alarm(self, text: str) -> None:
@@ -903,7 +904,7 @@ class RoutineRunner:
         hold is not made longer), else pausing the routine while it is said."""
         with self._lock:
             now = self.clock.now()
-            if not self.paused and self._hold_at(self._timeline_now(now)) is not None:
+            if self._holding(now):
                 self.speak(text)
             else:
                 self.interject(text)
