@@ -576,3 +576,18 @@ def test_medicine_questions_with_a_risk_and_a_child_s_back_are_cautioned(text, l
 )
 def test_plain_medicine_questions_get_the_plain_answer(text):
     assert answer(understand(text)) == CAT.intent("medication").answer
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("my neck is in spasm what do i do", None),
+        ("can i take ibuprofen for my neck spasm", None),
+        ("what stretch helps a spasm in my shoulder", None),
+        ("is ice good for a neck spasm or just the back", "ice_heat"),
+        ("what stretch helps the spasm between my shoulder blades", "stretching"),
+        ("why does my spasm hurt when i cough", "causes"),
+    ],
+)
+def test_a_spasm_elsewhere_than_the_back_is_not_answered_as_one_in_it(text, intent):
+    assert understand(text).intent == intent

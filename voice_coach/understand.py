@@ -143,6 +143,8 @@ class Matcher:
         }
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
+        self._places = [word_pattern(w) for w in lang["off_topic"]["places"]]
+        self._back_places = [word_pattern(w) for w in lang["off_topic"]["back_places"]]
         self._cautions = {
             intent: [word_pattern(w) for w in words]
             for intent, words in lang.get("cautions", {}).items()
@@ -335,7 +337,10 @@ class Matcher:
         return self.cat.line(catalogue_mod.CAUTION_PREFIX + intent_id)
 
     def off_topic(self, text: str) -> bool:
-        """True when the text names a topic outside the seed and nothing about the back."""
+        """True when the text names a topic outside the seed and nothing about the back, or
+        another part of the body and not the back itself ("a spasm in my neck")."""
+        if any(p.search(text) for p in self._places):
+            return not any(p.search(text) for p in self._back_places)
         named = any(p.search(text) for p in self._off_topic)
         return named and not any(p.search(text) for p in self._back_words)
 
