@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import shutil
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from voice_coach import catalogue
 from voice_coach.catalogue import SLOT_NAMES, template_fields
+from voice_coach.dialogue import Dialogue
 from voice_coach.errors import CatalogueError, ExitCode
 
 KNOWLEDGE = (
@@ -321,3 +324,50 @@ def test_broken_prompts_give_one_line_and_exit_3_from_the_cli(tmp_path, monkeypa
     assert code == ExitCode.MISSING_RESOURCE
     assert str(root / "lines" / "dialogue.toml") in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+LANGUAGE = tomllib.loads((catalogue.prompts_dir() / "language.toml").read_text())
+ENTRIES = [(table, None) for table in LANGUAGE] + [
+    (table, key)
+    for table, value in LANGUAGE.items()
+    if isinstance(value, dict) and table not in catalogue.PHRASE_TABLES
+    for key in value
+]
+SAID = [
+    "how do i stretch my back",
+    "i can't get up and my leg is numb",
+    "remind me in 10 minutes to take my ice off",
+    "cancel all timers",
+    "speak up please",
+    "count down from ten",
+    "um what do i do now",
+    "thanks, what about heat",
+    "hold for twenty seconds, two rounds",
+    "stop and set a timer for half an hour",
+]
+
+
+@pytest.mark.parametrize(("change"), ["left out", "of the wrong type"])
+@pytest.mark.parametrize(("table", "key"), ENTRIES)
+def test_every_language_entry_is_checked_at_load_or_can_be_left_out(table, key, change):
+    """A broken language.toml is refused naming the file and the table; whatever passes the
+    check runs: the matcher and the dialogue read nothing the check let through broken."""
+    cat = catalogue.default()
+    language = {k: dict(v) if isinstance(v, dict) else v for k, v in LANGUAGE.items()}
+    holder = language if key is None else language[table]
+    if change == "left out":
+        del holder[key or table]
+    else:
+        holder[key or table] = 5
+    path = cat.root / "language.toml"
+    try:
+        catalogue.check_language(path, language, cat.intents, cat.lines)
+    except CatalogueError as err:
+        assert f"{path}:" in str(err)
+        assert f"'{table}'" in str(err)
+        return
+    assert change == "left out", "a value of the wrong type was let through"
+    broken = replace(cat, language=language)
+    talk = Dialogue(broken)
+    for text in SAID:
+        talk.handle(text)

@@ -68,18 +68,36 @@ CAUTION_PREFIX = "caution_"
 RED_FLAG_PREFIX = "red_flag_"
 """Lines a ``[[red_flags]]`` rule may name as its ``line`` (said instead of
 ``red_flag_answer``)."""
-LANGUAGE_KEYS = (
-    "contractions",
-    "fillers",
-    "numbers",
-    "red_flags",
-    "off_topic",
-    "wake",
-    "leg_denial",
-    "timer_choice",
-    "requests",
-)
-"""Tables ``language.toml`` must have."""
+WORDS = "a non-empty list of words and phrases"
+PHRASES = 'a table of "phrase" = "value"'
+NUMBERS = "a table of word = number"
+WORD = "a word"
+LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
+    "numbers": {"units": NUMBERS, "tens": NUMBERS, "hundred?": WORD, "keep_words?": WORDS},
+    "stopwords": {"words": WORDS},
+    "wake": {"word": WORD},
+    "fillers": {"words": WORDS, "phrases?": WORDS},
+    "slots": {
+        **dict.fromkeys(("seconds", "minutes", "hours", "reps", "not_labels"), WORDS),
+        **dict.fromkeys(("direction?", "order?", "scope?", "change?", "task_pronouns?"), PHRASES),
+    },
+    "leg_denial": dict.fromkeys(
+        (
+            *("starts", "negations", "unless", "yes", "back", "legs", "denials", "elsewhere"),
+            *("pain_denials", "pain_denial_unless", "leg_pain_places", "leg_pain_words"),
+        ),
+        WORDS,
+    ),
+    "timer_choice": {"keep": WORDS},
+    "requests": {"joins": WORDS, "courtesy": WORDS},
+    "routine_talk?": dict.fromkeys(("what_now?", "which_side?", "starts?", "later?"), WORDS),
+    "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
+}
+"""The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
+table -> key -> what its value must be. ``contractions``, ``red_flags``, ``cautions``,
+``follow_ups`` and ``pronunciations`` are checked on their own."""
+PHRASE_TABLES = {"contractions": True, "contraction_suffixes": False, "durations": False}
+"""Tables of ``language.toml`` that are themselves phrase tables (True: required)."""
 
 _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_paused": (),
@@ -393,17 +411,7 @@ def load(root: Path | None = None) -> Catalogue:
     lines = _load_lines(root)
     language_path = root / "language.toml"
     language = read_toml(language_path)
-    for key in LANGUAGE_KEYS:
-        if key not in language:
-            raise fail(language_path, key, "missing; see prompts/README.md for the schema")
-    _check_red_flags(language_path, language["red_flags"], lines)
-    _check_language_tables(language_path, language)
-    _check_cautions(language_path, language.get("cautions", {}), intents, lines)
-    _check_cautions(language_path, language.get("follow_ups", {}), intents, lines, "follow_ups")
-    try:
-        check_wake_word(language["wake"].get("word"))
-    except ValueError as exc:
-        raise fail(language_path, "wake", f"'word' {exc}") from None
+    check_language(language_path, language, intents, lines)
     for intent in intents.values():
         if intent.offer is not None and not (root / "routines" / f"{intent.offer}.toml").is_file():
             raise CatalogueError(
@@ -411,6 +419,22 @@ def load(root: Path | None = None) -> Catalogue:
                 f"but {root / 'routines' / (intent.offer + '.toml')} is missing"
             )
     return Catalogue(intents, lines, language, root)
+
+
+def check_language(
+    path: Path, language: dict[str, Any], intents: dict[str, Intent], lines: dict[str, str]
+) -> None:
+    """Check ``language.toml`` (read from ``path``) against the schema in prompts/README.md."""
+    if not isinstance(language.get("red_flags"), list):
+        raise fail(path, "red_flags", "missing; see prompts/README.md for the schema")
+    _check_red_flags(path, language["red_flags"], lines)
+    _check_language_tables(path, language)
+    _check_cautions(path, language.get("cautions", {}), intents, lines)
+    _check_cautions(path, language.get("follow_ups", {}), intents, lines, "follow_ups")
+    try:
+        check_wake_word(language["wake"].get("word"))
+    except ValueError as exc:
+        raise fail(path, "wake", f"'word' {exc}") from None
 
 
 def check_wake_word(word: Any) -> str:
@@ -469,37 +493,45 @@ def _check_cautions(
         return
     for key in lines:
         if key.startswith(CAUTION_PREFIX) and key.removeprefix(CAUTION_PREFIX) not in cautions:
-            raise CatalogueError(f"line '{key}' has no words in [cautions] of {path}")
+            raise fail(path, table, f"the line '{key}' has no words here")
 
 
 def _check_language_tables(path: Path, language: dict[str, Any]) -> None:
-    """``[leg_denial]``, ``[timer_choice]`` and ``[requests]`` list words;
+    """Each table of :data:`LANGUAGE_SCHEMA` and :data:`PHRASE_TABLES` has what it must;
     ``[pronunciations]`` maps words to phones."""
-    denial = language["leg_denial"]
-    for key in (
-        "starts",
-        "negations",
-        "unless",
-        "yes",
-        "back",
-        "legs",
-        "denials",
-        "pain_denials",
-        "pain_denial_unless",
-        "leg_pain_places",
-        "leg_pain_words",
-        "elsewhere",
-    ):
-        if not _strings_list(denial.get(key)):
-            raise fail(path, "leg_denial", f"'{key}' must be a non-empty list of strings")
-    if not _strings_list(language["timer_choice"].get("keep")):
-        raise fail(path, "timer_choice", "'keep' must be a non-empty list of strings")
-    for key in ("joins", "courtesy"):
-        if not _strings_list(language["requests"].get(key)):
-            raise fail(path, "requests", f"'{key}' must be a non-empty list of strings")
-    for word, phones in language.get("pronunciations", {}).items():
+    for name, required in PHRASE_TABLES.items():
+        if (required or name in language) and not _valid(PHRASES, language.get(name)):
+            raise fail(path, name, f"must be {PHRASES}; see prompts/README.md")
+    for name, keys in LANGUAGE_SCHEMA.items():
+        table = language.get(name.rstrip("?"))
+        if table is None and name.endswith("?"):
+            continue
+        if not isinstance(table, dict):
+            raise fail(path, name.rstrip("?"), "missing; see prompts/README.md for the schema")
+        for key, kind in keys.items():
+            value = table.get(key.rstrip("?"))
+            if (value is not None or not key.endswith("?")) and not _valid(kind, value):
+                raise fail(path, name.rstrip("?"), f"'{key.rstrip('?')}' must be {kind}")
+    pronunciations = language.get("pronunciations", {})
+    if not isinstance(pronunciations, dict):
+        raise fail(path, "pronunciations", 'must be a table of word = "PHONES"')
+    for word, phones in pronunciations.items():
         if not isinstance(phones, str) or not phones.split() or word != word.lower():
             raise fail(path, "pronunciations", f"'{word}': give a lower-case word = \"PHONES\"")
+
+
+def _valid(kind: str, value: Any) -> bool:
+    """Whether ``value`` is of ``kind`` (:data:`WORDS`, :data:`PHRASES`, ...)."""
+    if kind == WORDS:
+        return _strings_list(value)
+    if kind == WORD:
+        return isinstance(value, str) and bool(value.strip())
+    wanted = int if kind == NUMBERS else str
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(v, wanted) and not isinstance(v, bool) for v in value.values())
+    )
 
 
 def _strings_list(value: Any, nested: bool = False) -> bool:
