@@ -38,6 +38,7 @@ CONTROL = (
     "resume",
     "restart",
     "repeat",
+    "more",
     "skip",
     "routine_status",
     "adjust",
@@ -371,3 +372,11 @@ def test_every_language_entry_is_checked_at_load_or_can_be_left_out(table, key, 
     talk = Dialogue(broken)
     for text in SAID:
         talk.handle(text)
+
+
+@pytest.mark.parametrize("key", ["more_stop", "more_nothing"])
+def test_a_more_line_must_name_a_knowledge_intent(tmp_path, key):
+    root = _copy(tmp_path)
+    (root / "lines" / "zz.toml").write_text(f'{key} = "More."\n')
+    with pytest.raises(CatalogueError, match=f"'{key}' names no knowledge intent; valid: overview"):
+        catalogue.load(root)

@@ -680,3 +680,41 @@ def test_yes_and_no_to_the_offer_is_unsure_and_a_change_of_mind_is_a_yes():
 @pytest.mark.parametrize("text", ["stop and carry on", "stop and start over"])
 def test_contradictory_requests_are_not_cut_in_two(text):
     assert understand(text).also == ()
+
+
+MORE_LINES = [k for k in catalogue.default().lines if k.startswith(catalogue.MORE_PREFIX)]
+
+
+@pytest.mark.parametrize("key", [k for k in MORE_LINES if k != "more_none"])
+def test_tell_me_more_after_an_answer_gives_its_reasons_once(key):
+    cat = catalogue.default()
+    topic = key.removeprefix(catalogue.MORE_PREFIX)
+    talk = Dialogue()
+    assert talk.handle(cat.intent(topic).phrases[0]).intent == topic
+    assert talk.handle("tell me more").text == cat.line(key)
+    again = talk.handle("why")
+    assert again.text == cat.line("more_none")
+    assert talk.handle("repeat").text == again.text
+
+
+def test_why_after_a_red_flag_explains_it_and_still_sends_to_a_practitioner():
+    talk = Dialogue()
+    talk.handle("I have pain shooting down my leg")
+    why = talk.handle("why is that")
+    assert why.text == catalogue.default().line("more_see_doctor")
+    assert "medical practitioner" in why.text
+
+
+def test_more_about_the_stretch_keeps_the_offer_and_more_with_nothing_said_asks_what():
+    talk = Dialogue()
+    assert talk.handle("why").text == catalogue.default().intent("more").answer
+    talk.handle("how do I stretch my back")
+    talk.handle("how does that help")
+    assert talk.handle("yes").action == "start_routine"
+
+
+def test_more_after_an_answer_the_article_has_nothing_behind_says_so():
+    talk = Dialogue()
+    talk.handle("can I go for a run")
+    assert talk.last_intent == "activity"
+    assert talk.handle("tell me more").text == catalogue.default().line("more_none")

@@ -65,6 +65,8 @@ SLOT_NAMES = (
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
 CAUTION_PREFIX = "caution_"
 """Lines said instead of an intent's answer when a `[cautions]` word is named."""
+MORE_PREFIX = "more_"
+"""Lines said for "tell me more" or "why?" after the answer of the intent they name."""
 RED_FLAG_PREFIX = "red_flag_"
 """Lines a ``[[red_flags]]`` rule may name as its ``line`` (said instead of
 ``red_flag_answer``)."""
@@ -173,6 +175,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "offer_unsure": (),
     "offer_thanks": (),
     "nothing_to_repeat": (),
+    "more_none": (),
     "red_flag_answer": (),
     "red_flag_leg": (),
     "symptom_no": (),
@@ -412,6 +415,14 @@ def load(root: Path | None = None) -> Catalogue:
     language_path = root / "language.toml"
     language = read_toml(language_path)
     check_language(language_path, language, intents, lines)
+    for key in lines:
+        topic = key.removeprefix(MORE_PREFIX)
+        intent = intents.get(topic)
+        if topic != key and key not in LINE_FIELDS and getattr(intent, "kind", "") != "knowledge":
+            knowledge = ", ".join(i.id for i in intents.values() if i.kind == "knowledge")
+            raise CatalogueError(
+                f"{root / 'lines'}: line '{key}' names no knowledge intent; valid: {knowledge}"
+            )
     for intent in intents.values():
         if intent.offer is not None and not (root / "routines" / f"{intent.offer}.toml").is_file():
             raise CatalogueError(
@@ -591,7 +602,7 @@ def _load_lines(root: Path) -> dict[str, str]:
 
 def _check_line(path: Path, key: str, text: str) -> None:
     """A known key whose template uses only the fields the program fills in."""
-    extra = key.startswith((CAUTION_PREFIX, RED_FLAG_PREFIX))
+    extra = key.startswith((CAUTION_PREFIX, RED_FLAG_PREFIX, MORE_PREFIX))
     allowed = LINE_FIELDS.get(key, () if extra else None)
     if allowed is None:
         raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")

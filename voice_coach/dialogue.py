@@ -281,6 +281,8 @@ class Dialogue:
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
+        if intent == "more":
+            return self._more()
         if intent is None and self._denies_leg_pain(heard.text):
             return Reply(self.cat.line("leg_pain_no"), None)  # "no pain down my leg, ok?"
         if intent is None:
@@ -358,6 +360,19 @@ class Dialogue:
         self.misses = 0
         self.pending_offer = self.recent_offer = self.cat.intents[last].offer
         return Reply(text, last)
+
+    def _more(self) -> Reply:
+        """ "Tell me more" or "why?" after a knowledge answer: its ``more_`` line once, then
+        (or when it has none) that there is no more; with no such answer, what to ask."""
+        self.misses = 0
+        last = self.last_intent
+        if last not in self.cat.intents or self.cat.intents[last].kind != "knowledge":
+            return Reply(self.cat.intent("more").answer, "more")
+        key = catalogue_mod.MORE_PREFIX + last
+        if key not in self.cat.lines or self.last_answer == self.cat.line(key):
+            return Reply(self.cat.line("more_none"), last)
+        self.pending_offer = self.recent_offer = self.cat.intents[last].offer
+        return Reply(self.cat.line(key), last)
 
     def _red_flag(self, rule: str | None, said: str, line: str | None = None) -> Reply:
         """The answer to the red flag of ``rule`` (a rule's name; or the sentence ``line``)

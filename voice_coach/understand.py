@@ -39,6 +39,7 @@ NUMBER = "#"
 """Token standing for any number when phrasings are compared."""
 PAIN_INTENT = "pain_report"
 FEAR_INTENT = "scared"
+MORE_INTENT = "more"
 URGENT_OVER_FEAR = frozenset({"emergency", "see_doctor", "pain_report", "symptom_check"})
 """What a frightened sentence may also say that is answered instead of the fear."""
 STORY_WORDS = 12
@@ -202,6 +203,14 @@ class Matcher:
             ]
             for i in cat.intents.values()
         }
+        more = cat.intents.get(MORE_INTENT)
+        asking = {w for p in (more.phrases if more else ()) for w in self.normalise(p).split()}
+        self._topics = {
+            i.id: [word_pattern(k) for k in map(self.normalise, i.keywords) if k not in asking]
+            for i in cat.intents.values()
+            if i.kind == "knowledge"
+        }
+        """Knowledge intents' keywords other than the words of a request for more ("why")."""
         joins = sorted(lang["requests"]["joins"], key=len, reverse=True)
         self._joins = re.compile(r"\b(?:" + "|".join(map(re.escape, joins)) + r")\b")
         self._leg_pain_groups = [
@@ -395,6 +404,8 @@ class Matcher:
             feared = self._feared(norm)
             if feared is not None:
                 return feared
+        if best == MORE_INTENT:  # "tell me more about ice": a question about ice
+            best = self._more_about(norm, scores) or best
         score = round(min(100.0, max(0.0, scores[best])), 1)
         accepted = self._accept(best, score, norm)
         parts = self._requests(norm, best if accepted else None)
@@ -445,6 +456,11 @@ class Matcher:
             return None
         heard = self.understand(rest)
         return heard if heard.intent in URGENT_OVER_FEAR else None
+
+    def _more_about(self, text: str, scores: dict[str, float]) -> str | None:
+        """The knowledge intent a request for more names by one of its keywords, if any."""
+        named = [i for i, patterns in self._topics.items() if any(p.search(text) for p in patterns)]
+        return max(named, key=lambda i: scores.get(i, 0.0)) if named else None
 
     def _last_question(self, text: str) -> Understanding | None:
         """In a long story the question comes last ("I was lifting a box ... and now what
