@@ -19,6 +19,7 @@ from room import aligned_correlation
 
 from voice_coach.audio import (
     CHUNK_FRAMES,
+    MAX_FILE_SECONDS,
     SAMPLE_RATE,
     chunks_of,
     file_chunks,
@@ -316,3 +317,23 @@ def test_truncated_flac_is_an_input_error(tmp_path: Path, speech: np.ndarray) ->
     path = tmp_path / "truncated.flac"
     path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
     assert_clear_input_error(path, "cut short")
+
+
+def test_a_name_the_system_cannot_open_is_an_input_error(tmp_path: Path) -> None:
+    assert_clear_input_error(tmp_path / ("x" * 300 + ".wav"), "cannot be read (File name too long)")
+
+
+def test_a_name_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    tone = (np.sin(np.arange(SAMPLE_RATE) / 5) * 8000).astype(np.int16)
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/tone\xff.wav"))
+    soundfile.write(os.fsencode(path), tone, SAMPLE_RATE, subtype="PCM_16")
+    assert np.array_equal(read_audio(path), tone)
+
+
+def test_a_file_longer_than_the_limit_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "long.wav"
+    rate = 4_000  # keeps the test file small
+    soundfile.write(path, np.zeros((MAX_FILE_SECONDS * rate + 1, 6), np.int16), rate)
+    assert_clear_input_error(path, f"longer than {MAX_FILE_SECONDS // 60} minutes")
+    soundfile.write(path, np.zeros((MAX_FILE_SECONDS * rate, 6), np.int16), rate)
+    assert len(read_audio(path)) == MAX_FILE_SECONDS * SAMPLE_RATE

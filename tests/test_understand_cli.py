@@ -134,3 +134,17 @@ def test_ctrl_c_before_every_file_is_done_exits_130(files: dict[str, Path], tmp_
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "2 of 3 files not processed" in err and "Traceback" not in err
+
+
+def test_a_file_name_that_is_not_utf8_is_processed_and_printed_as_valid_json(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    odd = os.fsencode(tmp_path) + b"/ask\xff.wav"
+    Path(os.fsdecode(odd)).write_bytes(files["stretch"].read_bytes())
+    env = {**cli_env(), "PYTHONIOENCODING": "utf-8:strict"}  # as in a desktop locale
+    command = [*map(os.fsencode, CLI), b"--engine", b"pocketsphinx", b"--json", odd, b"nope\xff"]
+    proc = subprocess.run(command, capture_output=True, env=env, cwd=ROOT, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert rows[0]["file"].endswith("ask\\xff.wav") and rows[0]["intent"] == "stretching"
+    assert rows[1] == {"file": "nope\\xff", "error": "nope\\xff: no such file"}

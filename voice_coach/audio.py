@@ -6,6 +6,7 @@ recognisers take any iterable of such chunks and never know where they came from
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -38,6 +39,9 @@ MIN_FILE_RATE = 4_000
 """Lowest sample rate (Hz) of a file taken as speech; a lower one is a broken header."""
 MAX_FILE_RATE = 768_000
 """Highest sample rate (Hz) any recorder writes; a higher one is a broken header."""
+MAX_FILE_SECONDS = 300
+"""Longest file read (seconds): a spoken request is far shorter, and a longer file would
+take minutes and hundreds of megabytes to decode as one utterance."""
 COPY_AGAIN = "copy or record it again"
 """What to do about a file cut short."""
 _DECLARED_SIZE = re.compile(r"^(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
@@ -62,26 +66,25 @@ def read_audio(path: str | Path) -> np.ndarray:
     the decoder loses sync) or from fewer samples decoded than the header gives (MP3).
     """
     import soundfile
-    import soxr
 
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an audio file")
     try:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, not an audio file")
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
         path.open("rb").close()  # a PermissionError here, not libsndfile's "System error"
         # libsndfile reads the file itself: Ctrl-C during a read through Python callbacks
-        # would be swallowed and look like a broken file.
-        with soundfile.SoundFile(str(path)) as sound:
+        # would be swallowed and look like a broken file. Bytes: any name the system allows.
+        with soundfile.SoundFile(os.fsencode(path)) as sound:
             _check_header(path, sound)
-            data, rate = sound.read(dtype="float32", always_2d=True), sound.samplerate
-            if 0 < data.shape[0] < SHORT_READ * sound.frames:
+            mono, frames = _read_mono(path, sound)
+            if 0 < frames < SHORT_READ * sound.frames:
                 raise InputError(
                     f"{path}: the file is cut short (its header gives {sound.frames} samples, "
-                    f"it holds {data.shape[0]}); {COPY_AGAIN}"
+                    f"it holds {frames}); {COPY_AGAIN}"
                 )
     except PermissionError:
         raise InputError(f"{path}: permission denied; make the file readable to you") from None
@@ -92,12 +95,35 @@ def read_audio(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
     except MemoryError:
         raise InputError(f"{path}: too long to read into memory; cut it shorter") from None
-    if data.shape[0] == 0:
+    except OSError as exc:  # a name too long, a folder on the way not searchable, ...
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}); {COPY_AGAIN}") from None
+    if frames == 0:
         raise InputError(f"{path}: the audio file holds no samples; {RECORD_AGAIN}")
-    mono = data.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
     return float_to_int16(mono)
+
+
+def _read_mono(path: Path, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]:
+    """The file's samples with channels averaged, resampled to 16 kHz a second at a time
+    (a long or many-channel file never sits in memory whole), and how many frames it held;
+    :class:`InputError` past :data:`MAX_FILE_SECONDS`."""
+    import soxr
+
+    rate = sound.samplerate
+    stream = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1)
+    parts: list[np.ndarray] = []
+    frames = 0
+    while len(block := sound.read(rate, dtype="float32", always_2d=True)):
+        frames += len(block)
+        if frames > MAX_FILE_SECONDS * rate:
+            raise InputError(
+                f"{path}: longer than {MAX_FILE_SECONDS // 60} minutes; the coach "
+                "understands spoken requests: cut it into shorter files"
+            )
+        mono = block.mean(axis=1)
+        parts.append(mono if stream is None else stream.resample_chunk(mono))
+    if stream is not None:
+        parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), frames
 
 
 def _check_header(path: Path, sound: soundfile.SoundFile) -> None:

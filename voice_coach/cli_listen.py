@@ -12,6 +12,7 @@ from typing import Any
 
 from . import catalogue, state
 from .cli_speech_out import rate_help
+from .cli_text import read_lines
 from .errors import ExitCode, ResourceMissing, UsageError
 
 CHECK_LISTEN_SECONDS = 8.0
@@ -180,9 +181,8 @@ def _typed(session: Any, coach: Any, args: argparse.Namespace, dialogue: Any) ->
     """``--text``: requests typed on stdin go through the same session; answers are spoken."""
     coach.start()
     _notice(args, session, dialogue)
-    for line in sys.stdin:
-        if line.strip():
-            session.request(line.strip())
+    for line in read_lines():
+        session.request(line)
     coach.wait_until_idle()
     coach.speaker.wait(60.0)
     return int(ExitCode.OK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -83,7 +84,17 @@ def _process(args: argparse.Namespace, name: str, recogniser: Any, cat: Any) -> 
     return True
 
 
+def shown(text: str) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 written as ``\\xNN``, so
+    it prints in any locale (and stays valid JSON)."""
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:
+    row = {**row, "file": shown(row["file"])}
     if args.json:
         print(json.dumps(row, ensure_ascii=False), flush=True)
         return
@@ -92,6 +103,7 @@ def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:
 
 
 def _error(args: argparse.Namespace, name: str, message: str) -> None:
+    name, message = shown(name), shown(message)
     if args.json:
         print(json.dumps({"file": name, "error": message}, ensure_ascii=False), flush=True)
     print(f"voice-coach: {message}", file=sys.stderr, flush=True)

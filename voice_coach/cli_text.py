@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 
 from . import catalogue, state
 from .dialogue import ACTION_INTENTS, Dialogue, answer
@@ -38,11 +39,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     intents.set_defaults(func=run_intents)
 
 
+MAX_REQUEST_CHARS = 1_000
+"""Longest typed request taken (characters): far more than anyone says in one go, while a
+line of hundreds of kilobytes would keep the matcher busy for minutes."""
+
+
+def decodable(text: str) -> str:
+    """``text`` (from the command line) with bytes that are not UTF-8 replaced."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def typed(text: str) -> str:
+    """A typed request with bytes that are not UTF-8 replaced; UsageError when it is longer
+    than :data:`MAX_REQUEST_CHARS`."""
+    text = decodable(text)
+    if len(text) > MAX_REQUEST_CHARS:
+        raise UsageError(
+            f"the request has {len(text)} characters; type at most {MAX_REQUEST_CHARS}, "
+            "as a few shorter sentences"
+        )
+    return text
+
+
+def read_lines() -> Iterator[str]:
+    """Lines typed on stdin, stripped, skipping blank ones; bytes that are not UTF-8 are
+    replaced, and a line too long is reported on stderr and skipped."""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            yield typed(line.strip())
+        except UsageError as exc:
+            print(f"voice-coach: {exc}", file=sys.stderr, flush=True)
+
+
 def run_ask(args: argparse.Namespace) -> int:
     """Print the answer to one question."""
     if not args.text.strip():
         raise UsageError("nothing to ask: the question is empty; give one, such as 'help'")
-    heard = understand(args.text)
+    heard = understand(typed(args.text))
     text = answer(heard)
     if {heard.intent, *(p.intent for p in heard.also)} & CONVERSATION_ONLY:
         text = catalogue.default().line("ask_in_conversation")  # no timer would be set
@@ -77,20 +117,18 @@ def run_chat(args: argparse.Namespace) -> int:
             coach.say(dialogue.notice())
             state.record_notice_given()
         interactive = sys.stdin.isatty()
-        while True:
-            if interactive:
-                print("> ", end="", file=sys.stderr, flush=True)
-            line = sys.stdin.readline()
-            if not line:  # a paused routine would wait for a "carry on" that cannot come
-                if not (coach.active() and coach.runner.held):
-                    coach.wait_until_idle()
-                return 0
-            if not line.strip():
-                continue
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        for line in read_lines():
             reply = dialogue.handle(line)
             coach.say(reply.text)
             if reply.intent == "goodbye":
                 return 0
+            if interactive:
+                print("> ", end="", file=sys.stderr, flush=True)
+        if not (coach.active() and coach.runner.held):  # a paused one would wait forever
+            coach.wait_until_idle()
+        return 0
     finally:
         coach.close()
 
