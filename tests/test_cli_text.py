@@ -259,3 +259,42 @@ def test_the_log_holds_a_count_number_by_number(tmp_path):
     assert result.returncode == 0, result.stderr
     said = [text for who, text in (r.split("\t")[1:] for r in log.read_text().splitlines())]
     assert said[-3:] == ["1", "2", "3"], said
+
+
+def test_typed_bytes_that_are_not_utf8_and_a_line_too_long_are_skipped_not_fatal():
+    command = [str(BIN) if BIN.exists() else shutil.which("voice-coach"), "chat", "--no-notice"]
+    typed = b"\xff\xfe\n" + b"ouch " * 400 + b"\nhow do i stretch my back\n"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}  # as in a desktop locale
+    result = subprocess.run(command, input=typed, capture_output=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert b"the request has 1999 characters; type at most 1000" in result.stderr
+    assert CAT.intent("stretching").answer.encode() in result.stdout
+
+
+def test_ask_with_too_long_a_question_is_a_usage_error():
+    result = run("ask", "where " * 300)
+    assert result.returncode == 2
+    assert "type at most 1000" in result.stderr
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_3():
+    with open("/dev/full", "w") as full:
+        command = [str(BIN) if BIN.exists() else shutil.which("voice-coach"), "ask", "hello"]
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "voice-coach: cannot write the output (No space left on device); "
+        "free some disk space or send the output elsewhere"
+    ]
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["understand", "a.wav"], 130), (["chat"], 0)])
+def test_ctrl_c_leaves_130_only_where_work_was_left_undone(monkeypatch, argv, code):
+    from voice_coach import cli
+
+    def interrupted(_argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    assert cli.main(argv) == code

@@ -8,6 +8,7 @@ parser and sets ``func`` to a callable taking the parsed arguments and returning
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -28,6 +29,8 @@ COMMAND_MODULES = (
     "voice_coach.cli_models",
 )
 DEFAULT_COMMAND = "listen"
+INPUT_COMMANDS = frozenset({"understand", "models"})
+"""Commands whose Ctrl-C leaves work undone (files, a download): it exits 130, not 0."""
 TOP_LEVEL_FLAGS = ("--debug", "-h", "--help", "--version")
 """Options before the command; none takes a value."""
 
@@ -68,15 +71,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     if argv is None:  # the console script: SIGTERM stops it like Ctrl-C does
         signal.signal(signal.SIGTERM, _interrupt)
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _run(list(sys.argv[1:] if argv is None else argv))
+        return _run(words)
     except KeyboardInterrupt:
         print("voice-coach: stopped.", file=sys.stderr)
-        return int(ExitCode.OK)
+        command = next((w for w in _argv_with_default(words) if not w.startswith("-")), "")
+        return int(ExitCode.INTERRUPTED if command in INPUT_COMMANDS else ExitCode.OK)
     except BrokenPipeError:
-        # Python would flush stdout again at exit and report the closed pipe once more.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _drop_stdout()
         return int(ExitCode.OUTPUT_CLOSED)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG):
+            raise
+        _drop_stdout()
+        print(
+            f"voice-coach: cannot write the output ({exc.strerror}); "
+            "free some disk space or send the output elsewhere",
+            file=sys.stderr,
+        )
+        return int(ExitCode.MISSING_RESOURCE)
+
+
+def _drop_stdout() -> None:
+    """Python would flush stdout again at exit and report the failed write once more."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cli_text import decodable
 from .errors import ExitCode, UsageError
 from .speak import RATE_BOUNDS, VOLUME_BOUNDS
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         for voice in speak.list_voices():
             print(f"{voice.id}\t{voice.name}\t{','.join(voice.languages)}")
         return int(ExitCode.OK)
-    text = args.text
+    text = None if args.text is None else decodable(args.text)
     if text is not None and not text.strip():
         raise UsageError(
             "nothing to say: the text is empty; give a sentence, or none for a sound check"
@@ -99,8 +101,13 @@ def write_wav(voice: Voice, text: str, path: Path) -> float:
 
     samples = voice.render(text)
     try:
-        soundfile.write(str(path), samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    except (OSError, soundfile.LibsndfileError) as exc:
+        path.open("wb").close()  # the system's reason, not libsndfile's "System error"
+        soundfile.write(os.fsencode(path), samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot write the WAV file ({exc.strerror or exc}); choose another --out"
+        ) from None
+    except soundfile.LibsndfileError as exc:
         raise UsageError(
             f"{path}: cannot write the WAV file ({exc}); choose another --out"
         ) from None
