@@ -266,3 +266,33 @@ def test_a_pronunciation_with_unknown_phones_is_named_and_a_good_one_is_cached(
     again = recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B AE K"}, source)
     assert again == path
     assert recognise_sphinx.cached_dictionary(text, {"back"}, {"back": "B AE K"}, source) is None
+
+
+def test_a_damaged_cache_is_built_anew_and_writers_at_once_do_not_collide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, maker: speech.SpeechMaker
+) -> None:
+    from voice_coach import recognise_sphinx
+    from voice_coach.recognise_sphinx import SphinxRecogniser
+
+    monkeypatch.setattr(recognise_sphinx, "cache_folder", lambda: tmp_path)
+    SphinxRecogniser(denoise=False)
+    built = sorted(tmp_path.glob("lm-*.arpa"))
+    assert len(built) == 2
+    for path in built:
+        path.write_text("garbage\n")
+    (tmp_path / f"common-{recognise_sphinx.COMMON_WORDS}.txt").write_bytes(b"\xff\xfe")
+    question = maker.say("how do i stretch my back", "flite_slt")
+    heard = SphinxRecogniser(denoise=False).transcribe(audio.file_chunks(question))
+    assert heard.text == "how do i stretch my back"
+    assert sorted(tmp_path.glob("lm-*.arpa")) == built
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+    script = (
+        "import sys; from voice_coach import recognise_sphinx as r; from pathlib import Path\n"
+        "for i in range(200): r.write_atomic(Path(sys.argv[1]) / 'same.txt', sys.argv[2] * 5000)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), c], env=env) for c in "ab"
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    assert (tmp_path / "same.txt").read_text() in ("a" * 5000, "b" * 5000)

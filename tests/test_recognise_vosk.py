@@ -4,6 +4,7 @@ model when ``VOICE_COACH_VOSK_MODEL`` points to one."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,19 @@ def test_a_broken_model_found_by_scanning_is_passed_over_but_one_asked_for_is_an
         select_engine("vosk")
     with pytest.raises(ResourceMissing, match=str(broken)):
         select_engine("auto", str(broken))
+
+
+
+def test_a_model_whose_graph_is_cut_short_is_a_clear_error(tmp_path: Path) -> None:
+    """It loads, but no recogniser can be made from it (a download cut short)."""
+    from voice_coach.recognise_vosk import VoskRecogniser
+
+    damaged = tmp_path / "ko"
+    shutil.copytree(KO_MODEL, damaged)
+    graph = damaged / "graph" / "HCLr.fst"
+    graph.write_bytes(graph.read_bytes()[: 1 << 20])
+    with pytest.raises(ResourceMissing, match=f"{damaged}: Vosk could not start recognising"):
+        VoskRecogniser(damaged, phrases=KO_WORDS)
 
 
 ENGLISH = os.environ.get("VOICE_COACH_VOSK_MODEL")

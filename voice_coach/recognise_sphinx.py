@@ -105,8 +105,29 @@ class SphinxRecogniser:
                 "the pocketsphinx library is not installed; run 'pip install pocketsphinx'"
             ) from None
         self._ps = pocketsphinx
-        level = "INFO" if debug else "FATAL"
         cat = catalogue or catalogue_module.default()
+        level = "INFO" if debug else "FATAL"
+        try:
+            self._main, self._short = self._decoders(cat, level)
+        except (RuntimeError, UnicodeError, ValueError):  # a cache file damaged: build anew
+            clear_cache()
+            try:
+                self._main, self._short = self._decoders(cat, level)
+            except (RuntimeError, UnicodeError, ValueError) as exc:
+                raise ResourceMissing(
+                    f"PocketSphinx could not start ({exc}); install it again with 'bash .ci/setup'"
+                ) from None
+        self._fed = 0
+        self._denoise = denoise_available() if denoise is None else denoise
+        if self._denoise and not denoise_available():
+            raise ResourceMissing(
+                "noise suppression needs the pyrnnoise library; run 'pip install pyrnnoise'"
+            )
+
+    def _decoders(self, cat: Catalogue, level: str) -> tuple[Any, Any]:
+        """The main and the short-command decoders, from the cached language models and
+        dictionary (built when missing)."""
+        pocketsphinx = self._ps
         extra = cat.language.get("pronunciations", {})
         dictionary = dictionary_path(pocketsphinx).read_text(encoding="utf-8")
         known = dictionary_words(pocketsphinx, dictionary) | set(extra)
@@ -122,14 +143,10 @@ class SphinxRecogniser:
         short_lm = cached_lm(corpus(phrases, [], 1))
         words = cached_dictionary(dictionary, known - set(extra), extra, cat.root / "language.toml")
         config = {"loglevel": level} | ({"dict": str(words)} if words else {})
-        self._main = pocketsphinx.Decoder(lm=str(main_lm), **config)
-        self._short = pocketsphinx.Decoder(lm=str(short_lm), **config)
-        self._fed = 0
-        self._denoise = denoise_available() if denoise is None else denoise
-        if self._denoise and not denoise_available():
-            raise ResourceMissing(
-                "noise suppression needs the pyrnnoise library; run 'pip install pyrnnoise'"
-            )
+        return (
+            pocketsphinx.Decoder(lm=str(main_lm), **config),
+            pocketsphinx.Decoder(lm=str(short_lm), **config),
+        )
 
     def _cleaner(self) -> Denoiser | None:
         return Denoiser() if self._denoise else None
@@ -448,11 +465,21 @@ def cache_folder() -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a text file whole or not at all (readers never see half of it)."""
+    """Write a text file whole or not at all (readers never see half of it, and processes
+    writing it at once each use their own temporary file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as tmp:
+        tmp.write(text)
+    Path(tmp.name).replace(path)
+
+
+def clear_cache() -> None:
+    """Remove the built language models, dictionaries and word lists (they are built anew)."""
+    for pattern in ("lm-*.arpa", "dict-*.dict", "common-*.txt"):
+        for path in cache_folder().glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 def corpus(phrases: list[str], common: list[str], weight: int) -> str:

@@ -78,7 +78,13 @@ class VoskRecogniser:
         self._fed = 0
         self._free: Any = None
         self._grammar: Any = None
-        self.reset()
+        try:
+            self.reset()
+        except Exception as exc:  # a damaged graph loads, but gives no recogniser
+            raise ResourceMissing(
+                f"{model_path}: Vosk could not start recognising with this model ({exc}); "
+                "get a working one with 'voice-coach models download'"
+            ) from None
 
     def known_phrases(self, phrases: Iterable[str]) -> list[str]:
         """The phrases whose every word the model knows."""
