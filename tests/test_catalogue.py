@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import tomllib
 from dataclasses import replace
@@ -380,3 +381,18 @@ def test_a_more_line_must_name_a_knowledge_intent(tmp_path, key):
     (root / "lines" / "zz.toml").write_text(f'{key} = "More."\n')
     with pytest.raises(CatalogueError, match=f"'{key}' names no knowledge intent; valid: overview"):
         catalogue.load(root)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "problem"),
+    [("how do i {treat a back spasm", "bad {field}"), ("how do i {foo} it", "unknown field {foo}")],
+)
+def test_a_phrase_with_a_field_the_program_cannot_fill_is_refused(tmp_path, phrase, problem):
+    root = _copy(tmp_path)
+    path = root / "intents" / "knowledge.toml"
+    text = path.read_text()
+    assert '"how do i treat a back spasm",' in text
+    path.write_text(text.replace('"how do i treat a back spasm",', f'"{phrase}",', 1))
+    with pytest.raises(CatalogueError, match=re.escape(problem)) as err:
+        catalogue.load(root)
+    assert f"{path}:" in str(err.value)

@@ -3,6 +3,7 @@ HTTP server (resume, retry, checksum, unsafe archives, offline) and ``voice-coac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import io
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from voice_coach import cli, models
-from voice_coach.errors import ResourceMissing
+from voice_coach.errors import ResourceMissing, UsageError
 from voice_coach.models import ModelInfo
 
 FOLDER = "vosk-model-small-en-us-0.15"
@@ -589,3 +590,20 @@ def test_progress_updates_in_place_on_a_terminal_only(server, tmp_path):
     bar_lines = [line for line in piped.getvalue().splitlines() if "MB (" in line]
     assert "\r" not in piped.getvalue() and 2 <= len(bar_lines) <= 6
     assert bar_lines[-1].endswith("(100%)")
+
+
+def test_a_download_far_larger_than_the_manifest_says_is_stopped(server, tmp_path):
+    data = model_zip(size=2_000_000)
+    manifest = serve(server, data)
+    manifest[FOLDER] = dataclasses.replace(manifest[FOLDER], size=len(data) // 4)
+    with pytest.raises(ResourceMissing, match="the server sent more than"):
+        fetch(manifest, tmp_path / "models")
+    assert not (tmp_path / "models" / FOLDER).exists()
+    part = tmp_path / "models" / f"{FOLDER}.zip.part"
+    assert not part.exists() or part.stat().st_size == 0
+
+
+def test_an_address_urllib_cannot_parse_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(models.ENV_URL, "http://[::1")
+    with pytest.raises(UsageError, match="not a valid address"):
+        models.download(models.DEFAULT_MODEL, tmp_path, progress=None, backoff=0)

@@ -147,7 +147,6 @@ def test_a_broken_model_found_by_scanning_is_passed_over_but_one_asked_for_is_an
         select_engine("auto", str(broken))
 
 
-
 def test_a_model_whose_graph_is_cut_short_is_a_clear_error(tmp_path: Path) -> None:
     """It loads, but no recogniser can be made from it (a download cut short)."""
     from voice_coach.recognise_vosk import VoskRecogniser

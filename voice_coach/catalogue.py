@@ -65,6 +65,8 @@ SLOT_NAMES = (
 PROMPTS_ENV = "VOICE_COACH_PROMPTS"
 CAUTION_PREFIX = "caution_"
 """Lines said instead of an intent's answer when a `[cautions]` word is named."""
+PHRASE_FIELDS = ("seconds", "minutes", "reps")
+"""The ``{fields}`` a phrase may hold, each standing for a number."""
 MORE_PREFIX = "more_"
 """Lines said for "tell me more" or "why?" after the answer of the intent they name."""
 RED_FLAG_PREFIX = "red_flag_"
@@ -309,6 +311,15 @@ class Intent:
         if not isinstance(answer, str) or not answer.strip():
             raise fail(path, intent_id, "'answer' must be a non-empty string")
         phrases = _strings(data.get("phrases"), path, intent_id, "phrases")
+        for phrase in phrases:
+            bad = sorted(sentence_fields(path, intent_id, phrase) - set(PHRASE_FIELDS))
+            if bad:
+                raise fail(
+                    path,
+                    intent_id,
+                    f"unknown field {{{bad[0]}}} in phrase {phrase!r}; valid: "
+                    + ", ".join(f"{{{f}}}" for f in PHRASE_FIELDS),
+                )
         if len(phrases) < MIN_PHRASES:
             raise fail(path, intent_id, f"needs at least {MIN_PHRASES} phrases, has {len(phrases)}")
         keywords = _strings(data.get("keywords", []), path, intent_id, "keywords")
@@ -561,9 +572,15 @@ def default() -> Catalogue:
 
 
 def _toml_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise CatalogueError(f"{folder}: folder missing from the prompts")
-    files = sorted(folder.glob("*.toml"))
+    try:
+        if not folder.is_dir():
+            raise CatalogueError(f"{folder}: folder missing from the prompts")
+        files = sorted(folder.glob("*.toml"))
+        next(os.scandir(folder), None)  # an unreadable folder globs as empty
+    except OSError as exc:
+        raise CatalogueError(
+            f"{folder}: cannot be read ({exc.strerror or exc}); make it readable to you"
+        ) from None
     if not files:
         raise CatalogueError(f"{folder}: no .toml files found")
     return files

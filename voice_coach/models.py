@@ -352,6 +352,9 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(reason, "strerror", None) or reason) or type(reason).__name__
 
 
+OVERSIZE = 1.5
+"""A download is stopped once it is this many times the manifest's size (a wrong address, a
+server sending without end)."""
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
@@ -373,6 +376,10 @@ def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse | N
         ) from exc
     except _NETWORK_ERRORS as exc:
         raise _Retryable(_reason(exc)) from exc
+    except ValueError as exc:  # "http://[::1" and other addresses urllib cannot parse
+        raise ResourceMissing(
+            f"cannot download {url}: not a valid address ({exc}); check {ENV_URL} if it is set"
+        ) from None
 
 
 def _fetch_once(url: str, part: Path, size_hint: int, progress: _Progress, timeout: float) -> None:
@@ -388,7 +395,9 @@ def _fetch_once(url: str, part: Path, size_hint: int, progress: _Progress, timeo
             offset = 0
         length_header = response.headers.get("Content-Length")
         length = int(length_header) if length_header and length_header.isdigit() else None
-        progress.start(offset, offset + length if length is not None else size_hint)
+        expected = offset + length if length is not None else size_hint
+        progress.start(offset, expected)
+        most = int(size_hint * OVERSIZE) + CHUNK_BYTES
         received = 0
         with part.open("ab" if resumed else "wb") as out:
             try:
@@ -396,6 +405,13 @@ def _fetch_once(url: str, part: Path, size_hint: int, progress: _Progress, timeo
                     out.write(chunk)
                     received += len(chunk)
                     progress.update(offset + received)
+                    if offset + received > most:
+                        out.truncate(0)
+                        raise ResourceMissing(
+                            f"cannot download {url}: the server sent more than "
+                            f"{most / 1e6:.0f} MB for an archive of about {size_hint / 1e6:.0f} "
+                            f"MB; check the address, and {ENV_URL} if it is set"
+                        )
             except _NETWORK_ERRORS as exc:
                 raise _Retryable(_reason(exc)) from exc
             finally:
@@ -466,8 +482,14 @@ def download(
     if target.exists():
         return _already_there(target)
     url = info.url_from(base_url or os.environ.get(ENV_URL))
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https", "file"):
-        where = "the base URL" if base_url else ENV_URL
+    where = "the base URL" if base_url else ENV_URL
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme
+    except ValueError as exc:  # "http://[::1"
+        raise UsageError(
+            f"cannot download from {url!r}: not a valid address ({exc}); check {where}"
+        ) from None
+    if scheme not in ("http", "https", "file"):
         raise UsageError(
             f"cannot download from {url!r}: not an http(s) URL; check {where} "
             f"(for example {ENV_URL}=https://mirror.example/vosk/models)"
