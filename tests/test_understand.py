@@ -591,3 +591,42 @@ def test_plain_medicine_questions_get_the_plain_answer(text):
 )
 def test_a_spasm_elsewhere_than_the_back_is_not_answered_as_one_in_it(text, intent):
     assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("pins and needles in my groin", "see_doctor"),
+        ("my bits are numb", "see_doctor"),
+        ("my heel is numb", "see_doctor"),
+        ("its been getting worse and worse all week", "see_doctor"),
+        ("the pain has gotten worse since yesterday", "see_doctor"),
+        ("nothing helps the pain at all", "see_doctor"),
+        ("ive had a temperature since yesterday", "see_doctor"),
+        ("im burning up", "see_doctor"),
+        ("i keep dropping my foot", "see_doctor"),
+        ("my leg just went from under me", "see_doctor"),
+        ("i cant feel the inside of my thigh", "see_doctor"),
+        ("my leg keeps going to sleep", "see_doctor"),
+        ("my feet feel like theyre on fire", "see_doctor"),
+        ("i had chemo last year", "see_doctor"),
+        ("im on prednisolone", "see_doctor"),
+        ("i peed blood", "see_doctor"),
+        ("i got knocked off my bike yesterday", "see_doctor"),
+        ("it hurts to breathe", "see_doctor"),
+        ("i cant move and my phone is across the room", "emergency"),
+        ("ive been on the floor since last night", "emergency"),
+        ("i cant reach my phone", "emergency"),
+        ("can you ring my daughter", "emergency"),
+        ("i feel sick and dizzy", "emergency"),
+        # and what must stay as it was
+        ("i have no pins and needles in my bum", "symptom_check"),
+        ("it got worse when i sat down", None),
+        ("is heat much worse than ice", "ice_heat"),
+        ("my posture got worse", "posture"),
+        ("i cant feel the stretch in my leg", "stretching"),
+        ("should i ring my gp", None),
+    ],
+)
+def test_red_flags_and_emergencies_a_walkthrough_found_missing(text, intent):
+    assert understand(text).intent == intent

@@ -425,14 +425,15 @@ class Matcher:
             return []  # "a timer for 1 hour and 15 minutes" is one request
         parts = [self.understand(piece) for piece in pieces]
         intents = [p.intent for p in parts]
+        for part in parts:  # "stop and call an ambulance", "I can't move and my phone is ...":
+            if part.intent == EMERGENCY_INTENT and part.score >= ACCEPT_SCORE:
+                return [part]  # the emergency alone, whatever the rest says
         confident = all(
             p.intent not in (None, *ACKNOWLEDGEMENTS) and p.score >= ACCEPT_SCORE and not p.also
             for p in parts
         )
         if not confident or len(set(intents)) < len(parts):
             return []
-        if EMERGENCY_INTENT in intents:  # "stop and call an ambulance": the emergency alone
-            return [parts[intents.index(EMERGENCY_INTENT)]]
         if set(intents) & HALTS and set(intents) & STARTS:  # "stop and carry on": unclear
             return []
         return parts if whole is None or whole in intents else []
