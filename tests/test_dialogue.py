@@ -718,3 +718,29 @@ def test_more_after_an_answer_the_article_has_nothing_behind_says_so():
     talk.handle("can I go for a run")
     assert talk.last_intent == "activity"
     assert talk.handle("tell me more").text == catalogue.default().line("more_none")
+
+
+@pytest.mark.parametrize(
+    ("said", "line"),
+    [
+        (["i take warfarin", "can i take ibuprofen"], ["caution_medication"] * 2),
+        (["im on warfarin, can i take ibuprofen", "and paracetamol"], ["caution_medication"] * 2),
+        (["my son has back pain", "what should i do"], ["caution_overview"] * 2),
+        (["how do i stretch my back", "i am on blood thinners", "what painkillers can i have"],
+         [None, "caution_medication", "caution_medication"]),
+    ],
+)  # fmt: skip
+def test_a_medicine_risk_named_once_holds_for_the_rest_of_the_conversation(said, line):
+    cat = catalogue.default()
+    talk = Dialogue()
+    for text, want in zip(said, line, strict=True):
+        reply = talk.handle(text)
+        if want is not None:
+            assert reply.text == cat.line(want), text
+
+
+def test_a_caution_memory_naming_an_intent_without_cautions_is_refused():
+    cat = catalogue.default()
+    language = {**cat.language, "caution_memory": {"intents": ["posture"]}}
+    with pytest.raises(catalogue.CatalogueError, match="'posture' has no \\[cautions\\]"):
+        catalogue.check_language(cat.root / "language.toml", language, cat.intents, cat.lines)

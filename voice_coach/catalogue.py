@@ -95,6 +95,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "timer_choice": {"keep": WORDS},
     "requests": {"joins": WORDS, "courtesy": WORDS},
     "routine_talk?": dict.fromkeys(("what_now?", "which_side?", "starts?", "later?"), WORDS),
+    "caution_memory?": {"intents": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
@@ -453,6 +454,10 @@ def check_language(
     _check_language_tables(path, language)
     _check_cautions(path, language.get("cautions", {}), intents, lines)
     _check_cautions(path, language.get("follow_ups", {}), intents, lines, "follow_ups")
+    for intent_id in language.get("caution_memory", {}).get("intents", []):
+        if intent_id not in language.get("cautions", {}):
+            valid = ", ".join(language.get("cautions", {}))
+            raise fail(path, "caution_memory", f"'{intent_id}' has no [cautions]; valid: {valid}")
     try:
         check_wake_word(language["wake"].get("word"))
     except ValueError as exc:

@@ -165,6 +165,10 @@ class Dialogue:
         """A red flag was heard in this conversation."""
         self.cautioned: bool = False
         """The first request to stretch after it got the advice to have it checked."""
+        self.kept_cautions: set[str] = set()
+        """Intents of ``[caution_memory]`` whose caution words were named in this
+        conversation ("I take warfarin" ... "can I take ibuprofen?")."""
+        self._memory: list[str] = self.cat.language.get("caution_memory", {}).get("intents", [])
         leg = self.cat.language["leg_denial"]
         self._leg_yes = [understand_mod.word_pattern(w) for w in leg["yes"]]
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
@@ -281,6 +285,11 @@ class Dialogue:
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
+        named = [i for i in self._memory if self.matcher.caution(i, heard.text)]
+        self.kept_cautions.update(named)
+        if intent is None and named:  # "I take warfarin": what it means for the advice
+            self.misses = 0
+            return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
         if intent == "more":
             return self._more()
         if intent is None and self._denies_leg_pain(heard.text):
@@ -324,7 +333,8 @@ class Dialogue:
         if intent == "start_routine":
             return self._start(heard.slots.get("routine") or self._default_routine(), heard.slots)
         spec = self.cat.intent(intent)
-        text = self.matcher.caution(intent, heard.text) or stateless_answer(spec, heard.slots)
+        text = self.matcher.caution(intent, heard.text) or self._kept_caution(intent)
+        text = text or stateless_answer(spec, heard.slots)
         self.pending_offer = spec.offer
         if intent != "resume":  # "go on then", with nothing paused, may still start it
             self.recent_offer = spec.offer
@@ -360,6 +370,12 @@ class Dialogue:
         self.misses = 0
         self.pending_offer = self.recent_offer = self.cat.intents[last].offer
         return Reply(text, last)
+
+    def _kept_caution(self, intent: str) -> str | None:
+        """The caution line of ``intent`` when its words were named earlier on."""
+        if intent not in self.kept_cautions:
+            return None
+        return self.cat.line(catalogue_mod.CAUTION_PREFIX + intent)
 
     def _more(self) -> Reply:
         """ "Tell me more" or "why?" after a knowledge answer: its ``more_`` line once, then
