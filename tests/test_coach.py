@@ -332,6 +332,10 @@ def test_which_knee_during_the_stretch_names_the_side_and_does_not_pause(coach, 
     run_for(coach, clock, 20)
     assert talk(coach, "which knee?") == CAT.line("coach_which_side", side="right")
     assert not coach.runner.held  # not taken for pain
+    holds = len(coach.runner.timeline.holds)
+    for asked in ("is this the right knee?", "is this the left knee?", "which side now"):
+        assert talk(coach, asked) == CAT.line("coach_which_side", side="right")
+    assert len(coach.runner.timeline.holds) == holds  # a question, not "just the right side"
     assert talk(coach, "what should I do next") == coach.runner.last_instruction.say
 
 

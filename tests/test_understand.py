@@ -630,3 +630,21 @@ def test_a_spasm_elsewhere_than_the_back_is_not_answered_as_one_in_it(text, inte
 )
 def test_red_flags_and_emergencies_a_walkthrough_found_missing(text, intent):
     assert understand(text).intent == intent
+
+
+TABLETS = {"minutes": 120, "task": "take your tablets"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "slots"),
+    [
+        ("hold 15", "adjust", {"seconds": 15}),
+        ("hold it for 10", "adjust", {"seconds": 10}),
+        ("hold on", "pause", {}),
+        ("remind me in 2 hours to take my tablets", "timer_set", TABLETS),
+        ("remind me to take my tablets in 2 hours", "timer_set", TABLETS),
+    ],
+)  # fmt: skip
+def test_a_bare_hold_length_and_a_reminder_for_tablets(text, intent, slots):
+    heard = understand(text)
+    assert (heard.intent, heard.slots) == (intent, slots)

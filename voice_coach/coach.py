@@ -214,6 +214,9 @@ class Coach:
         return ""
 
     def _adjust(self, reply: Reply) -> str | None:
+        side = self.runner.side if self.active() else None
+        if side and self._is_routine_talk("which_side", reply.request):  # "is this the right
+            return self.cat.line("coach_which_side", side=side)  # knee?": no change
         if self.active():
             return self.runner.adjust(reply.slots)
         slots = reply.slots

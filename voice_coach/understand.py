@@ -515,6 +515,9 @@ class Matcher:
             if seconds is None and intent_id == "count":
                 match = re.search(r"\b(?:to|from)\s+(\d+)\b", text)
                 seconds = int(match.group(1)) if match else None
+            if seconds is None and intent_id == "adjust":  # "hold 15", "hold it for 10"
+                match = re.search(r"\bhold(?: it)?(?: for)? (\d+)$", text)
+                seconds = int(match.group(1)) if match else None
             if seconds is not None:
                 found["seconds"] = seconds
         if "minutes" in wanted:
