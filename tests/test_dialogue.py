@@ -744,3 +744,13 @@ def test_a_caution_memory_naming_an_intent_without_cautions_is_refused():
     language = {**cat.language, "caution_memory": {"intents": ["posture"]}}
     with pytest.raises(catalogue.CatalogueError, match="'posture' has no \\[cautions\\]"):
         catalogue.check_language(cat.root / "language.toml", language, cat.intents, cat.lines)
+
+
+@pytest.mark.parametrize(
+    "text", ["lets try the stretch", "can we do the stretch", "i want to do the stretch"]
+)
+def test_asking_to_do_the_stretch_starts_it_and_asking_about_tomorrow_does_not(text):
+    assert Dialogue().handle(text).action == "start_routine"
+    later = Dialogue().handle(f"{text} tomorrow")
+    assert later.text == catalogue.default().line("caution_stretching")
+    assert Dialogue().handle("how do i do the stretch").action != "start_routine"

@@ -302,6 +302,8 @@ class Dialogue:
             return Reply(self.cat.line(line), None, action=UNCLEAR)
         self.misses = 0
         self.declined = False
+        if intent == "stretching" and self._names_routine_talk("starts", heard.text):
+            intent = "start_routine"  # "can we do the stretch?": a start, not a question
         if offer is None and intent == "yes":  # "no thanks" ... "actually, yes"
             offer = self.recent_offer
         if self._caution_first(intent, offer):
