@@ -754,3 +754,20 @@ def test_asking_to_do_the_stretch_starts_it_and_asking_about_tomorrow_does_not(t
     later = Dialogue().handle(f"{text} tomorrow")
     assert later.text == catalogue.default().line("caution_stretching")
     assert Dialogue().handle("how do i do the stretch").action != "start_routine"
+
+
+@pytest.mark.parametrize(
+    ("said", "minutes"),
+    [("no fifteen not fifty", 15), ("wait no 10", 10), ("no i said 50", 50), ("no thanks", None)],
+)
+def test_a_number_after_no_right_after_a_timer_corrects_it(said, minutes):
+    talk = Dialogue()
+    talk.handle("set a heat timer for 20 minutes")
+    reply = talk.handle(said)
+    if minutes is None:
+        assert reply.action != "timer_set"
+        return
+    assert (reply.action, reply.slots) == (
+        "timer_set",
+        {"minutes": minutes, "change": "set", "label": "heat"},
+    )

@@ -92,7 +92,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         ),
         WORDS,
     ),
-    "timer_choice": {"keep": WORDS},
+    "timer_choice": {"keep": WORDS, "corrections?": WORDS},
     "requests": {"joins": WORDS, "courtesy": WORDS},
     "routine_talk?": dict.fromkeys(("what_now?", "which_side?", "starts?", "later?"), WORDS),
     "caution_memory?": {"intents": WORDS},

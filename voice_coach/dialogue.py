@@ -490,18 +490,22 @@ class Dialogue:
         return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
 
     def _timer_correction(self, heard: Understanding, named: dict[str, str]) -> Understanding:
-        """Just after a timer was set, "no, make it 15 minutes" (``change``: set) changes
-        it; a bare number ("make that twenty") is minutes, as the timer question takes it."""
+        """Just after a timer was set, "no, make it 15 minutes" (``change``: set) or a number
+        after one of ``[timer_choice] corrections`` ("no, fifteen not fifty") changes it; a
+        bare number ("make that twenty") is minutes, as the timer question takes it."""
         if heard.intent == "timer_set":
             return heard
         slots = self.matcher.slots(heard.text, "timer_set")
-        if slots.get("change") != "set":
+        leads = self.cat.language["timer_choice"].get("corrections", [])
+        corrected = any(heard.text.startswith(f"{lead} ") for lead in leads)  # "no, 15 not 50"
+        if slots.get("change") != "set" and not corrected:
             return heard
         if not {"minutes", "seconds"} & set(slots):
-            number = re.search(r"\b(\d+)$", heard.text)
+            number = re.search(r"(?<!not )\b(\d+)\b", heard.text)
             if number is None:
                 return heard
             slots["minutes"] = int(number.group(1))
+        slots["change"] = "set"
         return Understanding("timer_set", 100.0, named | slots, heard.text, "timer_set")
 
     def _cancel_choice(
