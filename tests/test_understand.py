@@ -641,6 +641,8 @@ TABLETS = {"minutes": 120, "task": "take your tablets"}
         ("hold 15", "adjust", {"seconds": 15}),
         ("hold it for 10", "adjust", {"seconds": 10}),
         ("hold on", "pause", {}),
+        ("ok go", "resume", {}),
+        ("where was i", "resume", {}),
         ("remind me in 2 hours to take my tablets", "timer_set", TABLETS),
         ("remind me to take my tablets in 2 hours", "timer_set", TABLETS),
     ],
