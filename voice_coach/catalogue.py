@@ -173,6 +173,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "safety_notice": (),
     "fallback": (),
     "fallback_again": (),
+    "fallback_back": (),
     "fallback_short": (),
     "offer_declined": (),
     "offer_unsure": (),

@@ -299,6 +299,8 @@ class Dialogue:
             if self.declined:  # "no thanks" ... "what's the weather" ... "yes": no stretch
                 self.recent_offer = None
             line = FALLBACKS[min(self.misses, len(FALLBACKS)) - 1]
+            if line == FALLBACKS[0] and self.matcher.names_back(heard.text):
+                line = "fallback_back"  # "I pulled something in my back": not "only back spasms"
             return Reply(self.cat.line(line), None, action=UNCLEAR)
         self.misses = 0
         self.declined = False

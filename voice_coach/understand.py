@@ -345,6 +345,10 @@ class Matcher:
             return None
         return self.cat.line(catalogue_mod.CAUTION_PREFIX + intent_id)
 
+    def names_back(self, text: str) -> bool:
+        """Whether the normalised text names the back, a spasm or a medicine for it."""
+        return any(p.search(text) for p in self._back_words)
+
     def off_topic(self, text: str) -> bool:
         """True when the text names a topic outside the seed and nothing about the back, or
         another part of the body and not the back itself ("a spasm in my neck")."""
