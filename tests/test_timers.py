@@ -130,6 +130,13 @@ def test_time_added_to_a_timer_or_a_new_length_changes_it_in_place() -> None:
     assert Timers(clock).start(60, change="add") == line(
         "routine_timer_started", duration="1 minute"
     )
+    assert t.start(300, "ice", change="take") == line(
+        "routine_timer_shortened", added="5 minutes", ref=ice, left="10 minutes"
+    )
+    assert t.start(1200, "ice", change="take") == line(
+        "routine_timer_range", low="1 second", high="4 hours"
+    )
+    assert Timers(clock).start(60, change="take") == line("routine_timer_none")
 
 
 def test_two_timers_status_cancel_and_alarms() -> None:

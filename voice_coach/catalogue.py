@@ -148,6 +148,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_timer_alarm_task": ("task",),
     "routine_timer_ref_task": ("task",),
     "routine_timer_extended": ("added", "ref", "left"),
+    "routine_timer_shortened": ("added", "ref", "left"),
     "routine_timer_cancelled": ("ref",),
     "routine_timer_none": (),
     "routine_timer_cancelled_all": (),

@@ -135,13 +135,16 @@ class Timers:
     ) -> str:
         """Start a timer (a label or task already in use is restarted); without seconds, ask
         for them. A reminder's ``task`` is said back instead of its label. ``change``
-        "add" adds the seconds to the timer named (or the one set last), "set" restarts it
-        with them; with no timer running, a new one is started."""
+        "add" adds the seconds to the timer named (or the one set last), "take" takes them
+        off it, "set" restarts it with them; with no timer running, a new one is started
+        (none for "take")."""
         task = task.strip() if task and task.strip() else None
         label = None if task else label
         target = self._target(label, task) if change and seconds else None
-        if target is not None and change == "add":
-            return self._extend(target, seconds)
+        if target is not None and change in ("add", "take"):
+            return self._extend(target, seconds if change == "add" else -seconds)
+        if change == "take" and seconds:  # nothing to take time off
+            return _line("routine_timer_none")
         if target is not None:
             label, task = target.label, target.task
             self._timers = [t for t in self._timers if t is not target]
@@ -176,20 +179,19 @@ class Timers:
         return self._timers[-1] if self._timers else None
 
     def _extend(self, timer: Timer, seconds: float) -> str:
+        """``seconds`` more on ``timer`` (fewer when negative), within the timer limits."""
         longer = replace(timer, seconds=timer.seconds + seconds, ends=timer.ends + seconds)
-        if longer.ends - self.clock.now() > TIMER_MAX_SECONDS:
+        left = longer.ends - self.clock.now()
+        if not TIMER_MIN_SECONDS <= left <= TIMER_MAX_SECONDS:
             return _line(
                 "routine_timer_range",
                 low=spoken_duration(TIMER_MIN_SECONDS),
                 high=spoken_duration(TIMER_MAX_SECONDS),
             )
         self._timers = [longer if t is timer else t for t in self._timers]
-        return _line(
-            "routine_timer_extended",
-            added=spoken_duration(seconds),
-            ref=timer.ref(),
-            left=spoken_duration(longer.ends - self.clock.now()),
-        )
+        key = "routine_timer_extended" if seconds > 0 else "routine_timer_shortened"
+        added = spoken_duration(abs(seconds))
+        return _line(key, added=added, ref=timer.ref(), left=spoken_duration(left))
 
     def cancel(
         self,
