@@ -562,7 +562,10 @@ def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
     ],
 )
 def test_medicine_questions_with_a_risk_and_a_child_s_back_are_cautioned(text, line):
-    assert answer(understand(text)) == CAT.line(line)
+    said = answer(understand(text))
+    assert said.startswith(CAT.line(line))
+    pet = said.removeprefix(CAT.line(line)).strip()  # a vet, for a pet only
+    assert pet == (CAT.line("pet_medicine") if "dog" in text else "")
 
 
 @pytest.mark.parametrize(
@@ -641,6 +644,7 @@ TABLETS = {"minutes": 120, "task": "take your tablets"}
         ("hold 15", "adjust", {"seconds": 15}),
         ("hold it for 10", "adjust", {"seconds": 10}),
         ("hold on", "pause", {}),
+        ("is ibuprofen safe for cats", "medication", {}),
         ("ok go", "resume", {}),
         ("where was i", "resume", {}),
         ("remind me in 2 hours to take my tablets", "timer_set", TABLETS),

@@ -96,6 +96,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "requests": {"joins": WORDS, "courtesy": WORDS},
     "routine_talk?": dict.fromkeys(("what_now?", "which_side?", "starts?", "later?"), WORDS),
     "caution_memory?": {"intents": WORDS},
+    "pets?": {"words": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
@@ -181,6 +182,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "offer_thanks": (),
     "nothing_to_repeat": (),
     "more_none": (),
+    "pet_medicine": (),
     "red_flag_answer": (),
     "red_flag_leg": (),
     "symptom_no": (),

@@ -145,6 +145,7 @@ class Matcher:
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
         self._places = [word_pattern(w) for w in lang["off_topic"]["places"]]
+        self._pets = [word_pattern(w) for w in lang.get("pets", {}).get("words", [])]
         self._back_places = [word_pattern(w) for w in lang["off_topic"]["back_places"]]
         self._cautions = {
             intent: [word_pattern(w) for w in words]
@@ -333,10 +334,13 @@ class Matcher:
 
     def caution(self, intent_id: str | None, text: str) -> str | None:
         """The line to say instead of the intent's answer, when the normalised text names
-        one of its ``[cautions]`` words ("I'm on blood thinners")."""
+        one of its ``[cautions]`` words ("I'm on blood thinners"); for a medicine, with
+        ``pet_medicine`` when a pet (``[pets]``) is named too."""
         if not any(p.search(text) for p in self._cautions.get(intent_id or "", [])):
             return None
-        return self.cat.line(catalogue_mod.CAUTION_PREFIX + str(intent_id))
+        said = self.cat.line(catalogue_mod.CAUTION_PREFIX + str(intent_id))
+        pet = intent_id == "medication" and any(p.search(text) for p in self._pets)
+        return f"{said} {self.cat.line('pet_medicine')}" if pet else said  # "can my dog"
 
     def follow_up(self, intent_id: str, text: str) -> str | None:
         """The ``caution_`` line of ``intent_id`` when the normalised text, a short question
