@@ -654,3 +654,17 @@ TABLETS = {"minutes": 120, "task": "take your tablets"}
 def test_a_bare_hold_length_and_a_reminder_for_tablets(text, intent, slots):
     heard = understand(text)
     assert (heard.intent, heard.slots) == (intent, slots)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("is yoga good for back spasms", None),
+        ("should i get an xray", None),
+        ("can i sleep with the heat pad on", "caution_ice_heat"),
+        ("is it safe to wear a back brace all day", "caution_support"),
+    ],
+)
+def test_what_the_article_does_not_cover_is_not_answered_from_it(text, line):
+    said = answer(understand(text))
+    assert said == (CAT.line(line) if line else CAT.intent("not_covered").answer)
