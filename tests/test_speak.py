@@ -499,6 +499,39 @@ def test_lost_output_device_is_a_clear_error_and_recovers(room, room_speaker):
     assert room_speaker.wait(WAIT)
 
 
+def test_a_device_that_comes_back_within_seconds_is_reopened(room, room_speaker, monkeypatch):
+    """A sound server restarting: the first tries to reopen fail, a later one works."""
+    from voice_coach import speak
+
+    monkeypatch.setattr(speak, "REOPEN_PAUSE", 0.01)
+    real_open, tries = room_speaker._open, []
+
+    def not_yet() -> None:
+        tries.append(time.monotonic())
+        if len(tries) < 3:
+            raise ResourceMissing("cannot open output device 'default' (server restarting)")
+        real_open()
+
+    room_speaker.say(LONG)
+    wait_for(lambda: room_speaker.played_frames > 0)
+    for stream in room._list("sink-inputs"):
+        room._cli(f"kill-sink-input {stream['index']}")
+    wait_for(lambda: not room_speaker.is_speaking())
+    monkeypatch.setattr(room_speaker, "_open", not_yet)
+    room_speaker.say("Hello, how are you today?")
+    assert len(tries) == 3
+    assert room_speaker.wait(WAIT)
+    monkeypatch.setattr(speak, "REOPEN_SECONDS", 0.05)
+    monkeypatch.setattr(room_speaker, "_open", _gone)
+    room_speaker._close_stream(abort=True)  # lost for longer than REOPEN_SECONDS: reported
+    with pytest.raises(ResourceMissing, match="gone for good"):
+        room_speaker.say("Are you there?")
+
+
+def _gone() -> None:
+    raise ResourceMissing("gone for good")
+
+
 def test_unknown_output_device_names_the_available_ones(room):
     with pytest.raises(ResourceMissing, match="'no such speaker' not found; available: .*pulse"):
         Speaker(Voice(), device="no such speaker")

@@ -62,6 +62,11 @@ BLOCK_FRAMES = 320
 """Frames the speaker hands to the device at a time (20 ms): the granularity of stop()."""
 CUT_FADE = 0.01
 """Fade-out at a max_seconds cut or a stop() (s), so the cut does not click."""
+REOPEN_SECONDS = 10.0
+"""How long a lost output device is tried again before it is reported (s): a sound server
+restarting, or a headset reconnecting, is back within a few seconds."""
+REOPEN_PAUSE = 0.5
+"""Seconds between tries to reopen a lost output device."""
 ESPEAK_PACKAGES = "espeak-ng (libespeak-ng1)"
 """Debian packages that provide the speech engine."""
 NO_DEVICE_HINT = (
@@ -465,6 +470,7 @@ class Speaker:
         self._idle = threading.Event()
         self._idle.set()
         self._stream: Any = None
+        self._closed = False
         voice.check()
         self._open()
 
@@ -497,11 +503,25 @@ class Speaker:
     def _ensure_open(self) -> None:
         with self._lock:
             broken = self._state.error is not None
-        if self._stream is None:
+        if self._closed:
             raise ResourceMissing("the speaker is closed")
-        if broken or not self._stream.active:
+        if broken or self._stream is None or not self._stream.active:
             self._close_stream(abort=True)
-            self._open()
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """Open the device again, trying for :data:`REOPEN_SECONDS` (a sound server that is
+        restarting comes back within a few seconds)."""
+        deadline = time.monotonic() + REOPEN_SECONDS
+        while True:
+            try:
+                self._open()
+                return
+            except ResourceMissing:
+                if time.monotonic() >= deadline:
+                    raise
+                log.debug("output device not back yet; trying again")
+                time.sleep(REOPEN_PAUSE)
 
     def _close_stream(self, abort: bool) -> None:
         stream, self._stream = self._stream, None
@@ -642,6 +662,7 @@ class Speaker:
         """Let what was handed to the device play out, then release it."""
         with self._lock:
             self._state.queue.clear()
+        self._closed = True
         self._close_stream(abort=False)
         self._idle.set()
 
