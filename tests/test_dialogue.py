@@ -779,3 +779,16 @@ def test_a_miss_that_names_the_back_is_not_told_the_coach_only_helps_with_backs(
         "fallback_back"
     )
     assert Dialogue().handle("what is the weather like").text == cat.line("fallback")
+
+
+@pytest.mark.parametrize(
+    ("said", "minutes"),
+    [("um twenty i guess", 20), ("about ten", 10), ("maybe fifteen", 15), ("3 or 4", None)],
+)
+def test_a_loose_answer_to_how_long_the_timer_should_run_sets_it(said, minutes):
+    talk = Dialogue()
+    talk.handle("set a timer")
+    reply = talk.handle(said)
+    assert (reply.action == "timer_set") == (minutes is not None)
+    if minutes is not None:
+        assert reply.slots == {"minutes": minutes}

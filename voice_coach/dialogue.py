@@ -478,9 +478,10 @@ class Dialogue:
         if heard.red_flag is not None:
             return heard
         slots = self.matcher.slots(heard.text, "timer_set")
-        if heard.text.isdigit():  # "fifteen": minutes, as the question suggests first
-            slots["minutes"] = int(heard.text)
-        if not {"minutes", "seconds"} & set(slots):
+        numbers = re.findall(r"\b\d+\b", heard.text)
+        if len(numbers) == 1 and heard.intent in (None, "unsure", "yes"):
+            slots["minutes"] = int(numbers[0])  # "fifteen", "about ten", "twenty I guess":
+        if not {"minutes", "seconds"} & set(slots):  # minutes, as the question suggests first
             return heard
         if not {"label", "task"} & set(slots):
             slots |= named
