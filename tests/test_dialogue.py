@@ -758,7 +758,13 @@ def test_asking_to_do_the_stretch_starts_it_and_asking_about_tomorrow_does_not(t
 
 @pytest.mark.parametrize(
     ("said", "minutes"),
-    [("no fifteen not fifty", 15), ("wait no 10", 10), ("no i said 50", 50), ("no thanks", None)],
+    [
+        ("no fifteen not fifty", 15),
+        ("wait no 10", 10),
+        ("no i said 50", 50),
+        ("no thanks", None),
+        ("no it has been like this for 3 days now", None),
+    ],
 )
 def test_a_number_after_no_right_after_a_timer_corrects_it(said, minutes):
     talk = Dialogue()

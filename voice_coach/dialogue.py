@@ -102,6 +102,8 @@ KEEP_QUESTIONS = ("pause", "resume")
 """Requests after which a question the coach asked is still open (as after "repeat")."""
 FALLBACKS = ("fallback", "fallback_again", "fallback_short")
 """What a first, a second and any later miss in a row get."""
+CORRECTION_WORDS = 6
+"""A "no" with a number of at most this many words, right after a timer, corrects it."""
 FOLLOW_UP_WORDS = 8
 """A question of at most this many words may be about the last answer ("how long for?")."""
 GENERAL_WORDS = 3
@@ -500,7 +502,8 @@ class Dialogue:
             return heard
         slots = self.matcher.slots(heard.text, "timer_set")
         leads = self.cat.language["timer_choice"].get("corrections", [])
-        corrected = any(heard.text.startswith(f"{lead} ") for lead in leads)  # "no, 15 not 50"
+        short = len(heard.text.split()) <= CORRECTION_WORDS  # "no, 15 not 50", not a story
+        corrected = short and any(heard.text.startswith(f"{lead} ") for lead in leads)
         if slots.get("change") != "set" and not corrected:
             return heard
         if not {"minutes", "seconds"} & set(slots):

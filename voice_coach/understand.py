@@ -145,8 +145,8 @@ class Matcher:
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
         self._places = [word_pattern(w) for w in lang["off_topic"]["places"]]
-        self._pets = [word_pattern(w) for w in lang.get("pets", {}).get("words", [])]
         self._back_places = [word_pattern(w) for w in lang["off_topic"]["back_places"]]
+        self._pets = [word_pattern(w) for w in lang.get("pets", {}).get("words", [])]
         self._cautions = {
             intent: [word_pattern(w) for w in words]
             for intent, words in lang.get("cautions", {}).items()
