@@ -662,7 +662,7 @@ def test_a_bare_hold_length_and_a_reminder_for_tablets(text, intent, slots):
         ("is yoga good for back spasms", None),
         ("should i get an xray", None),
         ("can i sleep with the heat pad on", "caution_ice_heat"),
-        ("is it safe to wear a back brace all day", "caution_support"),
+        ("is it safe to wear my back brace overnight", "caution_support"),
     ],
 )
 def test_what_the_article_does_not_cover_is_not_answered_from_it(text, line):
