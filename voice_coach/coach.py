@@ -214,9 +214,9 @@ class Coach:
         return ""
 
     def _adjust(self, reply: Reply) -> str | None:
-        side = self.runner.side if self.active() else None
-        if side and self._is_routine_talk("which_side", reply.request):  # "is this the right
-            return self.cat.line("coach_which_side", side=side)  # knee?": no change
+        side = self._which_side(reply)  # "is this the right knee?": a question, no change
+        if side is not None:
+            return side
         if self.active():
             return self.runner.adjust(reply.slots)
         slots = reply.slots
@@ -268,9 +268,9 @@ class Coach:
         and say how to carry on; otherwise the reply is said as it is."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
-        side = self.runner.side
-        if side and self._is_routine_talk("which_side", reply.request):  # "which knee?"
-            return self.cat.line("coach_which_side", side=side)
+        side = self._which_side(reply)  # "which knee?"
+        if side is not None:
+            return side
         if not self.runner.held:  # also while an answer is said over it
             self.runner.pause()
         return self.cat.line("coach_paused_unclear")
@@ -308,6 +308,14 @@ class Coach:
         if not self._is_routine_talk("what_now", reply.request):
             return None
         return self.runner.repeat()
+
+    def _which_side(self, reply: Reply) -> str | None:
+        """The side being stretched, when the request asks which (``[routine_talk]
+        which_side``) during a stretch that has sides."""
+        side = self.runner.side if self.active() else None
+        if side and self._is_routine_talk("which_side", reply.request):
+            return self.cat.line("coach_which_side", side=side)
+        return None
 
     def _is_routine_talk(self, kind: str, request: str) -> bool:
         """Whether the (normalised) ``request`` is one of ``[routine_talk] <kind>``."""
