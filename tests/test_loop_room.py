@@ -566,3 +566,16 @@ def test_check_names_a_device_that_is_not_there_before_playing_anything(room: Ro
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "microphone '99' not found; available: " in proc.stdout
     assert "speaker: pulse" in proc.stdout and "heard" not in proc.stdout
+    assert "speech engine pocketsphinx" in proc.stderr  # the engine is still checked
+
+
+def test_check_without_devices_still_names_a_speech_model_that_is_missing(room: Room, tmp_path):
+    env = {**os.environ, **room.env()}
+    proc = subprocess.run(
+        [str(COMMAND), "check", "--input-device", "99", "--engine", "vosk",
+         "--model", str(tmp_path / "nowhere")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "microphone '99' not found" in proc.stdout
+    assert str(tmp_path / "nowhere") in proc.stdout

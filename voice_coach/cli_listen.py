@@ -197,7 +197,11 @@ def run_check(args: argparse.Namespace) -> int:
     cat = catalogue.default()
     problems: list[str] = []
     _report_devices(args, problems)
-    if problems:
+    if problems:  # no sound test without devices; the speech engine can still be checked
+        try:
+            select_engine(args.engine, args.model, cat, debug=args.debug)
+        except (ResourceMissing, UsageError) as exc:
+            problems.append(str(exc))
         return _verdict(problems)
     _, speaker = _voice_and_speaker(args)
     try:
