@@ -798,3 +798,14 @@ def test_a_loose_answer_to_how_long_the_timer_should_run_sets_it(said, minutes):
     assert (reply.action == "timer_set") == (minutes is not None)
     if minutes is not None:
         assert reply.slots == {"minutes": minutes}
+
+
+@pytest.mark.parametrize(
+    "said", ["can you pause the ice timer", "pause the timer", "hold the timer"]
+)
+def test_a_timer_cannot_be_paused_and_asking_neither_cancels_nor_sets_one(said):
+    talk = Dialogue()
+    talk.handle("set an ice timer for 10 minutes")
+    reply = talk.handle(said)
+    assert (reply.text, reply.action) == (catalogue.default().line("timer_no_pause"), None)
+    assert talk.handle("set a timer for 20 seconds to hold my knee").action == "timer_set"

@@ -316,6 +316,8 @@ class Dialogue:
             later = self.matcher.caution("stretching", heard.text)  # "again tomorrow?"
             if later is not None:
                 return Reply(later, "stretching")
+        if intent in ("timer_set", "timer_cancel") and self._pauses_timer(heard):
+            return Reply(self.cat.line("timer_no_pause"), intent)  # not a cancel, nor a new one
         if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
@@ -488,6 +490,14 @@ class Dialogue:
         if not {"label", "task"} & set(slots):
             slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
+
+    def _pauses_timer(self, heard: Understanding) -> bool:
+        """Whether a timer request asks to pause one (``[timer_choice] pause``) and gives no
+        length ("a timer to hold my knee for 20 seconds" is a new one)."""
+        if {"minutes", "seconds"} & set(heard.slots):
+            return False
+        words = self.cat.language["timer_choice"].get("pause", [])
+        return any(w in heard.text.split() for w in words)
 
     def _names_routine_talk(self, kind: str, text: str) -> bool:
         """Whether the normalised text names one of ``[routine_talk] <kind>``."""
