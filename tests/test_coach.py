@@ -196,6 +196,20 @@ def test_a_timer_alarm_pauses_the_routine_politely(coach, clock, speaker):
     assert not coach.runner.paused and coach.active()
 
 
+def test_what_was_that_right_after_an_alarm_in_the_stretch_repeats_the_alarm(coach, clock):
+    talk(coach, "start the stretch")
+    talk(coach, "set a timer for 5 seconds")
+    run_for(coach, clock, 5.2)
+    assert talk(coach, "what was that") == "Your timer for 5 seconds is done."
+
+
+def test_what_was_that_after_an_alarm_repeats_the_alarm(coach, clock):
+    talk(coach, "should I use ice or heat")
+    talk(coach, "set an ice timer for 5 seconds")
+    run_for(coach, clock, 5.2)
+    assert talk(coach, "what was that") == CAT.line("routine_timer_alarm_named", label="ice")
+
+
 def test_pain_stops_the_routine_and_a_yes_about_the_leg_sends_to_a_doctor(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 10)

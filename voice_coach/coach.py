@@ -138,8 +138,10 @@ class Coach:
             for alarm in alarms:
                 log.info("timer alarm: %s", alarm)
                 if self.active():
+                    self._answered = (alarm, self.runner.last_instruction)  # for "what was that?"
                     self.runner.alarm(alarm)
                 else:
+                    self.dialogue.last_answer = alarm
                     self.speaker.play(earcons.alarm())
                     self.speaker.say(alarm)
 
@@ -292,7 +294,8 @@ class Coach:
         return text or self.cat.line("coach_nothing_paused")
 
     def _repeat(self, reply: Reply) -> str | None:
-        """The answer to a question asked since the latest instruction, else that instruction."""
+        """The answer to a question (or a timer's alarm) said since the latest instruction,
+        else that instruction."""
         if not self.active():
             return None
         text, after = self._answered or (None, None)
