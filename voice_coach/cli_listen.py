@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import queue
 import sys
 import time
@@ -199,7 +200,8 @@ def run_check(args: argparse.Namespace) -> int:
     _report_devices(args, problems)
     if problems:  # no sound test without devices; the speech engine can still be checked
         try:
-            select_engine(args.engine, args.model, cat, debug=args.debug)
+            with contextlib.redirect_stderr(sys.stdout):  # which engine: part of the report
+                select_engine(args.engine, args.model, cat, debug=args.debug)
         except (ResourceMissing, UsageError) as exc:
             problems.append(str(exc))
         return _verdict(problems)
