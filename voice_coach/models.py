@@ -376,10 +376,6 @@ def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse | N
         ) from exc
     except _NETWORK_ERRORS as exc:
         raise _Retryable(_reason(exc)) from exc
-    except ValueError as exc:  # "http://[::1" and other addresses urllib cannot parse
-        raise ResourceMissing(
-            f"cannot download {url}: not a valid address ({exc}); check {ENV_URL} if it is set"
-        ) from None
 
 
 def _fetch_once(url: str, part: Path, size_hint: int, progress: _Progress, timeout: float) -> None:
@@ -395,8 +391,7 @@ def _fetch_once(url: str, part: Path, size_hint: int, progress: _Progress, timeo
             offset = 0
         length_header = response.headers.get("Content-Length")
         length = int(length_header) if length_header and length_header.isdigit() else None
-        expected = offset + length if length is not None else size_hint
-        progress.start(offset, expected)
+        progress.start(offset, offset + length if length is not None else size_hint)
         most = int(size_hint * OVERSIZE) + CHUNK_BYTES
         received = 0
         with part.open("ab" if resumed else "wb") as out:
