@@ -150,3 +150,41 @@ def test_the_raw_audio_mixed_back_lines_up_with_the_denoised(maker: speech.Speec
     mixed = np.frombuffer(with_raw(clean, raw, 0.5), dtype=np.int16).astype(np.float64)
     expected = np.clip(y[DENOISER_DELAY:] + 0.5 * x[:-DENOISER_DELAY], -32768, 32767)
     assert np.allclose(mixed[DENOISER_DELAY:], expected, atol=1)
+
+
+def test_speech_spans_find_the_question_and_nothing_in_silence(maker: speech.SpeechMaker) -> None:
+    import pocketsphinx
+
+    from voice_coach.recognise_sphinx import SPAN_PAD, speech_spans
+
+    assert speech_spans(pocketsphinx, bytes(2 * audio.SAMPLE_RATE * audio.SAMPLE_WIDTH)) == []
+    question = audio.read_audio(maker.say(QUESTIONS[0][0], "piper_joe"))
+    pcm = np.concatenate([np.zeros(2 * audio.SAMPLE_RATE, np.int16), question])
+    spans = speech_spans(pocketsphinx, pcm.tobytes())
+    voiced = np.flatnonzero(np.abs(pcm) > 1000) / audio.SAMPLE_RATE
+    assert spans, "no speech found in a spoken question"
+    assert spans[0][0] <= voiced[0] and spans[-1][1] >= voiced[-1]
+    assert spans[0][0] >= 2.0 - SPAN_PAD - 0.3  # not the leading silence
+
+
+def test_noise_alone_matches_nothing_in_whole_files() -> None:
+    """Real noise recordings decoded as whole files: where the voice-activity detector hears
+    no speech the transcript is empty, and words decoded away from speech are dropped."""
+    import pocketsphinx
+
+    from voice_coach.recognise_sphinx import Denoiser, SphinxRecogniser, speech_spans
+
+    noises = [n for n in speech.noise_files() if "babble" not in n.stem]  # babble is speech
+    if not noises:
+        pytest.skip("no real noise recordings in eval-audio/noise")
+    rec = SphinxRecogniser(catalogue.default(), denoise=True)
+    heard = {n.stem: rec.transcribe(audio.chunks_of(audio.read_audio(n))).text for n in noises}
+    print(heard)
+    for noise in noises:
+        raw = audio.read_audio(noise).tobytes()
+        denoiser = Denoiser()
+        if not speech_spans(pocketsphinx, denoiser.process(raw) + denoiser.flush()):
+            assert heard[noise.stem] == "", noise.name
+    rejected = sum(understand(text).intent is None for text in heard.values())
+    # Decoding every word of these files, 5 of the 9 matched nothing.
+    assert rejected >= 6, heard
