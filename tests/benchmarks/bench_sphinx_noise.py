@@ -4,7 +4,7 @@ Run ``tests/benchmarks/bench_speech_in.py`` once first: it renders and mixes the
 and writes ``manifest.json`` into its cache folder; this script only decodes that audio.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_sphinx_noise.py [--path stream]
-[--denoise auto|on|off] [--removed-db DB] [--sets in:piper_joe:10dB,oov:real]``
+[--denoise auto|on|off] [--removed-db DB] [--sets in:piper_joe:10dB,oov:real] [--failures]``
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--denoise", choices=tuple(DENOISE), default="auto")
     parser.add_argument("--removed-db", type=float, help="override REMOVED_DB (dB)")
     parser.add_argument("--sets", default="", help="comma-separated sets (default: all)")
+    parser.add_argument("--failures", action="store_true", help="list each miss")
     args = parser.parse_args()
     manifest = Path(args.cache) / "manifest.json"
     if not manifest.is_file():
@@ -63,6 +64,7 @@ def main() -> int:
     rows = [r for r in json.loads(manifest.read_text()) if not wanted or r["set"] in wanted]
     rec = SphinxRecogniser(denoise=DENOISE[args.denoise])
     table: dict[str, list[int]] = {}
+    misses: list[str] = []
     seconds = busy = 0.0
     for row in rows:
         pcm = read_audio(row["path"])
@@ -75,10 +77,15 @@ def main() -> int:
         cell = table.setdefault(row["set"], [0, 0])
         cell[0] += right
         cell[1] += 1
+        if not right:
+            want = row.get("expected")
+            misses.append(f"- {row['set']}: want {want} got {intent} <- {text!r} ({row['path']})")
     print(f"| set ({args.path}, denoise {args.denoise}) | right |\n|---|---|")
     for name, (right, total) in sorted(table.items()):
         print(f"| {name} | {100 * right / total:.0f}% ({right}/{total}) |")
     print(f"| real-time factor | {busy / seconds:.3f} |")
+    if args.failures:
+        print("\nMisses\n" + "\n".join(misses))
     return 0
 
 
