@@ -79,6 +79,16 @@ def test_readable_output_and_exit_zero(files: dict[str, Path]) -> None:
     assert proc.stdout.startswith(f"{files['stretch']}: stretching")
 
 
+def test_a_file_with_no_speech_says_nothing_was_heard(tmp_path: Path) -> None:
+    silent = speech.write_wav(tmp_path / "silence.wav", np.zeros(2 * 16000, dtype=np.int16))
+    proc = run_cli("--engine", "pocketsphinx", str(silent))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{silent}: (no intent) <- nothing heard\n"
+    proc = run_cli("--engine", "pocketsphinx", "--json", str(silent))
+    row = json.loads(proc.stdout)
+    assert row["transcript"] == "" and row["intent"] is None
+
+
 def test_vosk_without_model_exits_3(files: dict[str, Path], tmp_path: Path) -> None:
     proc = run_cli("--engine", "vosk", "--model", str(tmp_path / "nowhere"), str(files["stretch"]))
     assert proc.returncode == 3

@@ -98,6 +98,9 @@ def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:
     if args.json:
         print(json.dumps(row, ensure_ascii=False), flush=True)
         return
+    if not row["transcript"]:
+        print(f"{row['file']}: (no intent) <- nothing heard", flush=True)
+        return
     intent = row["intent"] or "(no intent)"
     print(f'{row["file"]}: {intent} ({row["score"]:.0f}) <- "{row["transcript"]}"', flush=True)
 
