@@ -269,10 +269,26 @@ def test_slots(text, intent, slots):
         ("hold for one hundred seconds", "hold for 100 seconds"),
         ("one moment", "one moment"),
         ("Knee-to-chest", "knee to chest"),
+        ("call nine nine nine", "call 999"),  # a phone number, said digit by digit
+        ("should I call one one one", "should i call 111"),
+        ("five four three two one", "5 4 3 2 one"),  # a countdown is not one
+        ("two three seconds", "2 3 seconds"),
     ],
 )
 def test_normalise(text, expected):
     assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("call nine nine nine", "emergency"),
+        ("I need to dial nine one one", "emergency"),
+        ("should I call one one one", "see_doctor"),
+    ],
+)
+def test_phone_numbers_said_digit_by_digit_as_a_recogniser_writes_them(text, intent):
+    assert understand(text).intent == intent
 
 
 def test_empty_and_garbage_text_is_rejected_with_a_score():

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ResourceMissing, UsageError
 
@@ -86,7 +86,7 @@ def expand_numbers(phrase: str) -> list[str]:
 
 def grammar_phrases(catalogue: Catalogue | None = None) -> list[str]:
     """The catalogue's phrasings, keywords, red-flag examples and wake word, numbers
-    expanded, normalised, deduplicated."""
+    expanded and spoken, normalised, deduplicated."""
     if catalogue is None:
         from . import catalogue as catalogue_module
 
@@ -98,10 +98,29 @@ def grammar_phrases(catalogue: Catalogue | None = None) -> list[str]:
     phrases = [p for i in catalogue.intents.values() for p in (*i.phrases, *i.keywords)]
     for phrase in phrases + extra:
         for expanded in expand_numbers(phrase):
-            text = normalise_phrase(expanded)
+            text = spoken_numbers(normalise_phrase(expanded), language["numbers"])
             if text:
                 seen.setdefault(text)
     return list(seen)
+
+
+def spoken_numbers(text: str, numbers: dict[str, Any]) -> str:
+    """Digits in a phrase as they are said, from the ``[numbers]`` words of language.toml:
+    "out of 10" is "out of ten"; a number of three or more digits, such as a phone number,
+    is said digit by digit ("call 999" is "call nine nine nine")."""
+    units = {value: word for word, value in numbers["units"].items()}
+    tens = {value: word for word, value in numbers["tens"].items()}
+
+    def say(match: re.Match[str]) -> str:
+        digits = match.group()
+        value = int(digits)
+        if len(digits) >= 3 or value >= 100:
+            return " ".join(units[int(d)] for d in digits)
+        if value in units:
+            return units[value]
+        return tens[value - value % 10] + (f" {units[value % 10]}" if value % 10 else "")
+
+    return re.sub(r"\d+", say, text)
 
 
 def grammar_words(phrases: Iterable[str]) -> list[str]:

@@ -91,6 +91,8 @@ TASK_PATTERNS = (
 """Where a reminder's task starts: "remind me (in 10 minutes) to ...", "a timer (for 10
 minutes) to ..."; not "a timer to go off in 10 minutes" or "remind me in 10 minutes what to
 do"."""
+PHONE_DIGITS = 3
+"""Digits of the phone numbers the catalogue names (999, 111, 911, 112), said one by one."""
 STEM_LETTERS = 4
 """A single word this long or longer matches as a word prefix (a stem, "tingl"); a shorter
 one only as itself, so "no" never matches "not" or "now"."""
@@ -256,6 +258,11 @@ class Matcher:
         out: list[str] = []
         i = 0
         while i < len(words):
+            digits = self._phone_number(words, i)
+            if digits:
+                out.append(digits)
+                i += len(digits)
+                continue
             value, used = self._read_number(words, i)
             if used:
                 out.append(str(value))
@@ -264,6 +271,19 @@ class Matcher:
                 out.append(words[i])
                 i += 1
         return out
+
+    def _phone_number(self, words: list[str], i: int) -> str:
+        """The digits of a number said digit by digit from ``words[i]`` ("nine nine nine" is
+        "999"; "one one one" too, though "one" alone is a word), or "" when there is none.
+        Exactly :data:`PHONE_DIGITS` digits: a countdown runs on longer."""
+        if i > 0 and self._units.get(words[i - 1], 10) < 10:
+            return ""
+        run = words[i : i + PHONE_DIGITS + 1]
+        digits = [self._units.get(w, 10) for w in run]
+        if len(run) >= PHONE_DIGITS and all(d < 10 for d in digits[:PHONE_DIGITS]):
+            if len(run) == PHONE_DIGITS or digits[PHONE_DIGITS] >= 10:
+                return "".join(str(d) for d in digits[:PHONE_DIGITS])
+        return ""
 
     def _read_number(self, words: list[str], i: int) -> tuple[int, int]:
         """Parse a number written in words starting at ``words[i]``; (value, words used)."""
