@@ -169,10 +169,8 @@ def test_speech_spans_find_the_question_and_nothing_in_silence(maker: speech.Spe
 
 def test_noise_alone_matches_nothing_in_whole_files() -> None:
     """Real noise recordings decoded as whole files: where the voice-activity detector hears
-    no speech the transcript is empty, and words decoded away from speech are dropped."""
-    import pocketsphinx
-
-    from voice_coach.recognise_sphinx import Denoiser, SphinxRecogniser, speech_spans
+    no speech nothing is decoded, and words decoded away from speech are dropped."""
+    from voice_coach.recognise_sphinx import SphinxRecogniser
 
     noises = [n for n in speech.noise_files() if "babble" not in n.stem]  # babble is speech
     if not noises:
@@ -180,11 +178,7 @@ def test_noise_alone_matches_nothing_in_whole_files() -> None:
     rec = SphinxRecogniser(catalogue.default(), denoise=True)
     heard = {n.stem: rec.transcribe(audio.chunks_of(audio.read_audio(n))).text for n in noises}
     print(heard)
-    for noise in noises:
-        raw = audio.read_audio(noise).tobytes()
-        denoiser = Denoiser()
-        if not speech_spans(pocketsphinx, denoiser.process(raw) + denoiser.flush()):
-            assert heard[noise.stem] == "", noise.name
-    rejected = sum(understand(text).intent is None for text in heard.values())
-    # Decoding every word of these files, 5 of the 9 matched nothing.
-    assert rejected >= 6, heard
+    # Decoding every word of these files, only one came out empty and 5 of the 9 matched
+    # nothing.
+    assert sum(text == "" for text in heard.values()) >= 4, heard
+    assert sum(understand(text).intent is None for text in heard.values()) >= 6, heard

@@ -22,8 +22,10 @@ Design (measured in ``tests/benchmarks/bench_speech_in.py``):
   whole file decoded denoised also gets :data:`RAW_MIX` of its raw audio back (fewer
   denoising artefacts); streaming does not, as it cost rejection of out-of-scope speech.
 - **Whole files**: :meth:`SphinxRecogniser.transcribe` decodes the file in one pass, then keeps
-  only the words within :data:`SPAN_PAD` of speech found by the same voice-activity detector
-  the stream uses (on the denoised audio); a file where it finds none is not decoded. Noise
+  only the words whose middle is within :data:`SPAN_PAD` of speech found by the same
+  voice-activity detector the stream uses (on the audio the decoder hears: denoised in
+  noise, raw in quiet, where RNNoise can wipe out soft speech); a file where it finds none
+  is not decoded. Whether a clip is a short command still goes by all the words heard. Noise
   alone was otherwise decoded into words, and 4 of 9 real noise recordings into an intent.
 - **Streaming**: PocketSphinx's ``Endpointer`` (WebRTC-style VAD, on the denoised audio) cuts
   the stream into utterances, ending one after :data:`ENDPOINT_WINDOW` of silence; partial
@@ -92,8 +94,8 @@ FRAME_RATE = 100
 """PocketSphinx feature frames per second."""
 SPAN_PAD = 0.3
 """Seconds around each stretch of speech the voice-activity detector found in a whole file
-within which decoded words are kept: the detector starts a word after its unvoiced first
-sound. Words further out were decoded from noise alone."""
+within which a decoded word's middle must fall for it to be kept: the detector starts a word
+after its unvoiced first sound. Words further out were decoded from noise alone."""
 FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"}
 
 
@@ -165,13 +167,11 @@ class SphinxRecogniser:
         pcm = b"".join(chunks)
         self._fed = len(pcm)
         cleaner = self._cleaner()
-        heard = pcm
-        """What the voice-activity detector hears: denoised audio when the denoiser is on."""
         if cleaner is not None:
-            heard = cleaner.process(pcm) + cleaner.flush()
-            if removed_db(pcm, heard) >= REMOVED_DB:
-                pcm = with_raw(heard, pcm, RAW_MIX)
-        spans = speech_spans(self._ps, heard)
+            clean = cleaner.process(pcm) + cleaner.flush()
+            if removed_db(pcm, clean) >= REMOVED_DB:
+                pcm = with_raw(clean, pcm, RAW_MIX)
+        spans = speech_spans(self._ps, pcm)  # in quiet, RNNoise can wipe out soft speech
         if not spans:
             log.debug("no speech detected in %.1f s of audio", self._seconds())
             return Transcript("", None, NAME, True, self._seconds())
@@ -279,8 +279,9 @@ class SphinxRecogniser:
         ``lead``, the audio just before ``pcm``, too). With ``spans`` (seconds into ``pcm``),
         words outside them are dropped."""
         self._main.end_utt()
-        text, words, span = _result(self._main, spans)
-        if 0 < len(words) <= SHORT_WORDS and span <= SHORT_SECONDS:
+        _, heard, span = _result(self._main)
+        text, words, _ = _result(self._main, spans)
+        if words and len(heard) <= SHORT_WORDS and span <= SHORT_SECONDS:
             self._short.start_utt()
             self._short.process_raw(lead + pcm, full_utt=True)
             self._short.end_utt()
@@ -402,8 +403,9 @@ def _result(
 
 
 def _overlaps(seg: Any, spans: list[tuple[float, float]]) -> bool:
-    start, end = seg.start_frame / FRAME_RATE, seg.end_frame / FRAME_RATE
-    return any(start < last and end > first for first, last in spans)
+    """Whether the middle of a word falls within one of ``spans``."""
+    middle = (seg.start_frame + seg.end_frame) / 2 / FRAME_RATE
+    return any(first <= middle <= last for first, last in spans)
 
 
 def _base(seg: Any) -> str:
