@@ -182,3 +182,25 @@ def test_noise_alone_matches_nothing_in_whole_files() -> None:
     # nothing.
     assert sum(text == "" for text in heard.values()) >= 4, heard
     assert sum(understand(text).intent is None for text in heard.values()) >= 6, heard
+
+
+@pytest.mark.parametrize("floor", [None, -200.0])
+def test_a_faint_recording_is_decoded_word_for_word(
+    maker: speech.SpeechMaker, monkeypatch: pytest.MonkeyPatch, floor: float | None
+) -> None:
+    """A far microphone with no gain: the voice-activity detector hears no speech at a peak
+    of -60 dBFS, the decoder does. Without the floor (-200 dBFS) nothing is heard."""
+    from voice_coach import recognise_sphinx
+    from voice_coach.recognise_sphinx import GATE_FLOOR_DBFS, SphinxRecogniser, peak_dbfs
+
+    if floor is not None:
+        monkeypatch.setattr(recognise_sphinx, "GATE_FLOOR_DBFS", floor)
+    question = audio.read_audio(maker.say("how do i stretch my back", "flite_slt"))
+    gain = 10 ** ((-60 - peak_dbfs(question.tobytes())) / 20)
+    faint = np.round(question.astype(np.float64) * gain).astype(np.int16)
+    assert peak_dbfs(faint.tobytes()) < GATE_FLOOR_DBFS
+    heard = SphinxRecogniser(catalogue.default()).transcribe(audio.chunks_of(faint)).text
+    if floor is None:
+        assert understand(heard).intent == "stretching", heard
+    else:
+        assert heard == ""
