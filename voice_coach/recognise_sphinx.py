@@ -97,6 +97,9 @@ GATE_FLOOR_DBFS = -40.0
 """A whole file whose loudest raw sample is below this (dBFS) is decoded word for word: the
 voice-activity detector misses speech that faint (a far microphone with no gain), which the
 decoder still hears. (Measured before noise suppression, which leaves noise alone faint.)"""
+SILENCE_DBFS = -80.0
+"""A file whose loudest sample is at most this (dBFS, 3 of 32,768) holds silence, not faint
+speech: it goes through the voice-activity detector like any other."""
 SPAN_PAD = 0.3
 """Seconds around each stretch of speech the voice-activity detector found in a whole file
 within which a decoded word's middle must fall for it to be kept: the detector starts a word
@@ -171,7 +174,7 @@ class SphinxRecogniser:
         only the words heard in or near speech (see :func:`speech_spans`)."""
         pcm = b"".join(chunks)
         self._fed = len(pcm)
-        faint = peak_dbfs(pcm) < GATE_FLOOR_DBFS
+        faint = SILENCE_DBFS < peak_dbfs(pcm) < GATE_FLOOR_DBFS
         cleaner = self._cleaner()
         if cleaner is not None:
             clean = cleaner.process(pcm) + cleaner.flush()
