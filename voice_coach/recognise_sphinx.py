@@ -180,10 +180,10 @@ class SphinxRecogniser:
             clean = cleaner.process(pcm) + cleaner.flush()
             if removed_db(pcm, clean) >= REMOVED_DB:
                 pcm = with_raw(clean, pcm, RAW_MIX)
-        spans = speech_spans(self._ps, pcm)  # in quiet, RNNoise can wipe out soft speech
-        if faint:
-            spans = None  # too faint for the voice-activity detector: keep every word
-        elif not spans:
+        # Too faint for the voice-activity detector: keep every word. It hears what the
+        # decoder hears (in quiet, RNNoise can wipe out soft speech).
+        spans = None if faint else speech_spans(self._ps, pcm)
+        if spans == []:
             log.debug("no speech detected in %.1f s of audio", self._seconds())
             return Transcript("", None, NAME, True, self._seconds())
         self._main.start_utt()
@@ -400,7 +400,7 @@ def _result(
     decoder: Any, spans: list[tuple[float, float]] | None = None
 ) -> tuple[str, list[str], float]:
     """The hypothesis text, its words and the seconds they span; with ``spans``, only the
-    words that overlap one of them."""
+    words whose middle falls within one of them."""
     hyp = decoder.hyp()
     if hyp is None:
         return "", [], 0.0
