@@ -121,15 +121,17 @@ def test_output_closed_early_exits_141_without_a_traceback(tmp_path: Path) -> No
 
 
 def test_ctrl_c_before_every_file_is_done_exits_130(files: dict[str, Path], tmp_path: Path) -> None:
-    quiet = tmp_path / "a_minute_of_quiet.wav"
-    speech.write_wav(quiet, np.zeros(60 * 16_000, dtype=np.int16))
+    # A minute of speech, decoded in seconds (silence would be skipped in no time).
+    question = speech.read_audio(files["stretch"])
+    minute = tmp_path / "a_minute_of_questions.wav"
+    speech.write_wav(minute, np.tile(question, 60 * 16_000 // len(question) + 1))
     proc = subprocess.Popen(
         [
             *CLI,
             "--engine",
             "pocketsphinx",
             str(files["stretch"]),
-            str(quiet),
+            str(minute),
             str(files["stretch"]),
         ],
         stdout=subprocess.PIPE,
