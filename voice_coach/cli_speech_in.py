@@ -46,8 +46,10 @@ def run(args: argparse.Namespace) -> int:
             args.engine, args.model, catalogue=cat, debug=getattr(args, "debug", False)
         )
         for name in args.files:
-            failed += not _process(args, name, recogniser, cat)
-            done += 1
+            row = _process(name, recogniser, cat)
+            done += 1  # before printing: a Ctrl-C once the row is out leaves it counted
+            failed += "error" in row
+            _report(args, row)
     except KeyboardInterrupt:
         left = len(args.files) - done
         print(
@@ -58,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.INPUT_FAILED if failed else ExitCode.OK)
 
 
-def _process(args: argparse.Namespace, name: str, recogniser: Any, cat: Any) -> bool:
-    """Recognise and understand one file and print its row; False when it failed."""
+def _process(name: str, recogniser: Any, cat: Any) -> dict[str, Any]:
+    """Recognise and understand one file: its row, or ``{"file", "error"}`` when it failed."""
     from . import audio, understand
 
     try:
@@ -67,10 +69,9 @@ def _process(args: argparse.Namespace, name: str, recogniser: Any, cat: Any) -> 
         transcript = recogniser.transcribe(audio.file_chunks(name))
         seconds = time.perf_counter() - start
     except InputError as exc:
-        _error(args, name, str(exc))
-        return False
+        return {"file": name, "error": str(exc)}
     result = understand.understand(transcript.text, cat)
-    row = {
+    return {
         "file": name,
         "transcript": transcript.text,
         "intent": result.intent,
@@ -80,8 +81,13 @@ def _process(args: argparse.Namespace, name: str, recogniser: Any, cat: Any) -> 
         "audio_seconds": round(transcript.audio_seconds, 3),
         "decode_seconds": round(seconds, 3),
     }
-    _print(args, row)
-    return True
+
+
+def _report(args: argparse.Namespace, row: dict[str, Any]) -> None:
+    if "error" in row:
+        _error(args, row["file"], row["error"])
+    else:
+        _print(args, row)
 
 
 def shown(text: str) -> str:
