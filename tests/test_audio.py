@@ -6,9 +6,11 @@ format with soundfile, so the test knows exactly what the file should hold.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -283,6 +285,29 @@ def test_wav_from_a_pipe_with_a_placeholder_size_is_read_whole(
         path = tmp_path / f"piped_{size:x}.wav"
         path.write_bytes(data)
         assert np.array_equal(read_audio(path), speech)
+
+
+def test_a_named_pipe_is_read_whole(tmp_path: Path, speech: np.ndarray) -> None:
+    """``understand <(sox ...)`` or ``/dev/stdin``: a pipe has no size and cannot seek."""
+    data = wav_bytes(speech, tmp_path)
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        assert np.array_equal(read_audio(fifo), speech)
+    finally:
+        writer.join(timeout=10)
+
+
+def test_standard_input_is_read_as_dash(
+    tmp_path: Path, speech: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(wav_bytes(speech, tmp_path))))
+    assert np.array_equal(read_audio("-"), speech)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"not audio at all")))
+    with pytest.raises(InputError, match="^standard input: not a readable audio file"):
+        read_audio("-")
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), [("OGG", "ogg"), ("MP3", "mp3")])

@@ -89,6 +89,29 @@ def test_a_file_with_no_speech_says_nothing_was_heard(tmp_path: Path) -> None:
     assert row["transcript"] == "" and row["intent"] is None
 
 
+def test_a_recording_piped_in_as_dash_is_understood(files: dict[str, Path]) -> None:
+    """``flite ... -o /dev/stdout | voice-coach understand -``: "-" is standard input."""
+    data = files["stretch"].read_bytes()
+    proc = subprocess.run(
+        [*CLI, "--engine", "pocketsphinx", "--json", "-", str(files["oov"])],
+        input=data, capture_output=True, env=cli_env(), cwd=ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    piped, oov = (json.loads(line) for line in proc.stdout.decode().splitlines())
+    assert piped["file"] == "-" and piped["intent"] == "stretching"
+    assert oov["intent"] is None
+
+
+def test_nothing_piped_in_is_an_error_naming_standard_input(files: dict[str, Path]) -> None:
+    proc = subprocess.run(
+        [*CLI, "--engine", "pocketsphinx", "-", str(files["stretch"])],
+        input=b"", capture_output=True, env=cli_env(), cwd=ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert b"standard input: nothing came in" in proc.stderr
+    assert proc.stdout.decode().startswith(f"{files['stretch']}: stretching")
+
+
 def test_vosk_without_model_exits_3(files: dict[str, Path], tmp_path: Path) -> None:
     proc = run_cli("--engine", "vosk", "--model", str(tmp_path / "nowhere"), str(files["stretch"]))
     assert proc.returncode == 3

@@ -6,8 +6,10 @@ recognisers take any iterable of such chunks and never know where they came from
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +53,8 @@ _CUT_SIGNS = ("lacks an end-of-stream bit", "Junk after the last page")
 SHORT_READ = 0.99
 """A file decoding to fewer than this share of the frames its header gives (an MP3 with
 a Xing header) is cut short; the slack allows for estimated lengths."""
+STDIN = "-"
+"""The file name that stands for standard input (``understand -``)."""
 PLACEHOLDER_SIZE = 0x7FFF_0000
 """Header sizes from this up (0x7FFFF000 from espeak-ng, 0x7FFFFFFF, 0xFFFFFFFF) are what a
 program writing to a pipe puts there: unknown, not a promise."""
@@ -59,26 +63,21 @@ program writing to a pipe puts there: unknown, not a promise."""
 def read_audio(path: str | Path) -> np.ndarray:
     """Read any audio file soundfile can decode, as 16 kHz mono int16 samples.
 
-    Channels are averaged; other rates are resampled with soxr. Raises :class:`InputError`
-    naming the file when it is missing, a folder, empty, not audio, holds no samples, has
-    an impossible sample rate, or is cut short. A cut is found from libsndfile's own report
-    of the header (WAV, AIFF: fewer bytes than promised; OGG: no end-of-stream page; FLAC:
-    the decoder loses sync) or from fewer samples decoded than the header gives (MP3).
+    ``-`` reads standard input; a pipe or device (``/dev/stdin``, ``<(...)``) is read whole
+    first. Channels are averaged; other rates are resampled with soxr. Raises
+    :class:`InputError` naming the file when it is missing, a folder, empty, not audio,
+    holds no samples, has an impossible sample rate, or is cut short. A cut is found from
+    libsndfile's own report of the header (WAV, AIFF: fewer bytes than promised; OGG: no
+    end-of-stream page; FLAC: the decoder loses sync) or from fewer samples decoded than
+    the header gives (MP3).
     """
     import soundfile
 
-    path = Path(path)
+    stdin = str(path) == STDIN
+    path = Path("standard input" if stdin else path)
     try:
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not an audio file")
-        if path.stat().st_size == 0:
-            raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
-        path.open("rb").close()  # a PermissionError here, not libsndfile's "System error"
-        # libsndfile reads the file itself: Ctrl-C during a read through Python callbacks
-        # would be swallowed and look like a broken file. Bytes: any name the system allows.
-        with soundfile.SoundFile(os.fsencode(path)) as sound:
+        source = _piped(sys.stdin.buffer, path) if stdin else _source(path)
+        with soundfile.SoundFile(source) as sound:
             _check_header(path, sound)
             mono, frames = _read_mono(path, sound)
             if 0 < frames < SHORT_READ * sound.frames:
@@ -100,6 +99,32 @@ def read_audio(path: str | Path) -> np.ndarray:
     if frames == 0:
         raise InputError(f"{path}: the audio file holds no samples; {RECORD_AGAIN}")
     return float_to_int16(mono)
+
+
+def _source(path: Path) -> bytes | io.BytesIO:
+    """What soundfile opens for ``path``: its name for a regular file, its bytes otherwise
+    (a pipe's size says nothing and libsndfile cannot seek in it)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an audio file")
+    if not path.is_file():
+        with path.open("rb") as stream:
+            return _piped(stream, path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
+    path.open("rb").close()  # a PermissionError here, not libsndfile's "System error"
+    # libsndfile reads the file itself: Ctrl-C during a read through Python callbacks
+    # would be swallowed and look like a broken file. Bytes: any name the system allows.
+    return os.fsencode(path)
+
+
+def _piped(stream: io.BufferedIOBase, path: Path) -> io.BytesIO:
+    """All of a stream's bytes, in memory (read by Python, so Ctrl-C stops it)."""
+    data = stream.read()
+    if not data:
+        raise InputError(f"{path}: nothing came in; {RECORD_AGAIN}")
+    return io.BytesIO(data)
 
 
 def _read_mono(path: Path, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]:

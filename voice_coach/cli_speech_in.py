@@ -21,7 +21,10 @@ def register(subparsers: Any) -> None:
         description="Recognise the speech in each audio file and match it to an intent.",
     )
     parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="audio files (WAV, FLAC, OGG, MP3); - reads standard input",
     )
     parser.add_argument(
         "--engine",
