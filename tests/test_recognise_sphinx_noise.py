@@ -167,6 +167,47 @@ def test_speech_spans_find_the_question_and_nothing_in_silence(maker: speech.Spe
     assert spans[0][0] >= 2.0 - SPAN_PAD - 0.3  # not the leading silence
 
 
+def endpointer_spans(pocketsphinx, pcm: bytes) -> list[tuple[float, float]]:  # noqa: ANN001
+    """Speech spans as PocketSphinx's own ``Endpointer`` finds them (widened the same way)."""
+    from voice_coach.recognise_sphinx import ENDPOINT_RATIO, ENDPOINT_WINDOW, SPAN_PAD
+
+    endpointer = pocketsphinx.Endpointer(
+        window=ENDPOINT_WINDOW, ratio=ENDPOINT_RATIO, sample_rate=audio.SAMPLE_RATE
+    )
+    size, spans, start = endpointer.frame_bytes, [], None
+    for i in range(0, len(pcm) - size + 1, size):
+        endpointer.process(pcm[i : i + size])
+        if endpointer.in_speech and start is None:
+            start = endpointer.speech_start
+        elif not endpointer.in_speech and start is not None:
+            spans.append((start - SPAN_PAD, endpointer.speech_end + SPAN_PAD))
+            start = None
+    if start is not None:
+        spans.append((start - SPAN_PAD, len(pcm) / audio.SAMPLE_RATE / 2 + SPAN_PAD))
+    return spans
+
+
+def test_speech_spans_are_the_endpointers_decisions(
+    noisy: list[tuple[np.ndarray, str]], maker: speech.SpeechMaker
+) -> None:
+    """``speech_spans`` redoes the endpointer's decisions on its VAD (the endpointer leaks):
+    the same spans, to the last bit, on questions with pauses, in noise and on noise alone."""
+    import pocketsphinx
+
+    from voice_coach.recognise_sphinx import speech_spans
+
+    pause = np.zeros(audio.SAMPLE_RATE, np.int16)
+    said = [audio.read_audio(maker.say(q, "flite_slt")) for q, _ in QUESTIONS[:3]]
+    clips = [np.concatenate([pause, said[0], pause, said[1], said[2]])]
+    clips += [pcm for pcm, _ in noisy] + [audio.read_audio(n) for n in speech.noise_files()]
+    found = 0
+    for pcm in clips:
+        ours = speech_spans(pocketsphinx, pcm.tobytes())
+        assert ours == endpointer_spans(pocketsphinx, pcm.tobytes())
+        found += len(ours)
+    assert found >= len(clips)
+
+
 def test_noise_alone_matches_nothing_in_whole_files() -> None:
     """Real noise recordings decoded as whole files: where the voice-activity detector hears
     no speech nothing is decoded, and words decoded away from speech are dropped."""
