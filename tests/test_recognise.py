@@ -287,15 +287,20 @@ def test_a_pronunciation_with_unknown_phones_is_named_and_a_good_one_is_cached(
     from voice_coach import recognise_sphinx
 
     monkeypatch.setattr(recognise_sphinx, "cache_folder", lambda: tmp_path)
-    text = "back B AE K\n"
+    text = "back B AE K\nbank B AE NG K\nknee N IY\nknee(2) N EY\n"
     source = tmp_path / "language.toml"
-    with pytest.raises(CatalogueError, match="phones the speech model does not have"):
+    with pytest.raises(CatalogueError, match="'bak'.*phones the speech model does not have"):
         recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B QQ K"}, source)
-    path = recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B AE K"}, source)
-    assert path is not None and path.read_text() == text + "bak B AE K\n"
-    again = recognise_sphinx.cached_dictionary(text, {"back"}, {"bak": "B AE K"}, source)
+    path = recognise_sphinx.cached_dictionary(
+        text, {"back", "knee", "bak"}, {"bak": "B AE K"}, source
+    )
+    assert path.read_text() == "back B AE K\nknee N IY\nknee(2) N EY\nbak B AE K\n"
+    again = recognise_sphinx.cached_dictionary(
+        text, {"back", "knee", "bak"}, {"bak": "B AE K"}, source
+    )
     assert again == path
-    assert recognise_sphinx.cached_dictionary(text, {"back"}, {"back": "B AE K"}, source) is None
+    kept = recognise_sphinx.cached_dictionary(text, {"back"}, {"back": "B AE NG"}, source)
+    assert kept.read_text() == "back B AE K\n"  # the dictionary's own pronunciation stays
 
 
 def test_a_damaged_cache_is_built_anew_and_writers_at_once_do_not_collide(

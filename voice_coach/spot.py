@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ResourceMissing
-from .recognise_sphinx import cached_path, dictionary_words, write_atomic
+from .recognise_sphinx import (
+    cached_dictionary,
+    cached_path,
+    dictionary_path,
+    dictionary_words,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from .catalogue import Catalogue
@@ -41,11 +47,15 @@ class CommandSpotter:
             raise ResourceMissing(
                 "the pocketsphinx library is not installed; run 'pip install pocketsphinx'"
             ) from None
-        self.phrases = spot_phrases(catalogue, dictionary_words(pocketsphinx))
+        dictionary = dictionary_path(pocketsphinx).read_text(encoding="utf-8")
+        self.phrases = spot_phrases(catalogue, dictionary_words(pocketsphinx, dictionary))
         """Phrase -> intent id, for the phrases spotted."""
+        words = {w for phrase in self.phrases for w in phrase.split()}
         self._decoder = (
             pocketsphinx.Decoder(
-                kws=str(cached_kws(list(self.phrases))), loglevel="INFO" if debug else "FATAL"
+                kws=str(cached_kws(list(self.phrases))),
+                dict=str(cached_dictionary(dictionary, words, {}, catalogue.root)),
+                loglevel="INFO" if debug else "FATAL",
             )
             if self.phrases
             else None
