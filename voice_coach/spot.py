@@ -54,7 +54,7 @@ class CommandSpotter:
         self._decoder = (
             pocketsphinx.Decoder(
                 kws=str(cached_kws(list(self.phrases))),
-                dict=str(cached_dictionary(dictionary, words, {}, catalogue.root)),
+                dict=str(cached_dictionary(dictionary, words, {}, catalogue.root / "intents")),
                 loglevel="INFO" if debug else "FATAL",
             )
             if self.phrases
