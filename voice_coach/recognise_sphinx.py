@@ -461,9 +461,10 @@ def speech_spans(pocketsphinx: Any, pcm: bytes) -> list[tuple[float, float]]:
         if len(queue) == window:
             queue_start += length
         queue.append(vad.is_speech(pcm[i : i + size]))
-        if start is None and sum(queue) > start_frames:
+        voiced = sum(queue)
+        if start is None and voiced > start_frames:
             start = queue_start
-        elif start is not None and sum(queue) < end_frames:
+        elif start is not None and voiced < end_frames:
             queue.popleft()
             queue_start += length
             spans.append((start - SPAN_PAD, queue_start + SPAN_PAD))
