@@ -176,7 +176,7 @@ def report(runs: list[dict]) -> str:
         cells = []
         for run in runs:
             right, total = scores[run["engine"]].get(name, (0, 0))
-            cells.append(f"{100 * right / total:.0f}% ({right}/{total})" if total else "-")
+            cells.append(f"{100 * right / total:.1f}% ({right}/{total})" if total else "-")
         label = name.replace("in:", "intent accuracy ").replace("oov:", "out-of-scope rejected ")
         label = label.replace("commands:real", "real stop/yes/no recognised")
         label = label.replace("rejected noise", "rejected: real noise alone")

@@ -85,7 +85,7 @@ def main() -> int:
             misses.append(f"- {row['set']}: want {want} got {intent} <- {text!r} ({row['path']})")
     print(f"| set ({args.path}, denoise {args.denoise}) | right |\n|---|---|")
     for name, (right, total) in sorted(table.items()):
-        print(f"| {name} | {100 * right / total:.0f}% ({right}/{total}) |")
+        print(f"| {name} | {100 * right / total:.1f}% ({right}/{total}) |")
     print(f"| real-time factor | {busy / seconds:.3f} |")
     if args.failures:
         print("\nMisses\n" + "\n".join(misses))
