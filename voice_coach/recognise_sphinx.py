@@ -178,7 +178,9 @@ class SphinxRecogniser:
 
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
         """Decode all chunks as one utterance (denoised when the recording is noisy), keeping
-        only the words heard in or near speech (see :func:`speech_spans`)."""
+        only the words heard in or near speech (see :func:`speech_spans`). Nothing carries
+        over from the audio decoded before (see :meth:`reset`)."""
+        self._fresh_front_end()
         pcm = b"".join(chunks)
         self._fed = len(pcm)
         faint = SILENCE_DBFS < peak_dbfs(pcm) < GATE_FLOOR_DBFS
@@ -253,13 +255,22 @@ class SphinxRecogniser:
             yield self._end(b"".join(speech), lead)
 
     def reset(self) -> None:
-        """Start counting audio afresh; any half-decoded utterance is dropped."""
+        """Start counting audio afresh; any half-decoded utterance is dropped, and the noise
+        and level the front end had learnt from earlier audio are forgotten."""
         for decoder in (self._main, self._short):
             try:
                 decoder.end_utt()
             except RuntimeError:
                 pass
+        self._fresh_front_end()
         self._fed = 0
+
+    def _fresh_front_end(self) -> None:
+        """New feature extraction for both decoders. The old one's noise estimate and
+        cepstral mean would carry over, so a file's transcript would depend on the files
+        decoded before it."""
+        for decoder in (self._main, self._short):
+            decoder.reinit_feat()
 
     # -- internals ------------------------------------------------------------------------
 
