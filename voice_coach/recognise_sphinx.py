@@ -179,7 +179,7 @@ class SphinxRecogniser:
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
         """Decode all chunks as one utterance (denoised when the recording is noisy), keeping
         only the words heard in or near speech (see :func:`speech_spans`). Nothing carries
-        over from the audio decoded before (see :meth:`reset`)."""
+        over from the audio decoded before (see :meth:`_fresh_front_end`)."""
         self._fresh_front_end()
         pcm = b"".join(chunks)
         self._fed = len(pcm)
@@ -255,14 +255,14 @@ class SphinxRecogniser:
             yield self._end(b"".join(speech), lead)
 
     def reset(self) -> None:
-        """Start counting audio afresh; any half-decoded utterance is dropped, and the noise
-        and level the front end had learnt from earlier audio are forgotten."""
+        """Start counting audio afresh; any half-decoded utterance is dropped. The noise and
+        level the front end learnt from earlier audio are kept: a new stream is most often
+        the same room, and a fresh front end misheard more of a stream's first words."""
         for decoder in (self._main, self._short):
             try:
                 decoder.end_utt()
             except RuntimeError:
                 pass
-        self._fresh_front_end()
         self._fed = 0
 
     def _fresh_front_end(self) -> None:
