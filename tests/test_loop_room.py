@@ -536,6 +536,10 @@ def test_ctrl_c_or_sigterm_while_speaking_exits_0_promptly(
     code, took = coach.interrupt(signum)
     assert code == 0, coach.stderr_text()
     assert took < QUIT_TIMEOUT / 2, f"took {took:.1f} s to exit"
+    deadline = time.monotonic() + 5.0  # the stderr reader may still be catching up
+    while "voice-coach: stopped." not in coach.stderr and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "voice-coach: stopped." in coach.stderr, coach.stderr_text()
     assert "Traceback" not in coach.stderr_text()
     assert "ALSA lib" not in coach.stderr_text()  # libasound's underrun notes: debug log only
 

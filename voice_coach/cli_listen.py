@@ -113,13 +113,15 @@ def run_listen(args: argparse.Namespace) -> int:
             spot_now=session.coach_audible,
         )
         print("voice-coach: listening (Ctrl-C to quit)", file=sys.stderr, flush=True)
-        return run(session, listener, events)
+        code = run(session, listener, events)
     except KeyboardInterrupt:
-        return int(ExitCode.OK)
+        code = int(ExitCode.OK)
     finally:
         coach.close()
         speaker.stop()
         speaker.close()
+    print("voice-coach: stopped.", file=sys.stderr)
+    return code
 
 
 def _wake_word(value: str) -> str:
