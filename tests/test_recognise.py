@@ -102,8 +102,10 @@ def test_spoken_red_flags_reach_see_doctor(
     sphinx: recognise.Recogniser, maker: speech.SpeechMaker, voice: str
 ) -> None:
     """The development set's red flags, none among the rules' `examples` that the
-    recogniser's language model learns: the README gives the figures of one run; before the
-    red flags' words were in the model, 6 and 7 of the first 21 were heard."""
+    recogniser's language model learns: the README gives the figures of one run. Before the
+    red flags' example sentences were in the model, 6 and 7 of the first 21 were heard;
+    before every word of the rules was, 35 and 36 of 49 ("my ankle" heard as "my an
+    call"). A nerve sign heard without its place is asked about ("symptom_check")."""
     if voice not in set(speech.voices_available()):
         pytest.skip(f"voice {voice} is not installed")
     texts = speech.DEV_RED_FLAGS
@@ -116,7 +118,8 @@ def test_spoken_red_flags_reach_see_doctor(
         f"({fresh_heard}/{len(fresh)} of those written afresh), {asked} more asked whether "
         f"it is in a leg; missed: {missed}"
     )
-    assert len(texts) - len(missed) >= 0.4 * len(texts), missed
+    assert len(texts) - len(missed) >= 0.75 * len(texts), missed
+    assert len(texts) - len(missed) + asked >= 0.85 * len(texts), missed
 
 
 @pytest.mark.parametrize("voice", ["piper_joe", "flite_slt"])
@@ -254,6 +257,29 @@ def test_every_word_of_the_phrasings_can_be_heard() -> None:
     assert unheard - stems <= {"owww"}, f"add to [pronunciations] in language.toml: {unheard}"
     phrases = set(recognise.grammar_phrases(cat))
     assert {"call nine nine nine", "should i call one one one", "out of ten"} <= phrases
+
+
+def test_every_word_the_red_flags_listen_for_can_be_heard(sphinx: recognise.Recogniser) -> None:
+    """The rules' words are in the main pass's model even where no phrasing uses them
+    ("calf" and "ankle" are not among the common words); a stem ("tingl")
+    brings the words it begins."""
+    import pocketsphinx
+
+    from voice_coach.recognise_sphinx import dictionary_words, red_flag_words
+
+    cat = catalogue.default()
+    language = cat.language
+    known = dictionary_words(pocketsphinx) | set(language["pronunciations"])
+    words = red_flag_words(cat, known)
+    items = [i for rule in language["red_flags"] for g in rule["groups"] for i in g]
+    for item in items + language["leg_denial"]["leg_pain_places"]:
+        for word in item.split():
+            assert word in words or any(w.startswith(word) for w in words), (item, word)
+    assert {"calf", "ankle", "ankles", "tingling", "collapsed", "shins", "tumour"} <= set(words)
+    assert all(sphinx._main.lookup_word(w) for w in words)  # noqa: SLF001
+    assert {"calf", "ankle", "ankles"}.isdisjoint(
+        {w for p in recognise.grammar_phrases(cat) for w in p.split()}
+    )  # not from the phrasings, so from the rules
 
 
 def test_numbers_are_spoken_as_people_say_them() -> None:

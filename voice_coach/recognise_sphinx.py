@@ -5,9 +5,11 @@ Design (measured in ``tests/benchmarks/bench_speech_in.py``):
 - **Main pass**: a trigram language model built at start-up with ``pocketsphinx.lm.ArpaBoLM``
   from the catalogue phrasings (repeated :data:`DOMAIN_WEIGHT` times) plus the
   :data:`COMMON_WORDS` most frequent English words of the wheel's general model, each as a
-  one-word sentence. Questions phrased like the catalogue decode almost word for word, while
-  other speech falls onto general words instead of being forced onto a catalogue phrase (as a
-  pure JSGF grammar does), so the matcher can reject it.
+  one-word sentence, and so is every word the red-flag rules listen for
+  (:func:`red_flag_words`: "calf", "ankle", "tingling" are not common words). Questions
+  phrased like the catalogue decode almost word for word, while other speech falls onto
+  general words instead of being forced onto a catalogue phrase (as a pure JSGF grammar
+  does), so the matcher can reject it.
 - **Short-command pass**: a one-word clip such as "stop" is easily heard as a common word
   ("stock"); when the main pass hears at most :data:`SHORT_WORDS` words within
   :data:`SHORT_SECONDS` of speech, the same audio is decoded again with a catalogue-only model
@@ -60,6 +62,7 @@ from . import catalogue as catalogue_module
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH
 from .errors import CatalogueError, ResourceMissing
 from .recognise import Transcript, grammar_phrases
+from .understand import STEM_LETTERS
 
 if TYPE_CHECKING:
     from .catalogue import Catalogue
@@ -162,6 +165,8 @@ class SphinxRecogniser:
                 file=sys.stderr,
             )
         common = common_words(pocketsphinx)
+        listened = set(common)
+        common += [w for w in red_flag_words(cat, known) if w not in listened]
         main_lm = cached_lm(corpus(phrases, common, DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
         vocabulary = {w for p in phrases for w in p.split()}
@@ -547,6 +552,23 @@ def known_phrases(phrases: list[str], known: set[str]) -> list[str]:
     if dropped:
         log.debug("no pronunciation for %s; phrases using them left out", dropped)
     return kept
+
+
+def red_flag_words(cat: Catalogue, known: set[str]) -> list[str]:
+    """Every word of the red-flag rules and of the leg-pain places that the dictionary
+    ``known`` can pronounce, sorted; a stem the rules match as a word's start ("tingl")
+    stands for every known word it begins ("tingle", "tingling" ...)."""
+    language = cat.language
+    items = [i for rule in language["red_flags"] for g in rule["groups"] for i in g]
+    items += language.get("leg_denial", {}).get("leg_pain_places", [])
+    words: set[str] = set()
+    for item in items:
+        for word in item.split():
+            if word in known:
+                words.add(word)
+            elif " " not in item and len(word) >= STEM_LETTERS:
+                words.update(k for k in known if k.startswith(word) and k.isalpha())
+    return sorted(words)
 
 
 def common_words(pocketsphinx: Any, count: int = COMMON_WORDS) -> list[str]:
