@@ -109,7 +109,7 @@ def make_engine(name: str):  # noqa: ANN201
 
         def whisper(pcm):  # noqa: ANN001, ANN202
             segments, _ = model.transcribe(
-                pcm.astype("float32") / 32768.0, language="en", beam_size=1
+                pcm.astype("float32") / 32768.0, language="en", beam_size=1, temperature=0.0
             )
             return " ".join(s.text.strip() for s in segments)
 
