@@ -14,7 +14,7 @@ import subprocess
 import tomllib
 import wave
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,16 @@ LEAD_SILENCE = 0.3
 """Silence before the speech (s), like a person drawing breath."""
 TAIL_SILENCE = 0.8
 """Silence after the speech (s), so endpointers see the end of the utterance."""
+
+
+ROOM_SIZE = (4.0, 3.5, 2.6)
+"""A bedroom's width, depth and height (m), for speech heard across a room."""
+ROOM_RT60 = 0.4
+"""Its reverberation time (s): a furnished bedroom."""
+ROOM_TALKER = (1.0, 1.5, 0.3)
+"""Where the person's mouth is (m): lying on the floor."""
+ROOM_MICROPHONE = (3.2, 2.2, 0.8)
+"""Where the laptop's microphone is (m): on a bedside table, 2.4 m from the mouth."""
 
 
 def slug(text: str) -> str:
@@ -147,20 +157,57 @@ class SpeechMaker:
         write_wav(out, mix(read_audio(clean), read_audio(noise), snr_db))
         return out
 
+    def in_room(self, clean: Path) -> Path:
+        """``clean`` heard across a bedroom (:func:`in_room`)."""
+        out = clean.parent / "room" / clean.name
+        if out.is_file():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(out, in_room(read_audio(clean)))
+        return out
+
+
+def voiced_power(samples: np.ndarray) -> float:
+    """Mean power of the voiced part (samples above 1 % of full scale) of float audio, so
+    leading and trailing silence does not count."""
+    voiced = samples[np.abs(samples) > 0.01]
+    return float(np.mean((voiced if voiced.size else samples) ** 2)) or 1e-12
+
 
 def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """Add ``noise`` (looped or cut to length) to ``speech`` at ``snr_db`` dB SNR.
-
-    Speech power is measured over the voiced part only (samples above 1 % of full scale),
-    so the leading and trailing silence does not flatter the ratio.
-    """
+    """Add ``noise`` (looped or cut to length) to ``speech`` at ``snr_db`` dB SNR, speech
+    power measured over its voiced part only."""
     s = speech.astype(np.float64) / 32768.0
     n = np.resize(noise.astype(np.float64) / 32768.0, s.shape)
-    voiced = s[np.abs(s) > 0.01]
-    p_speech = float(np.mean((voiced if voiced.size else s) ** 2))
     p_noise = float(np.mean(n**2)) or 1e-12
-    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    gain = np.sqrt(voiced_power(s) / (p_noise * 10 ** (snr_db / 10)))
     return float_to_int16(s + gain * n)
+
+
+@cache
+def room_response() -> np.ndarray:
+    """The impulse response from :data:`ROOM_TALKER` to :data:`ROOM_MICROPHONE` in the
+    bedroom (image-source method of ``pyroomacoustics``, the ``bench`` extra)."""
+    import pyroomacoustics as pra
+
+    absorption, max_order = pra.inverse_sabine(ROOM_RT60, ROOM_SIZE)
+    room = pra.ShoeBox(
+        ROOM_SIZE, fs=SAMPLE_RATE, materials=pra.Material(absorption), max_order=max_order
+    )
+    room.add_source(ROOM_TALKER)
+    room.add_microphone(ROOM_MICROPHONE)
+    room.compute_rir()
+    return np.asarray(room.rir[0][0], dtype=np.float64)
+
+
+def in_room(speech: np.ndarray) -> np.ndarray:
+    """``speech`` as the microphone across the bedroom hears it, echoes and all, brought back
+    to its voiced level (as a microphone's gain would)."""
+    from scipy.signal import fftconvolve
+
+    dry = speech.astype(np.float64) / 32768.0
+    wet = fftconvolve(dry, room_response())
+    return float_to_int16(wet * np.sqrt(voiced_power(dry) / voiced_power(wet)))
 
 
 def chunk_levels(samples: np.ndarray) -> np.ndarray:
