@@ -165,8 +165,7 @@ class SphinxRecogniser:
                 file=sys.stderr,
             )
         common = common_words(pocketsphinx)
-        listened = set(common)
-        common += [w for w in red_flag_words(cat, known) if w not in listened]
+        common += sorted(set(red_flag_words(cat, known)) - set(common))
         main_lm = cached_lm(corpus(phrases, common, DOMAIN_WEIGHT))
         short_lm = cached_lm(corpus(phrases, [], 1))
         vocabulary = {w for p in phrases for w in p.split()}
