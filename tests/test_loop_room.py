@@ -583,3 +583,36 @@ def test_check_without_devices_still_names_a_speech_model_that_is_missing(room: 
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "microphone '99' not found" in proc.stdout
     assert str(tmp_path / "nowhere") in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("sentence", "verdict"),
+    [
+        ("how do I stretch my back", "all good"),
+        ("what is the capital of France", "was not understood"),
+    ],
+)
+def test_check_listens_in_the_room_and_says_when_it_did_not_understand(
+    room: Room, speech: SpeechMaker, sentence: str, verdict: str
+):
+    """After its test sentence, ``check`` listens once: a question is all good; a sentence
+    it heard but could not understand says to keep the microphone near."""
+    env = {**os.environ, **room.env(), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [str(COMMAND), "check"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    report = []
+    for line in proc.stdout:  # ends early if the command does
+        report.append(line)
+        if line.startswith("say something now"):
+            say_into_mic(room, speech.say(sentence, QUESTION_VOICE))
+            break
+    out, err = proc.communicate(timeout=60)
+    report.append(out)
+    text = "".join(report)
+    assert verdict in text, text + err
+    assert (proc.returncode == 0) is (verdict == "all good"), text + err
+    if verdict != "all good":
+        assert "within about a metre of your head" in text

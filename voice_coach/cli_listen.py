@@ -18,6 +18,9 @@ from .errors import ExitCode, ResourceMissing, UsageError
 
 CHECK_LISTEN_SECONDS = 8.0
 """How long ``check`` waits for the person to say something (s)."""
+NEAR = "within about a metre of your head"
+"""Where ``check`` says the microphone should be: across a bedroom the recogniser misses most
+requests (README, Performance: "Speech in")."""
 QUIET_DBFS = -45.0
 """Below this peak level (dBFS) ``check`` calls the microphone too quiet."""
 
@@ -231,8 +234,13 @@ def run_check(args: argparse.Namespace) -> int:
         )
     elif not text:
         problems.append(
-            "nothing was recognised: speak a little louder and more slowly, "
-            "and check that the right microphone is chosen (--input-device)"
+            "nothing was recognised: speak a little louder and more slowly, keep the "
+            f"microphone {NEAR}, and check that the right microphone is chosen (--input-device)"
+        )
+    elif heard is not None and heard.intent is None:
+        problems.append(
+            f"{text!r} was not understood: say the example from where you will lie, with the "
+            f"microphone {NEAR} (across a room, echoes make the coach mishear)"
         )
     return _verdict(problems)
 
