@@ -604,12 +604,15 @@ def test_check_listens_in_the_room_and_says_when_it_did_not_understand(
     )  # fmt: skip
     assert proc.stdout is not None
     report = []
-    for line in proc.stdout:  # ends early if the command does
-        report.append(line)
-        if line.startswith("say something now"):
-            say_into_mic(room, speech.say(sentence, QUESTION_VOICE))
-            break
-    out, err = proc.communicate(timeout=60)
+    try:
+        for line in proc.stdout:  # ends early if the command does
+            report.append(line)
+            if line.startswith("say something now"):
+                say_into_mic(room, speech.say(sentence, QUESTION_VOICE))
+                break
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # no-op once it has exited
     report.append(out)
     text = "".join(report)
     assert verdict in text, text + err
