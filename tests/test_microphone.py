@@ -17,15 +17,9 @@ from room import Room, aligned_correlation
 from speech import EVAL_AUDIO
 
 from voice_coach import cli
-from voice_coach.audio import SAMPLE_RATE, read_audio
+from voice_coach.audio import SAMPLE_RATE, SILENCE_DBFS, level_dbfs, read_audio
 from voice_coach.errors import ResourceMissing
-from voice_coach.microphone import (
-    SILENCE_DBFS,
-    MicrophoneLost,
-    MicrophoneSource,
-    level_dbfs,
-    list_devices,
-)
+from voice_coach.microphone import MicrophoneLost, MicrophoneSource, list_devices
 
 EVAL_STOP = EVAL_AUDIO / ("commands/stop")
 PROJECT = Path(__file__).resolve().parents[1]

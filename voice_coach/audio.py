@@ -7,6 +7,7 @@ recognisers take any iterable of such chunks and never know where they came from
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import sys
@@ -32,6 +33,8 @@ DTYPE = "int16"
 """numpy / sounddevice sample type."""
 CHUNK_FRAMES = 1_600
 """Frames per chunk: 100 ms, small enough for low latency."""
+SILENCE_DBFS = -120.0
+"""Level reported for digital silence or an empty chunk (dBFS)."""
 
 AUDIO_FORMATS = "give a WAV, FLAC, OGG or MP3 recording"
 """What to do about a file that is not audio."""
@@ -207,3 +210,14 @@ def file_chunks(
             if delay > 0:
                 time.sleep(delay)
         yield chunk
+
+
+def level_dbfs(chunk: bytes) -> float:
+    """RMS level of int16 PCM in dB relative to full scale (full-scale square wave = 0)."""
+    samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype="<i2")
+    if samples.size == 0:
+        return SILENCE_DBFS
+    rms = math.sqrt(float(np.mean(np.square(samples, dtype=np.float64))))
+    if rms == 0.0:
+        return SILENCE_DBFS
+    return max(20.0 * math.log10(rms / 32768.0), SILENCE_DBFS)

@@ -196,7 +196,8 @@ def _typed(session: Any, coach: Any, args: argparse.Namespace, dialogue: Any) ->
 
 def run_check(args: argparse.Namespace) -> int:
     """Devices, a test sentence, a spoken test: says plainly what to fix."""
-    from .microphone import MicrophoneSource, level_dbfs
+    from .audio import level_dbfs
+    from .microphone import MicrophoneSource
     from .recognise import select_engine
     from .understand import understand
 

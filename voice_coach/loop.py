@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import earcons
+from .audio import level_dbfs
 from .catalogue import Catalogue
 from .dialogue import Dialogue
 from .errors import ResourceMissing
-from .microphone import level_dbfs
 from .recognise import Recogniser, Transcript
 from .understand import EMERGENCY_INTENT, Understanding
 

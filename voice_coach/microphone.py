@@ -17,15 +17,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import math
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
-
-import numpy as np
 
 from .audio import CHANNELS, DTYPE, SAMPLE_RATE
 from .errors import ResourceMissing
@@ -34,8 +31,6 @@ log = logging.getLogger(__name__)
 
 MIC_FRAMES = 800
 """Frames per microphone chunk: 50 ms at 16 kHz."""
-SILENCE_DBFS = -120.0
-"""Level reported for digital silence or an empty chunk (dBFS)."""
 _FINISHED = object()
 """Queue marker: PortAudio ended the stream."""
 _CLOSED = object()
@@ -158,17 +153,6 @@ def describe_inputs(devices: list[AudioDevice] | None = None) -> str:
 def describe(devices: list[AudioDevice]) -> str:
     """Devices on one line (``0 'pulse', 1 'default'``), or ``none``."""
     return ", ".join(f"{d.index} {d.name!r}" for d in devices) or "none"
-
-
-def level_dbfs(chunk: bytes) -> float:
-    """RMS level of int16 PCM in dB relative to full scale (full-scale square wave = 0)."""
-    samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype="<i2")
-    if samples.size == 0:
-        return SILENCE_DBFS
-    rms = math.sqrt(float(np.mean(np.square(samples, dtype=np.float64))))
-    if rms == 0.0:
-        return SILENCE_DBFS
-    return max(20.0 * math.log10(rms / 32768.0), SILENCE_DBFS)
 
 
 class MicrophoneSource:
