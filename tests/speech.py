@@ -36,6 +36,11 @@ TAIL_SILENCE = 0.8
 """Silence after the speech (s), so endpointers see the end of the utterance."""
 
 
+HISS_DBFS = -60.0
+"""Level of a quiet room as a laptop microphone hears it (dBFS RMS): its own hiss, modelled
+as white noise (the noise recordings here hold no quiet room tone)."""
+
+
 ROOM_SIZE = (4.0, 3.5, 2.6)
 """A bedroom's width, depth and height (m), for speech heard across a room."""
 ROOM_RT60 = 0.4
@@ -167,6 +172,25 @@ class SpeechMaker:
         return out
 
 
+def after_background(
+    path: Path, lead_seconds: float, tail_seconds: float = 0.0, hiss_dbfs: float = HISS_DBFS
+) -> np.ndarray:
+    """The audio of a bench file as a microphone that was already listening hears it:
+    ``lead_seconds`` of the room before it (and ``tail_seconds`` after). A file mixed with
+    real noise (in a folder ``snr<DB>_<noise>``) is mixed again from its clean file, the
+    noise going on through the lead; any other file gets white hiss at ``hiss_dbfs``."""
+    lead = np.zeros(int(lead_seconds * SAMPLE_RATE), dtype=np.int16)
+    tail = np.zeros(int(tail_seconds * SAMPLE_RATE), dtype=np.int16)
+    mixed = re.fullmatch(r"snr(-?[\d.]+)_(.+)", path.parent.name)
+    if mixed:
+        noise = next(n for n in noise_files() if n.stem == mixed[2])
+        clean = read_audio(path.parent.parent / path.name)
+        return mix(np.concatenate([lead, clean, tail]), read_audio(noise), float(mixed[1]))
+    samples = np.concatenate([lead, read_audio(path), tail]).astype(np.float64) / 32768.0
+    hiss = np.random.default_rng(0).normal(0.0, 10 ** (hiss_dbfs / 20), samples.size)
+    return float_to_int16(samples + hiss)
+
+
 def voiced_power(samples: np.ndarray) -> float:
     """Mean power of the voiced part (samples above 1 % of full scale) of float audio, so
     leading and trailing silence does not count."""
@@ -187,7 +211,7 @@ def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
 @cache
 def room_response() -> np.ndarray:
     """The impulse response from :data:`ROOM_TALKER` to :data:`ROOM_MICROPHONE` in the
-    bedroom (image-source method of ``pyroomacoustics``, the ``bench`` extra)."""
+    bedroom (image-source method of ``pyroomacoustics``, the ``test`` extra)."""
     import pyroomacoustics as pra
 
     absorption, max_order = pra.inverse_sabine(ROOM_RT60, ROOM_SIZE)

@@ -20,9 +20,12 @@ Design (measured in ``tests/benchmarks/bench_speech_in.py``):
   Denoised audio is decoded only when RNNoise made it at least :data:`REMOVED_DB` quieter
   (measured over the utterance and the :data:`NOISE_WINDOW` seconds before it): on clean
   speech RNNoise costs a few points (it blurs short commands and Piper's consonants), while at
-  10 dB SNR of real noise it adds 20 to 35 points. Without ``pyrnnoise`` it is skipped. A
-  whole file decoded denoised also gets :data:`RAW_MIX` of its raw audio back (fewer
-  denoising artefacts); streaming does not, as it cost rejection of out-of-scope speech.
+  10 dB SNR of real noise it adds 20 to 35 points. Speech far louder than the audio around it
+  (:data:`QUIET_SNR_DB`) is decoded raw all the same: heard across a quiet room, its echoes
+  are what RNNoise removes, and much of the speech with them. Without ``pyrnnoise`` it is
+  skipped. A whole file decoded denoised also gets :data:`RAW_MIX` of its raw audio back
+  (fewer denoising artefacts); streaming does not, as it cost rejection of out-of-scope
+  speech.
 - **Whole files**: :meth:`SphinxRecogniser.transcribe` decodes the file in one pass, then keeps
   only the words whose middle is within :data:`SPAN_PAD` of speech found by the same
   voice-activity detector the stream uses (on the audio the decoder hears: denoised in
@@ -59,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import catalogue as catalogue_module
-from .audio import SAMPLE_RATE, SAMPLE_WIDTH
+from .audio import SAMPLE_RATE, SAMPLE_WIDTH, level_dbfs
 from .errors import CatalogueError, ResourceMissing
 from .recognise import Transcript, grammar_phrases
 from .understand import STEM_LETTERS
@@ -91,6 +94,13 @@ DENOISER_DELAY = 320
 """Samples by which RNNoise's output (through soxr, 48 kHz and back) lags its input."""
 NOISE_WINDOW = 5.0
 """Seconds of audio before a streamed utterance that count when telling noisy from quiet."""
+QUIET_SNR_DB = 25.0
+"""Speech at least this much louder (dB) than the audio around it was heard in a quiet room:
+it is decoded raw, however much the denoiser removes (RNNoise takes a room's echoes for noise
+and wipes out much of far-away speech). Streaming compares an utterance's start with the
+audio before it; a whole file, the speech the voice-activity detector finds with the rest."""
+QUIET_LEAD = 0.5
+"""Seconds of audio besides the speech needed to judge the room by :data:`QUIET_SNR_DB`."""
 ENDPOINT_WINDOW = 0.2
 """Seconds of audio the endpointer judges speech on: an utterance ends once 90 % of this is
 silence, after the VAD's own hang-over of about 0.2 s. PocketSphinx's default is 0.3; 0.2
@@ -181,9 +191,10 @@ class SphinxRecogniser:
         return Denoiser() if self._denoise else None
 
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
-        """Decode all chunks as one utterance (denoised when the recording is noisy), keeping
-        only the words heard in or near speech (see :func:`speech_spans`). Nothing carries
-        over from the audio decoded before (see :meth:`_fresh_front_end`)."""
+        """Decode all chunks as one utterance (denoised when the recording is noisy: the
+        denoiser removes enough and the speech is less than :data:`QUIET_SNR_DB` louder than
+        the rest), keeping only the words heard in or near speech (see :func:`speech_spans`).
+        Nothing carries over from the audio decoded before (see :meth:`_fresh_front_end`)."""
         self._fresh_front_end()
         pcm = b"".join(chunks)
         self._fed = len(pcm)
@@ -192,7 +203,9 @@ class SphinxRecogniser:
         if cleaner is not None:
             clean = cleaner.process(pcm) + cleaner.flush()
             if removed_db(pcm, clean) >= REMOVED_DB:
-                pcm = with_raw(clean, pcm, RAW_MIX)
+                mixed = with_raw(clean, pcm, RAW_MIX)
+                if faint or louder_within(pcm, speech_spans(self._ps, mixed)) < QUIET_SNR_DB:
+                    pcm = mixed
         # Too faint for the voice-activity detector: keep every word. It hears what the
         # decoder hears (in quiet, RNNoise can wipe out soft speech).
         spans = None if faint else speech_spans(self._ps, pcm)
@@ -209,7 +222,8 @@ class SphinxRecogniser:
         With noise suppression on, the VAD always hears denoised audio. When an utterance
         starts, the audio so far (the :data:`NOISE_WINDOW` seconds before it and its first
         moments) decides what the decoder hears: denoised audio in noise, the raw audio when
-        the denoiser removed less than :data:`REMOVED_DB` from it (see :func:`removed_db`).
+        the denoiser removed less than :data:`REMOVED_DB` from it (see :func:`removed_db`) or
+        when the utterance is :data:`QUIET_SNR_DB` louder than the audio before it.
         Deciding then, not at the end, means the final result needs no second decode.
         """
         endpointer = self._ps.Endpointer(
@@ -302,7 +316,10 @@ class SphinxRecogniser:
         decoded raw (heard in quiet; None: denoised), and the :data:`SHORT_LEAD` before it."""
         self._main.start_utt()
         start = _offset(endpointer.speech_start)
-        quiet = self._denoise and removed_db(history.recent(), cleaned.recent()) < REMOVED_DB
+        quiet = self._denoise and (
+            removed_db(history.recent(), cleaned.recent()) < REMOVED_DB
+            or history.louder_since(start) >= QUIET_SNR_DB
+        )
         raw_at = start if quiet else None
         size = min(start, _offset(SHORT_LEAD))
         return raw_at, (history if raw_at is not None else cleaned).take(start - size, size)
@@ -352,6 +369,14 @@ class _History:
     def recent(self) -> bytes:
         """All the audio kept: the noise window and the current utterance."""
         return bytes(self._audio)
+
+    def louder_since(self, offset: int) -> float:
+        """How much louder (dB) the audio from stream byte ``offset`` on is than the audio
+        kept before it; minus infinity with less than :data:`QUIET_LEAD` before it."""
+        cut = max(0, offset - self._dropped)
+        if cut < _offset(QUIET_LEAD) or cut >= len(self._audio):
+            return float("-inf")
+        return level_dbfs(bytes(self._audio[cut:])) - level_dbfs(bytes(self._audio[:cut]))
 
 
 def _offset(seconds: float) -> int:
@@ -446,6 +471,18 @@ def _overlaps(seg: Any, spans: list[tuple[float, float]]) -> bool:
 def _base(seg: Any) -> str:
     """A segment's word without its pronunciation variant ("can(2)" is "can")."""
     return seg.word.split("(")[0]
+
+
+def louder_within(pcm: bytes, spans: list[tuple[float, float]]) -> float:
+    """How much louder (dB) ``pcm`` is within ``spans`` (seconds) than outside them; minus
+    infinity with less than :data:`QUIET_LEAD` outside them or no span."""
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    inside = np.zeros(samples.size, dtype=bool)
+    for first, last in spans:
+        inside[max(0, int(first * SAMPLE_RATE)) : max(0, int(last * SAMPLE_RATE))] = True
+    if not inside.any() or np.count_nonzero(~inside) < QUIET_LEAD * SAMPLE_RATE:
+        return float("-inf")
+    return level_dbfs(samples[inside].tobytes()) - level_dbfs(samples[~inside].tobytes())
 
 
 def peak_dbfs(pcm: bytes) -> float:

@@ -49,7 +49,7 @@ def build_manifest(cache: Path, quick: bool) -> list[dict]:
     noises = speech.noise_files()
     room = importlib.util.find_spec("pyroomacoustics") is not None
     if not room:
-        print("no pyroomacoustics (the bench extra): the room sets are left out", file=sys.stderr)
+        print("no pyroomacoustics (the test extra): the room sets are left out", file=sys.stderr)
     rows: list[dict] = []
     for voice in VOICES:
         for text, intent in questions:

@@ -3,8 +3,12 @@
 Run ``tests/benchmarks/bench_speech_in.py`` once first: it renders and mixes the test audio
 and writes ``manifest.json`` into its cache folder; this script only decodes that audio.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_sphinx_noise.py [--path stream]
+Run: ``.venv/bin/python tests/benchmarks/bench_sphinx_noise.py [--path stream [--lead S]]
 [--denoise auto|on|off] [--removed-db DB] [--sets in:piper_joe:10dB,oov:real] [--failures]``
+
+``--lead S`` streams each file after S seconds of its room, as a microphone that was already
+listening hears it (``speech.after_background``: the same noise for a noisy file, a laptop
+microphone's hiss for the others).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import speech  # noqa: E402
 
 DENOISE = {"auto": None, "on": True, "off": False}
 NOISE_ONLY = "oov:noise"
@@ -47,11 +53,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="/tmp/voice-coach-bench", help="bench_speech_in cache")
     parser.add_argument("--path", choices=("transcribe", "stream"), default="transcribe")
+    parser.add_argument("--lead", type=float, default=0.0, help="seconds of room first (stream)")
     parser.add_argument("--denoise", choices=tuple(DENOISE), default="auto")
     parser.add_argument("--removed-db", type=float, help="override REMOVED_DB (dB)")
     parser.add_argument("--sets", default="", help="comma-separated sets (default: all)")
     parser.add_argument("--failures", action="store_true", help="list each miss")
     args = parser.parse_args()
+    if args.lead and args.path != "stream":
+        parser.error("--lead needs --path stream")
     manifest = Path(args.cache) / "manifest.json"
     if not manifest.is_file():
         raise SystemExit(f"{manifest} is missing; run tests/benchmarks/bench_speech_in.py first")
@@ -69,9 +78,14 @@ def main() -> int:
     misses: list[str] = []
     seconds = busy = 0.0
     for row in rows:
-        pcm = read_audio(row["path"])
+        pad = row["set"] == "commands:real"
+        if args.lead:
+            tail = STREAM_PAD if pad else 0.0
+            pcm, pad = speech.after_background(Path(row["path"]), args.lead, tail), False
+        else:
+            pcm = read_audio(row["path"])
         start = time.perf_counter()
-        text = decode(rec, pcm, args.path, pad=row["set"] == "commands:real")
+        text = decode(rec, pcm, args.path, pad=pad)
         if row["set"] != NOISE_ONLY:  # mostly skipped: it would flatter the real-time factor
             busy += time.perf_counter() - start
             seconds += len(pcm) / SAMPLE_RATE
@@ -83,7 +97,8 @@ def main() -> int:
         if not right:
             want = row.get("expected")
             misses.append(f"- {row['set']}: want {want} got {intent} <- {text!r} ({row['path']})")
-    print(f"| set ({args.path}, denoise {args.denoise}) | right |\n|---|---|")
+    lead = f", {args.lead:g} s of room first" if args.lead else ""
+    print(f"| set ({args.path}{lead}, denoise {args.denoise}) | right |\n|---|---|")
     for name, (right, total) in sorted(table.items()):
         print(f"| {name} | {100 * right / total:.1f}% ({right}/{total}) |")
     print(f"| real-time factor | {busy / seconds:.3f} |")
