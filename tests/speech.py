@@ -236,7 +236,8 @@ def in_room(speech: np.ndarray) -> np.ndarray:
 
 def chunk_levels(samples: np.ndarray) -> np.ndarray:
     """dBFS of each microphone-sized chunk (the loop's level meter sees the same chunks)."""
-    from voice_coach.microphone import MIC_FRAMES, level_dbfs
+    from voice_coach.audio import level_dbfs
+    from voice_coach.microphone import MIC_FRAMES
 
     usable = len(samples) // MIC_FRAMES * MIC_FRAMES
     chunks = samples[:usable].astype(np.int16).reshape(-1, MIC_FRAMES)

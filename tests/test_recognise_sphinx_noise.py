@@ -351,3 +351,16 @@ def test_loudness_against_the_audio_around_speech() -> None:
     history.add(pcm, keep=True)
     assert history.louder_since(2 * rate * width) == pytest.approx(expected, abs=0.5)
     assert history.louder_since(rate * width // 4) == float("-inf")  # too little before
+    # Another utterance before is not the room: only the audio since it ended counts.
+    history.add(pcm, keep=True)  # hiss from 3 s, the tone again from 5 s
+    assert history.louder_since(5 * rate * width) < 10.0
+    assert history.louder_since(5 * rate * width, 3 * rate * width) == pytest.approx(
+        expected, abs=0.5
+    )
+    assert history.louder_since(5 * rate * width, int(4.6 * rate) * width) == float("-inf")
+    # A long wait drops the oldest audio; what is kept still counts.
+    for _ in range(6):
+        history.add(pcm[: 2 * rate * width], keep=True)  # 12 s more hiss
+    history.add(pcm[2 * rate * width :], keep=False)  # the tone again, from 18 s
+    end = 18 * rate * width
+    assert history.louder_since(end, 3 * rate * width) == pytest.approx(expected, abs=0.5)

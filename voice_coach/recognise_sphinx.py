@@ -199,16 +199,21 @@ class SphinxRecogniser:
         pcm = b"".join(chunks)
         self._fed = len(pcm)
         faint = SILENCE_DBFS < peak_dbfs(pcm) < GATE_FLOOR_DBFS
+        spans = None
         cleaner = self._cleaner()
         if cleaner is not None:
             clean = cleaner.process(pcm) + cleaner.flush()
             if removed_db(pcm, clean) >= REMOVED_DB:
                 mixed = with_raw(clean, pcm, RAW_MIX)
-                if faint or louder_within(pcm, speech_spans(self._ps, mixed)) < QUIET_SNR_DB:
+                spans = None if faint else speech_spans(self._ps, mixed)
+                if spans is None or louder_within(pcm, spans) < QUIET_SNR_DB:
                     pcm = mixed
+                else:
+                    spans = None  # heard raw: found again on the raw audio
         # Too faint for the voice-activity detector: keep every word. It hears what the
         # decoder hears (in quiet, RNNoise can wipe out soft speech).
-        spans = None if faint else speech_spans(self._ps, pcm)
+        if spans is None and not faint:
+            spans = speech_spans(self._ps, pcm)
         if spans == []:
             log.debug("no speech detected in %.1f s of audio", self._seconds())
             return Transcript("", None, NAME, True, self._seconds())
@@ -235,6 +240,8 @@ class SphinxRecogniser:
         speech: list[bytes] = []
         raw_at: int | None = None
         """Byte offset of the raw audio the decoder hears next (None: it hears denoised)."""
+        quiet_from = 0
+        """Byte offset where the last utterance ended: the room is judged on what follows."""
         lead = b""
         """The :data:`SHORT_LEAD` before the utterance, as the decoder hears it."""
         since_partial = 0
@@ -249,7 +256,7 @@ class SphinxRecogniser:
                 if voiced is None:
                     continue
                 if not speech:
-                    raw_at, lead = self._start(endpointer, history, cleaned)
+                    raw_at, lead = self._start(endpointer, history, cleaned, quiet_from)
                 if raw_at is not None:
                     voiced, raw_at = history.take(raw_at, len(voiced)), raw_at + len(voiced)
                 speech.append(voiced)
@@ -258,13 +265,14 @@ class SphinxRecogniser:
                 if not endpointer.in_speech:
                     yield self._end(b"".join(speech), lead)
                     speech, since_partial = [], 0
+                    quiet_from = _offset(endpointer.speech_end)
                 elif since_partial >= PARTIAL_EVERY * SAMPLE_RATE * SAMPLE_WIDTH:
                     since_partial = 0
                     yield self._partial()
         tail = endpointer.end_stream(pending or bytes(endpointer.frame_bytes))  # not empty
         if tail is not None or speech:
             if not speech:
-                raw_at, lead = self._start(endpointer, history, cleaned)
+                raw_at, lead = self._start(endpointer, history, cleaned, quiet_from)
             if tail:
                 if raw_at is not None:
                     tail = history.take(raw_at, len(tail))
@@ -310,15 +318,16 @@ class SphinxRecogniser:
             yield b"", cleaner.flush()
 
     def _start(
-        self, endpointer: Any, history: _History, cleaned: _History
+        self, endpointer: Any, history: _History, cleaned: _History, quiet_from: int
     ) -> tuple[int | None, bytes]:
         """Begin a streamed utterance: the byte offset of its raw audio when it is to be
-        decoded raw (heard in quiet; None: denoised), and the :data:`SHORT_LEAD` before it."""
+        decoded raw (heard in quiet; None: denoised), and the :data:`SHORT_LEAD` before it.
+        ``quiet_from``: where the last utterance ended (its speech is not the room's)."""
         self._main.start_utt()
         start = _offset(endpointer.speech_start)
         quiet = self._denoise and (
             removed_db(history.recent(), cleaned.recent()) < REMOVED_DB
-            or history.louder_since(start) >= QUIET_SNR_DB
+            or history.louder_since(start, quiet_from) >= QUIET_SNR_DB
         )
         raw_at = start if quiet else None
         size = min(start, _offset(SHORT_LEAD))
@@ -370,13 +379,15 @@ class _History:
         """All the audio kept: the noise window and the current utterance."""
         return bytes(self._audio)
 
-    def louder_since(self, offset: int) -> float:
+    def louder_since(self, offset: int, after: int = 0) -> float:
         """How much louder (dB) the audio from stream byte ``offset`` on is than the audio
-        kept before it; minus infinity with less than :data:`QUIET_LEAD` before it."""
-        cut = max(0, offset - self._dropped)
-        if cut < _offset(QUIET_LEAD) or cut >= len(self._audio):
+        kept between stream byte ``after`` and it; minus infinity with less than
+        :data:`QUIET_LEAD` of that."""
+        first, cut = max(0, after - self._dropped), max(0, offset - self._dropped)
+        if cut - first < _offset(QUIET_LEAD) or cut >= len(self._audio):
             return float("-inf")
-        return level_dbfs(bytes(self._audio[cut:])) - level_dbfs(bytes(self._audio[:cut]))
+        before = bytes(self._audio[first:cut])
+        return level_dbfs(bytes(self._audio[cut:])) - level_dbfs(before)
 
 
 def _offset(seconds: float) -> int:
