@@ -98,7 +98,8 @@ QUIET_SNR_DB = 25.0
 """Speech at least this much louder (dB) than the audio around it was heard in a quiet room:
 it is decoded raw, however much the denoiser removes (RNNoise takes a room's echoes for noise
 and wipes out much of far-away speech). Streaming compares an utterance's start with the
-audio before it; a whole file, the speech the voice-activity detector finds with the rest."""
+audio since the last utterance ended; a whole file, the speech the voice-activity detector
+finds with the rest."""
 QUIET_LEAD = 0.5
 """Seconds of audio besides the speech needed to judge the room by :data:`QUIET_SNR_DB`."""
 ENDPOINT_WINDOW = 0.2
@@ -228,7 +229,7 @@ class SphinxRecogniser:
         starts, the audio so far (the :data:`NOISE_WINDOW` seconds before it and its first
         moments) decides what the decoder hears: denoised audio in noise, the raw audio when
         the denoiser removed less than :data:`REMOVED_DB` from it (see :func:`removed_db`) or
-        when the utterance is :data:`QUIET_SNR_DB` louder than the audio before it.
+        when the utterance is :data:`QUIET_SNR_DB` louder than the audio since the last one.
         Deciding then, not at the end, means the final result needs no second decode.
         """
         endpointer = self._ps.Endpointer(
