@@ -336,6 +336,37 @@ def test_speech_across_a_quiet_room_is_decoded_raw(
     assert all(n > b for n, b in zip(now, before, strict=True))
 
 
+def test_a_question_across_a_quiet_room_is_decoded_from_before_its_start(
+    across_room: list[tuple[Path, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The voice-activity detector starts after a word's first, unvoiced sound ("how do i
+    stretch my lower back" was heard as "do i stretch ..."); streamed in a quiet room, the
+    decoder hears from :data:`QUIET_PREROLL` before. In one run, 2 more first words were
+    heard and no intent was lost."""
+    from voice_coach import recognise_sphinx
+    from voice_coach.recognise_sphinx import SphinxRecogniser
+
+    def heard() -> tuple[int, int]:
+        """Questions whose first word was heard, and whose intent was."""
+        rec = SphinxRecogniser(catalogue.default(), denoise=True)
+        texts = [streamed(rec, speech.after_background(path, 2.0)) for path, _ in across_room]
+        first = sum(
+            t.split()[:1] == path.stem.split("_")[:1]
+            for t, (path, _) in zip(texts, across_room, strict=True)
+        )
+        right = sum(
+            understand(t).intent == want for t, (_, want) in zip(texts, across_room, strict=True)
+        )
+        return first, right
+
+    now = heard()
+    monkeypatch.setattr(recognise_sphinx, "QUIET_PREROLL", 0.0)
+    before = heard()
+    print(f"across the room, streamed (first words, intents): {now}, {before} without")
+    assert now[0] >= before[0] + 2
+    assert now[1] >= before[1]
+
+
 def test_loudness_against_the_audio_around_speech() -> None:
     from voice_coach.recognise_sphinx import _History, louder_within
 
@@ -364,3 +395,15 @@ def test_loudness_against_the_audio_around_speech() -> None:
     history.add(pcm[2 * rate * width :], keep=False)  # the tone again, from 18 s
     end = 18 * rate * width
     assert history.louder_since(end, 3 * rate * width) == pytest.approx(expected, abs=0.5)
+
+
+def test_the_preroll_skips_digital_silence() -> None:
+    """Exact zeros (a stream's padding, a muted source) hold no sound to decode."""
+    from voice_coach.recognise_sphinx import _History
+
+    width = audio.SAMPLE_WIDTH
+    history = _History()
+    history.add(bytes(100 * width) + np.full(50, 7, dtype=np.int16).tobytes(), keep=True)
+    assert history.sounding_from(0, 150 * width) == 100 * width
+    assert history.sounding_from(120 * width, 150 * width) == 120 * width
+    assert history.sounding_from(0, 80 * width) == 80 * width  # all silent: from the end

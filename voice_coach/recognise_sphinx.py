@@ -102,6 +102,11 @@ audio since the last utterance ended; a whole file, the speech the voice-activit
 finds with the rest."""
 QUIET_LEAD = 0.5
 """Seconds of audio besides the speech needed to judge the room by :data:`QUIET_SNR_DB`."""
+QUIET_PREROLL = 0.15
+"""Seconds before the start the voice-activity detector finds from which an utterance heard
+in a quiet room is decoded: the detector starts after a word's first, unvoiced sound ("what"
+was heard as "should i do about my back"). Denoised utterances start where it says: before
+it, the decoder hears only the denoiser's leftovers, and makes words of them."""
 ENDPOINT_WINDOW = 0.2
 """Seconds of audio the endpointer judges speech on: an utterance ends once 90 % of this is
 silence, after the VAD's own hang-over of about 0.2 s. PocketSphinx's default is 0.3; 0.2
@@ -229,7 +234,8 @@ class SphinxRecogniser:
         starts, the audio so far (the :data:`NOISE_WINDOW` seconds before it and its first
         moments) decides what the decoder hears: denoised audio in noise, the raw audio when
         the denoiser removed less than :data:`REMOVED_DB` from it (see :func:`removed_db`) or
-        when the utterance is :data:`QUIET_SNR_DB` louder than the audio since the last one.
+        when the utterance is :data:`QUIET_SNR_DB` louder than the audio since the last one
+        (then from :data:`QUIET_PREROLL` before its start).
         Deciding then, not at the end, means the final result needs no second decode.
         """
         endpointer = self._ps.Endpointer(
@@ -246,6 +252,8 @@ class SphinxRecogniser:
         lead = b""
         """The :data:`SHORT_LEAD` before the utterance, as the decoder hears it."""
         since_partial = 0
+        heard_to = 0
+        """Byte offset up to which the decoder has heard the stream."""
         for raw, clean in self._cleaned(chunks, cleaner):
             history.add(raw, keep=not speech)
             cleaned.add(clean, keep=not speech)
@@ -258,8 +266,10 @@ class SphinxRecogniser:
                     continue
                 if not speech:
                     raw_at, lead = self._start(endpointer, history, cleaned, quiet_from)
+                    heard_to = _offset(endpointer.speech_start)
+                heard_to += len(voiced)
                 if raw_at is not None:
-                    voiced, raw_at = history.take(raw_at, len(voiced)), raw_at + len(voiced)
+                    voiced, raw_at = history.take(raw_at, heard_to - raw_at), heard_to
                 speech.append(voiced)
                 self._main.process_raw(voiced)
                 since_partial += len(voiced)
@@ -274,9 +284,10 @@ class SphinxRecogniser:
         if tail is not None or speech:
             if not speech:
                 raw_at, lead = self._start(endpointer, history, cleaned, quiet_from)
+                heard_to = _offset(endpointer.speech_start)
             if tail:
                 if raw_at is not None:
-                    tail = history.take(raw_at, len(tail))
+                    tail = history.take(raw_at, heard_to + len(tail) - raw_at)
                 speech.append(tail)
                 self._main.process_raw(tail)
             yield self._end(b"".join(speech), lead)
@@ -326,13 +337,14 @@ class SphinxRecogniser:
         ``quiet_from``: where the last utterance ended (its speech is not the room's)."""
         self._main.start_utt()
         start = _offset(endpointer.speech_start)
-        quiet = self._denoise and (
-            removed_db(history.recent(), cleaned.recent()) < REMOVED_DB
-            or history.louder_since(start, quiet_from) >= QUIET_SNR_DB
+        quiet = history.louder_since(start, quiet_from) >= QUIET_SNR_DB or (
+            self._denoise and removed_db(history.recent(), cleaned.recent()) < REMOVED_DB
         )
-        raw_at = start if quiet else None
-        size = min(start, _offset(SHORT_LEAD))
-        return raw_at, (history if raw_at is not None else cleaned).take(start - size, size)
+        preroll = max(quiet_from, start - _offset(QUIET_PREROLL))
+        raw_at = history.sounding_from(preroll, start) if quiet else None
+        first = start if raw_at is None else raw_at
+        size = min(first, _offset(SHORT_LEAD))
+        return raw_at, (history if raw_at is not None else cleaned).take(first - size, size)
 
     def _end(
         self, pcm: bytes, lead: bytes = b"", spans: list[tuple[float, float]] | None = None
@@ -375,6 +387,13 @@ class _History:
         """``size`` bytes from stream byte ``offset`` on, as far as they are kept."""
         first = max(0, offset - self._dropped)
         return bytes(self._audio[first : first + size])
+
+    def sounding_from(self, offset: int, end: int) -> int:
+        """The first stream byte offset from ``offset`` on, before ``end``, whose sample is not
+        exactly zero (``end`` when none is): digital silence has no sound to hear."""
+        part = np.frombuffer(self.take(offset, max(0, end - offset)), dtype=np.int16)
+        sounding = np.flatnonzero(part)
+        return offset + int(sounding[0] if sounding.size else part.size) * SAMPLE_WIDTH
 
     def recent(self) -> bytes:
         """All the audio kept: the noise window and the current utterance."""
