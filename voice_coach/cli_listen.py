@@ -19,8 +19,8 @@ from .errors import ExitCode, ResourceMissing, UsageError
 CHECK_LISTEN_SECONDS = 8.0
 """How long ``check`` waits for the person to say something (s)."""
 NEAR = "within about a metre of your head"
-"""Where ``check`` says the microphone should be: across a bedroom the recogniser misses 3 to
-5 requests in 10 (README, Performance: "Speech in")."""
+"""Where ``check`` says the microphone should be: across a bedroom the recogniser misses 2 to
+4 requests in 10 streamed (README, Performance: "Speech in")."""
 QUIET_DBFS = -45.0
 """Below this peak level (dBFS) ``check`` calls the microphone too quiet."""
 

@@ -105,8 +105,8 @@ QUIET_LEAD = 0.5
 QUIET_PREROLL = 0.15
 """Seconds before the start the voice-activity detector finds from which an utterance heard
 in a quiet room is decoded: the detector starts after a word's first, unvoiced sound ("what"
-was heard as "should i do about my back"). Denoised utterances start where it says: before
-it, the decoder hears only the denoiser's leftovers, and makes words of them."""
+was heard as "should i do about my back"), and in a quiet room the audio before holds only
+hiss. Denoised utterances start where it says: starting them earlier heard no more."""
 ENDPOINT_WINDOW = 0.2
 """Seconds of audio the endpointer judges speech on: an utterance ends once 90 % of this is
 silence, after the VAD's own hang-over of about 0.2 s. PocketSphinx's default is 0.3; 0.2
