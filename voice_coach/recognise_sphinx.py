@@ -82,8 +82,10 @@ SHORT_WORDS = 2
 SHORT_SECONDS = 1.5
 """At most this much speech (s) counts as a short command."""
 SHORT_LEAD = 0.3
-"""Seconds of audio before a streamed utterance's start that its short-command re-decode also
-hears: the VAD often starts a word after its unvoiced first sound (the "s" of "stop")."""
+"""Seconds of audio before what the decoder heard of a streamed utterance that its
+short-command re-decode also hears: the VAD often starts a word after its unvoiced first
+sound (the "s" of "stop"). Decoded raw, the utterance already starts :data:`QUIET_PREROLL`
+before the VAD's start, so the re-decode hears up to 0.45 s before it."""
 PARTIAL_EVERY = 0.1
 """Seconds of speech between partial results in :meth:`SphinxRecogniser.stream`."""
 REMOVED_DB = 1.0
@@ -103,10 +105,10 @@ finds with the rest."""
 QUIET_LEAD = 0.5
 """Seconds of audio besides the speech needed to judge the room by :data:`QUIET_SNR_DB`."""
 QUIET_PREROLL = 0.15
-"""Seconds before the start the voice-activity detector finds from which an utterance heard
-in a quiet room is decoded: the detector starts after a word's first, unvoiced sound ("what"
-was heard as "should i do about my back"), and in a quiet room the audio before holds only
-hiss. Denoised utterances start where it says: starting them earlier heard no more."""
+"""Seconds before the start the voice-activity detector finds from which an utterance decoded
+raw (heard in a quiet room) is decoded: the detector starts after a word's first, unvoiced
+sound ("what" was heard as "should i do about my back"), and in a quiet room the audio
+before holds only hiss. Denoised utterances start where it says: earlier heard no more."""
 ENDPOINT_WINDOW = 0.2
 """Seconds of audio the endpointer judges speech on: an utterance ends once 90 % of this is
 silence, after the VAD's own hang-over of about 0.2 s. PocketSphinx's default is 0.3; 0.2
@@ -235,7 +237,8 @@ class SphinxRecogniser:
         moments) decides what the decoder hears: denoised audio in noise, the raw audio when
         the denoiser removed less than :data:`REMOVED_DB` from it (see :func:`removed_db`) or
         when the utterance is :data:`QUIET_SNR_DB` louder than the audio since the last one
-        (then from :data:`QUIET_PREROLL` before its start).
+        (a loudness rule that holds with noise suppression off too). Audio decoded raw is
+        heard from :data:`QUIET_PREROLL` before the utterance's start.
         Deciding then, not at the end, means the final result needs no second decode.
         """
         endpointer = self._ps.Endpointer(
@@ -333,7 +336,8 @@ class SphinxRecogniser:
         self, endpointer: Any, history: _History, cleaned: _History, quiet_from: int
     ) -> tuple[int | None, bytes]:
         """Begin a streamed utterance: the byte offset of its raw audio when it is to be
-        decoded raw (heard in quiet; None: denoised), and the :data:`SHORT_LEAD` before it.
+        decoded raw (heard in quiet; None: as the endpointer hears it, denoised when noise
+        suppression is on), and the :data:`SHORT_LEAD` before that.
         ``quiet_from``: where the last utterance ended (its speech is not the room's)."""
         self._main.start_utt()
         start = _offset(endpointer.speech_start)
