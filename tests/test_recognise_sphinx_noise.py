@@ -450,3 +450,20 @@ def test_a_quiet_utterance_is_heard_whole_from_its_preroll(
     at = stream.find(before)
     assert at > preroll and len(before) > audio.SAMPLE_RATE * audio.SAMPLE_WIDTH
     assert now == stream[at - preroll : at + len(before)]
+
+
+def test_digital_silence_is_not_the_room() -> None:
+    """While the coach speaks the loop feeds exact zeros (``loop.gated``): the room is judged
+    on the rest, and not at all when too little of it is left."""
+    from voice_coach.recognise_sphinx import _History
+
+    rate, width = audio.SAMPLE_RATE, audio.SAMPLE_WIDTH
+    noise = np.random.default_rng(0).normal(0.0, 300.0, 2 * rate)
+    tone = 3000.0 * np.sin(2 * np.pi * 220.0 * np.arange(rate) / rate) + noise[:rate]
+    gap = np.zeros(3 * rate)
+    history = _History()
+    history.add(np.concatenate([noise, gap, tone]).astype(np.int16).tobytes(), True)
+    expected = 20 * np.log10(np.sqrt(3000.0**2 / 2 + 300.0**2) / 300.0)  # 17 dB, not 21
+    assert history.louder_since(5 * rate * width) == pytest.approx(expected, abs=0.5)
+    history.add(np.concatenate([gap, tone]).astype(np.int16).tobytes(), True)  # gated, again
+    assert history.louder_since(9 * rate * width, 6 * rate * width) == float("-inf")

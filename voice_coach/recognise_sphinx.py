@@ -406,12 +406,16 @@ class _History:
     def louder_since(self, offset: int, after: int = 0) -> float:
         """How much louder (dB) the audio from stream byte ``offset`` on is than the audio
         kept between stream byte ``after`` and it; minus infinity with less than
-        :data:`QUIET_LEAD` of that."""
+        :data:`QUIET_LEAD` of that. Exact digital silence does not count as the room: the loop
+        feeds it while the coach speaks (``loop.gated``), whatever the room's noise."""
         first, cut = max(0, after - self._dropped), max(0, offset - self._dropped)
-        if cut - first < _offset(QUIET_LEAD) or cut >= len(self._audio):
+        if cut >= len(self._audio):
             return float("-inf")
-        before = bytes(self._audio[first:cut])
-        return level_dbfs(bytes(self._audio[cut:])) - level_dbfs(before)
+        before = np.frombuffer(bytes(self._audio[first:cut]), dtype=np.int16)
+        before = before[before != 0]
+        if before.size < QUIET_LEAD * SAMPLE_RATE:
+            return float("-inf")
+        return level_dbfs(bytes(self._audio[cut:])) - level_dbfs(before.tobytes())
 
 
 def _offset(seconds: float) -> int:
