@@ -514,7 +514,8 @@ def _base(seg: Any) -> str:
 
 def louder_within(pcm: bytes, spans: list[tuple[float, float]]) -> float:
     """How much louder (dB) ``pcm`` is within ``spans`` (seconds) than outside them; minus
-    infinity with less than :data:`QUIET_LEAD` outside them or no span."""
+    infinity with less than :data:`QUIET_LEAD` outside them or no span. Unlike a stream's
+    room, digital silence counts: a file silent around its speech was made clean."""
     samples = np.frombuffer(pcm, dtype=np.int16)
     inside = np.zeros(samples.size, dtype=bool)
     for first, last in spans:
