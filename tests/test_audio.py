@@ -259,6 +259,40 @@ def test_wav_without_samples(tmp_path: Path) -> None:
     assert_clear_input_error(path, "holds no samples")
 
 
+def test_wav_whose_header_was_never_finished_says_so(tmp_path: Path, speech: np.ndarray) -> None:
+    """A recorder that stopped before closing the file leaves data size 0, audio after it."""
+    data = bytearray(wav_bytes(speech, tmp_path))
+    at = data.index(b"data") + 4
+    data[at : at + 4] = (0).to_bytes(4, "little")
+    path = tmp_path / "unfinished.wav"
+    path.write_bytes(data)
+    assert_clear_input_error(path, "header was never finished")
+
+
+def test_wav_with_a_damaged_rate_names_the_header(tmp_path: Path, speech: np.ndarray) -> None:
+    data = bytearray(wav_bytes(speech, tmp_path))
+    data[24:28] = (0).to_bytes(4, "little")  # the sample rate
+    path = tmp_path / "rate0.wav"
+    path.write_bytes(data)
+    assert_clear_input_error(path, "its header is damaged")
+
+
+def test_a_file_named_dash_is_a_file_not_standard_input(
+    tmp_path: Path, speech: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "-").write_bytes(wav_bytes(speech, tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert np.array_equal(read_audio("./-"), speech)
+
+
+def test_a_stream_that_never_ends_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``understand /dev/zero`` stops at a limit instead of filling the memory."""
+    monkeypatch.setattr("voice_coach.audio.MAX_PIPED_BYTES", 1_000_000)
+    with pytest.raises(InputError, match="MB came in"):
+        read_audio("/dev/zero")
+
+
 def test_wav_cut_inside_its_header(tmp_path: Path, speech: np.ndarray) -> None:
     path = tmp_path / "header.wav"
     path.write_bytes(wav_bytes(speech, tmp_path)[:30])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,13 @@ def test_english_model_hears_spoken_questions(tmp_path: Path) -> None:
         assert understand(heard.text).intent == want, heard
     oov = rec.transcribe(audio.file_chunks(maker.say("play some music", "flite_slt", "oov_")))
     assert understand(oov.text).intent is None, oov
+
+
+def test_a_missing_vosk_library_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's system pip refuses ``pip install vosk``: the advice is the project's setup."""
+    from voice_coach.recognise_vosk import _import_vosk
+
+    monkeypatch.setitem(sys.modules, "vosk", None)  # import vosk -> ImportError
+    with pytest.raises(ResourceMissing, match="vosk library is not installed") as error:
+        _import_vosk()
+    assert "bash .ci/setup" in str(error.value) and "virtual environment" in str(error.value)

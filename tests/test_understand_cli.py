@@ -182,4 +182,38 @@ def test_a_file_name_that_is_not_utf8_is_processed_and_printed_as_valid_json(
     assert proc.returncode == 1, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
     assert rows[0]["file"].endswith("ask\\xff.wav") and rows[0]["intent"] == "stretching"
-    assert rows[1] == {"file": "nope\\xff", "error": "nope\\xff: no such file"}
+    assert rows[1] == {
+        "file": "nope\\xff",
+        "error": "nope\\xff: no such file; check the name and the folder",
+    }
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    odd = tmp_path / "ask\nme.wav"
+    odd.write_bytes(files["stretch"].read_bytes())
+    proc = run_cli("--engine", "pocketsphinx", str(odd), str(tmp_path / "no\nfile.wav"))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f'{tmp_path}/ask\\x0ame.wav: stretching (100) <- "how do i stretch my back"'
+    ]
+    assert f"{tmp_path}/no\\x0afile.wav: no such file" in proc.stderr.splitlines()[-1]
+    rows = [json.loads(line) for line in run_cli("--json", str(odd)).stdout.splitlines()]
+    assert rows[0]["file"] == str(odd)  # JSON keeps the name as it is
+
+
+def test_results_with_stdout_closed_exit_3_and_say_why(files: dict[str, Path]) -> None:
+    """Started with stdout closed (``>&-``), Python would drop every result unseen."""
+    proc = subprocess.run(
+        [*CLI, "--engine", "pocketsphinx", str(files["stretch"])],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=300,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert "standard output is closed" in proc.stderr and "Traceback" not in proc.stderr

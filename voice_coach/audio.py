@@ -61,6 +61,19 @@ STDIN = "-"
 PLACEHOLDER_SIZE = 0x7FFF_0000
 """Header sizes from this up (0x7FFFF000 from espeak-ng, 0x7FFFFFFF, 0xFFFFFFFF) are what a
 program writing to a pipe puts there: unknown, not a promise."""
+_UNFINISHED = re.compile(r"^data\s*:\s*0\n(?!End$)", re.MULTILINE)
+"""libsndfile's report of a WAV whose data size was never written (a recorder stopped
+before closing the file) with bytes after it, which are not read. A WAV with truly no
+audio ends its report there ("End")."""
+MAX_PIPED_BYTES = 512 * 1024 * 1024
+"""Most bytes read from a pipe or device (``-``, ``/dev/stdin``): far more than
+:data:`MAX_FILE_SECONDS` of any recording, and a stream that never ends (``/dev/zero``)
+stops here instead of filling the memory."""
+_LIBSNDFILE_REASONS = {
+    "SF_INFO struct incomplete": "its header is damaged",
+    "File does not exist or is not a regular file": "no audio found in it",
+}
+"""libsndfile's words for a broken file, in the user's words."""
 
 
 def read_audio(path: str | Path) -> np.ndarray:
@@ -78,6 +91,8 @@ def read_audio(path: str | Path) -> np.ndarray:
 
     stdin = str(path) == STDIN
     path = Path("standard input" if stdin else path)
+    if not stdin and str(path) == STDIN:  # "./-": a file named "-", not standard input
+        path = path.absolute()
     try:
         source = _piped(sys.stdin.buffer, path) if stdin else _source(path)
         with soundfile.SoundFile(source) as sound:
@@ -92,6 +107,7 @@ def read_audio(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: permission denied; make the file readable to you") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
+        reason = next((v for k, v in _LIBSNDFILE_REASONS.items() if k in reason), reason)
         if "lost sync" in reason:
             raise InputError(f"{path}: the audio is damaged or cut short; {COPY_AGAIN}") from None
         raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
@@ -108,7 +124,7 @@ def _source(path: Path) -> bytes | io.BytesIO:
     """What soundfile opens for ``path``: its name for a regular file, its bytes otherwise
     (a pipe's size says nothing and libsndfile cannot seek in it)."""
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file; check the name and the folder")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an audio file")
     if not path.is_file():
@@ -123,10 +139,16 @@ def _source(path: Path) -> bytes | io.BytesIO:
 
 
 def _piped(stream: io.BufferedIOBase, path: Path) -> io.BytesIO:
-    """All of a stream's bytes, in memory (read by Python, so Ctrl-C stops it)."""
-    data = stream.read()
+    """All of a stream's bytes, in memory (read by Python, so Ctrl-C stops it), up to
+    :data:`MAX_PIPED_BYTES`."""
+    data = stream.read(MAX_PIPED_BYTES + 1)
     if not data:
         raise InputError(f"{path}: nothing came in; {RECORD_AGAIN}")
+    if len(data) > MAX_PIPED_BYTES:
+        raise InputError(
+            f"{path}: more than {MAX_PIPED_BYTES // 2**20} MB came in, far longer than a "
+            f"spoken request; give a recording of at most {MAX_FILE_SECONDS // 60} minutes"
+        )
     return io.BytesIO(data)
 
 
@@ -178,6 +200,12 @@ def _check_header(path: Path, sound: soundfile.SoundFile) -> None:
     for sign in _CUT_SIGNS:
         if sign in report:
             raise InputError(f"{path}: the file is cut short ({sign}); {COPY_AGAIN}")
+    if sound.frames == 0 and _UNFINISHED.search(report):
+        raise InputError(
+            f"{path}: the WAV header was never finished (it gives no audio, so what follows "
+            "it is not read); the recorder stopped before closing the file: repair the "
+            f"header (for example 'sox --ignore-length IN OUT') or {RECORD_AGAIN}"
+        )
 
 
 def float_to_int16(samples: np.ndarray) -> np.ndarray:

@@ -31,6 +31,11 @@ COMMAND_MODULES = (
 DEFAULT_COMMAND = "listen"
 INPUT_COMMANDS = frozenset({"understand", "models"})
 """Commands whose Ctrl-C leaves work undone (files, a download): it exits 130, not 0."""
+RESULT_COMMANDS = frozenset(
+    {"ask", "chat", "intents", "understand", "routines", "devices", "models"}
+)
+"""Commands whose results are on stdout, so a closed stdout leaves them nowhere to go. The
+others speak: ``listen`` and ``routine`` work with stdout closed (a launcher may close it)."""
 TOP_LEVEL_FLAGS = ("--debug", "-h", "--help", "--version")
 """Options before the command; none takes a value."""
 
@@ -113,6 +118,13 @@ def _run(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
+    if sys.stdout is None and args.command in RESULT_COMMANDS:  # started with stdout closed
+        print(
+            f"voice-coach: standard output is closed, so the results of '{args.command}' "
+            "could not be written; give it a terminal, a file or a pipe",
+            file=sys.stderr,
+        )
+        return ExitCode.MISSING_RESOURCE
     try:
         return int(args.func(args))
     except CoachError as exc:

@@ -102,11 +102,20 @@ def shown(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
+"""Control characters (a newline in a file name) as ``\\xNN``, so a row stays one line."""
+
+
+def one_line(text: str) -> str:
+    """:func:`shown`, with control characters written as ``\\xNN``."""
+    return shown(text).translate(_CONTROLS)
+
+
 def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:
-    row = {**row, "file": shown(row["file"])}
-    if args.json:
-        print(json.dumps(row, ensure_ascii=False), flush=True)
+    if args.json:  # JSON escapes control characters itself
+        print(json.dumps({**row, "file": shown(row["file"])}, ensure_ascii=False), flush=True)
         return
+    row = {**row, "file": one_line(row["file"])}
     if not row["transcript"]:
         print(f"{row['file']}: (no intent) <- nothing heard", flush=True)
         return
@@ -115,7 +124,7 @@ def _print(args: argparse.Namespace, row: dict[str, Any]) -> None:
 
 
 def _error(args: argparse.Namespace, name: str, message: str) -> None:
-    name, message = shown(name), shown(message)
     if args.json:
-        print(json.dumps({"file": name, "error": message}, ensure_ascii=False), flush=True)
-    print(f"voice-coach: {message}", file=sys.stderr, flush=True)
+        row = {"file": shown(name), "error": shown(message)}
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    print(f"voice-coach: {one_line(message)}", file=sys.stderr, flush=True)

@@ -23,6 +23,16 @@ class ExitCode(IntEnum):
     (128 + SIGPIPE, as the shell reports for other tools)."""
 
 
+def not_installed(what: str, package: str) -> str:
+    """The message for a Python library missing from the coach's environment (Debian's
+    system pip refuses to install outside a virtual environment, so plain ``pip install``
+    is not the advice)."""
+    return (
+        f"{what} is not installed; run 'bash .ci/setup' in the voice_coach folder, or "
+        f"'pip install {package}' inside the coach's virtual environment"
+    )
+
+
 class CoachError(Exception):
     """An error with a one-line message meant for the user."""
 

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from .audio import CHANNELS, DTYPE, SAMPLE_RATE
-from .errors import ResourceMissing
+from .errors import ResourceMissing, not_installed
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ def import_sounddevice() -> ModuleType:
             "install the Debian package libportaudio2 (apt install libportaudio2)"
         ) from None
     except ImportError as exc:
-        raise ResourceMissing(
-            f"the Python package sounddevice is missing ({exc}); pip install sounddevice"
-        ) from None
+        raise ResourceMissing(not_installed(f"sounddevice ({exc})", "sounddevice")) from None
     return sounddevice
 
 

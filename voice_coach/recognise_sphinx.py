@@ -63,7 +63,7 @@ import numpy as np
 
 from . import catalogue as catalogue_module
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, level_dbfs
-from .errors import CatalogueError, ResourceMissing
+from .errors import CatalogueError, ResourceMissing, not_installed
 from .recognise import Transcript, grammar_phrases
 from .understand import STEM_LETTERS
 
@@ -144,9 +144,8 @@ class SphinxRecogniser:
         try:
             import pocketsphinx
         except ImportError:
-            raise ResourceMissing(
-                "the pocketsphinx library is not installed; run 'pip install pocketsphinx'"
-            ) from None
+            missing = not_installed("the pocketsphinx library", "pocketsphinx")
+            raise ResourceMissing(missing) from None
         self._ps = pocketsphinx
         cat = catalogue or catalogue_module.default()
         level = "INFO" if debug else "FATAL"
@@ -163,9 +162,7 @@ class SphinxRecogniser:
         self._fed = 0
         self._denoise = denoise_available() if denoise is None else denoise
         if self._denoise and not denoise_available():
-            raise ResourceMissing(
-                "noise suppression needs the pyrnnoise library; run 'pip install pyrnnoise'"
-            )
+            raise ResourceMissing(not_installed("pyrnnoise, for noise suppression,", "pyrnnoise"))
 
     def _decoders(self, cat: Catalogue, level: str) -> tuple[Any, Any]:
         """The main and the short-command decoders, from the cached language models and

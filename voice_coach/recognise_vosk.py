@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH
-from .errors import ResourceMissing
+from .errors import ResourceMissing, not_installed
 from .recognise import Transcript, grammar_phrases
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def _import_vosk() -> Any:
     try:
         import vosk
     except ImportError:
-        raise ResourceMissing("the vosk library is not installed; run 'pip install vosk'") from None
+        raise ResourceMissing(not_installed("the vosk library", "vosk")) from None
     return vosk
 
 

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ResourceMissing
+from .errors import ResourceMissing, not_installed
 from .recognise_sphinx import (
     cached_dictionary,
     cached_path,
@@ -44,9 +44,8 @@ class CommandSpotter:
         try:
             import pocketsphinx
         except ImportError:
-            raise ResourceMissing(
-                "the pocketsphinx library is not installed; run 'pip install pocketsphinx'"
-            ) from None
+            missing = not_installed("the pocketsphinx library", "pocketsphinx")
+            raise ResourceMissing(missing) from None
         dictionary = dictionary_path(pocketsphinx).read_text(encoding="utf-8")
         self.phrases = spot_phrases(catalogue, dictionary_words(pocketsphinx, dictionary))
         """Phrase -> intent id, for the phrases spotted."""
