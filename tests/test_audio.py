@@ -293,6 +293,20 @@ def test_a_stream_that_never_ends_is_refused(monkeypatch: pytest.MonkeyPatch) ->
         read_audio("/dev/zero")
 
 
+def test_a_damaged_mp3_does_not_flood_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """mpg123 complains about every broken frame (about 50 lines here) on stderr."""
+    frames = b"".join(b"\xff\xfb\x90\x64" + np.random.default_rng(i).bytes(413) for i in range(20))
+    path = tmp_path / "damaged.mp3"
+    path.write_bytes(frames)
+    try:
+        read_audio(path)
+    except InputError:
+        pass  # either way: our one line, or none
+    assert capfd.readouterr().err == ""
+
+
 def test_wav_cut_inside_its_header(tmp_path: Path, speech: np.ndarray) -> None:
     path = tmp_path / "header.wav"
     path.write_bytes(wav_bytes(speech, tmp_path)[:30])

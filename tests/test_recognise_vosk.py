@@ -148,6 +148,23 @@ def test_a_broken_model_found_by_scanning_is_passed_over_but_one_asked_for_is_an
         select_engine("auto", str(broken))
 
 
+def test_a_model_that_does_not_load_gives_one_line_not_kaldis_option_help(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Kaldi prints its options' help (about 70 lines) to stderr for this configuration."""
+    from voice_coach.recognise_vosk import VoskRecogniser
+
+    broken = tmp_path / "broken"
+    for part, text in (("am/final.mdl", "junk"), ("graph/HCLG.fst", "junk")):
+        (broken / part).parent.mkdir(parents=True, exist_ok=True)
+        (broken / part).write_text(text)
+    (broken / "conf").mkdir()
+    (broken / "conf" / "model.conf").write_text("--sample-frequency=16000\n")
+    with pytest.raises(ResourceMissing, match=f"{broken}: Vosk could not load this model"):
+        VoskRecogniser(broken, phrases=KO_WORDS)
+    assert capfd.readouterr().err == ""
+
+
 def test_a_model_whose_graph_is_cut_short_is_a_clear_error(tmp_path: Path) -> None:
     """It loads, but no recogniser can be made from it (a download cut short)."""
     from voice_coach.recognise_vosk import VoskRecogniser

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, native_messages_logged
 
 if TYPE_CHECKING:
     import soundfile
@@ -95,7 +95,7 @@ def read_audio(path: str | Path) -> np.ndarray:
         path = path.absolute()
     try:
         source = _piped(sys.stdin.buffer, path) if stdin else _source(path)
-        with soundfile.SoundFile(source) as sound:
+        with native_messages_logged("libsndfile"), soundfile.SoundFile(source) as sound:
             _check_header(path, sound)
             mono, frames = _read_mono(path, sound)
             if 0 < frames < SHORT_READ * sound.frames:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from enum import IntEnum
+
+log = logging.getLogger(__name__)
 
 
 class ExitCode(IntEnum):
@@ -59,3 +67,26 @@ class ResourceMissing(CoachError):
 
 class CatalogueError(ResourceMissing):
     """A file in prompts/ is broken or incomplete; the message names the file and entry."""
+
+
+@contextlib.contextmanager
+def native_messages_logged(what: str) -> Iterator[None]:
+    """Send what C libraries write to stderr (Kaldi's option help for a broken model,
+    mpg123's complaints about a damaged MP3) to the debug log instead, so the user sees our
+    one-line message. With ``--debug`` they go to stderr as they are."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            text = caught.read().decode("utf-8", "replace").strip()
+            if text:
+                log.debug("%s wrote to stderr:\n%s", what, text)
