@@ -311,6 +311,17 @@ def test_scan_skips_other_languages_and_prefers_manifest_order(isolated):
     assert models.find_vosk_model(language="en-in") == isolated / "models" / "vosk-model-en-in-0.5"
 
 
+def test_a_model_unzipped_into_a_folder_of_its_name_is_found_inside_it(isolated):
+    """``unzip -d vosk-model-x`` nests it: ``~/.cache/vosk/vosk-model-x/vosk-model-x``."""
+    outer = isolated / "home" / ".cache" / "vosk" / FOLDER
+    inner = make_model(outer / FOLDER)
+    assert models.find_vosk_model() == inner
+    info = models.load_manifest()[models.DEFAULT_MODEL]
+    assert models.installed_path(info) == inner
+    make_model(outer / "a-second-copy")  # two candidates inside: which one is meant is unclear
+    assert models.find_vosk_model() is None
+
+
 def test_bad_explicit_or_env_path_raises(isolated, monkeypatch):
     make_model(isolated / "models" / FOLDER)
     with pytest.raises(ResourceMissing, match="does not exist"):

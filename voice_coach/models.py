@@ -243,11 +243,23 @@ def _scan(folder: Path, language: str, manifest: Mapping[str, ModelInfo]) -> Pat
         found_language = folder_language(candidate.name, manifest)
         if found_language is None or not language_matches(found_language, language):
             continue
-        missing = _missing_parts(candidate)
-        if missing:
-            log.debug("skipping %s: missing %s", candidate, ", ".join(missing))
-            continue
-        return candidate
+        usable = _usable(candidate)
+        if usable is not None:
+            return usable
+    return None
+
+
+def _usable(folder: Path) -> Path | None:
+    """``folder`` when it is a complete model, else the one complete model folder inside it
+    (unzipping into a folder of the model's name nests it: ``vosk-model-x/vosk-model-x``)."""
+    missing = _missing_parts(folder)
+    if not missing:
+        return folder
+    inner = [p for p in _subfolders(folder) if not _missing_parts(p)]
+    if len(inner) == 1:
+        log.debug("using %s, inside %s", inner[0], folder)
+        return inner[0]
+    log.debug("skipping %s: missing %s", folder, ", ".join(missing))
     return None
 
 
@@ -285,8 +297,8 @@ def installed_path(info: ModelInfo) -> Path | None:
     """Where a manifest model is installed (first valid copy in :func:`search_dirs`), if any."""
     for folder in search_dirs():
         candidate = folder / info.folder
-        if candidate.is_dir() and not _missing_parts(candidate):
-            return candidate
+        if candidate.is_dir() and (usable := _usable(candidate)) is not None:
+            return usable
     return None
 
 

@@ -174,9 +174,7 @@ def select_engine(
     except ResourceMissing as exc:
         if engine == "vosk" or model is not None or os.environ.get(models.ENV_MODEL, "").strip():
             raise  # a model asked for by name or path must load
-        hint = " (remove that folder, or download it again: voice-coach models download)"
-        said = f"{exc}{hint if str(path) in str(exc) else ''}"
-        print(f"voice-coach: {said}; using pocketsphinx instead", file=sys.stderr)
+        print(f"voice-coach: {exc}; using pocketsphinx instead", file=sys.stderr)
         return _sphinx(catalogue, "pocketsphinx (the Vosk engine could not be used)", debug)
 
 

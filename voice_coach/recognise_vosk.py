@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NAME = "vosk"
+REPLACE_MODEL = (
+    "delete that folder, then run 'voice-coach models download' again, or give another "
+    "model with --model"
+)
+"""What to do about a model folder Vosk cannot use (a download keeps a folder already there)."""
 UNK = "[unk]"
 GRAMMAR_MIN_CONFIDENCE = 0.6
 """Mean word confidence (0-1) the grammar pass needs for its text to be used."""
@@ -69,8 +74,7 @@ class VoskRecogniser:
                 self.model = vosk.Model(str(path))
         except Exception as exc:  # vosk raises a bare Exception
             raise ResourceMissing(
-                f"{model_path}: Vosk could not load this model ({exc}); "
-                "get a working one with 'voice-coach models download'"
+                f"{model_path}: Vosk could not load this model ({exc}); {REPLACE_MODEL}"
             ) from None
         self._vosk = vosk
         wanted = phrases if phrases is not None else grammar_phrases(catalogue)
@@ -84,7 +88,7 @@ class VoskRecogniser:
         except Exception as exc:  # a damaged graph loads, but gives no recogniser
             raise ResourceMissing(
                 f"{model_path}: Vosk could not start recognising with this model ({exc}); "
-                "get a working one with 'voice-coach models download'"
+                + REPLACE_MODEL
             ) from None
 
     def known_phrases(self, phrases: Iterable[str]) -> list[str]:
