@@ -124,6 +124,12 @@ def test_unknown_engine_is_usage_error(files: dict[str, Path]) -> None:
     assert "pocketsphinx" in proc.stderr
 
 
+def test_an_empty_model_path_is_a_usage_error_not_ignored(files: dict[str, Path]) -> None:
+    """``--model "$MODEL"`` with the variable unset: say so, rather than pick another."""
+    proc = run_cli("--model", "", str(files["stretch"]))
+    assert proc.returncode == 2 and "--model needs a Vosk model folder" in proc.stderr
+
+
 def test_output_closed_early_exits_141_without_a_traceback(tmp_path: Path) -> None:
     """``understand ... | head -1``: the reader leaves; no "Exception ignored" at exit."""
     missing = [str(tmp_path / f"missing_{i:04d}.wav") for i in range(1500)]  # > a pipe's buffer

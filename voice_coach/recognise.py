@@ -141,6 +141,8 @@ def select_engine(
     """
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; valid choices: {', '.join(ENGINES)}")
+    if model is not None and not str(model).strip():
+        raise UsageError("--model needs a Vosk model folder; it was given an empty path")
     if engine == "pocketsphinx":
         if model is not None:
             raise UsageError("--model is for the vosk engine; pocketsphinx uses its built-in model")
