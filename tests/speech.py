@@ -111,6 +111,17 @@ class SpeechMaker:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._drop_stale_mixes()
+
+    def _drop_stale_mixes(self) -> None:
+        """Remove noisy files (``VOICE/snr<DB>_<noise>/``) mixed by an older :func:`mix`."""
+        stamp = self.folder / "mix-version"
+        if stamp.is_file() and stamp.read_text().strip() == str(MIX_VERSION):
+            return
+        for old in self.folder.glob("*/snr*"):
+            if old.is_dir() and re.fullmatch(r"snr-?[\d.]+_.+", old.name):
+                shutil.rmtree(old)
+        stamp.write_text(f"{MIX_VERSION}\n")
 
     @cached_property
     def piper(self):  # noqa: ANN201 - piper is an optional import

@@ -269,12 +269,57 @@ def test_wav_whose_header_was_never_finished_says_so(tmp_path: Path, speech: np.
     assert_clear_input_error(path, "header was never finished")
 
 
+def test_an_empty_wav_with_a_list_chunk_holds_no_samples(tmp_path: Path) -> None:
+    """Not taken for an unfinished header: libsndfile knows the chunk after the data."""
+    data = bytearray(wav_bytes(np.zeros(0, dtype=np.int16), tmp_path))
+    data += b"LIST" + (4).to_bytes(4, "little") + b"INFO"
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    path = tmp_path / "empty_with_list.wav"
+    path.write_bytes(data)
+    assert_clear_input_error(path, "holds no samples")
+
+
+def test_wav_with_no_channels_names_the_header(tmp_path: Path, speech: np.ndarray) -> None:
+    data = bytearray(wav_bytes(speech, tmp_path))
+    data[22:24] = (0).to_bytes(2, "little")  # the channel count
+    path = tmp_path / "channels0.wav"
+    path.write_bytes(data)
+    assert_clear_input_error(path, "its header is damaged; copy or record it again")
+
+
+def test_an_mp3_tag_alone_says_no_audio_was_found(tmp_path: Path) -> None:
+    path = tmp_path / "tag.mp3"
+    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(16))
+    assert_clear_input_error(path, "no audio found in it")
+
+
+def test_a_short_pipe_is_read_without_reserving_the_limit(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    """Reading the 512 MB limit at once reserved it: a small address space then failed."""
+    import resource
+    import sys
+
+    code = "from voice_coach.audio import read_audio; print(len(read_audio('-')))"
+    limit = 600 << 20
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=wav_bytes(speech, tmp_path),
+        capture_output=True,
+        timeout=120,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert int(proc.stdout) == len(speech)
+
+
 def test_wav_with_a_damaged_rate_names_the_header(tmp_path: Path, speech: np.ndarray) -> None:
     data = bytearray(wav_bytes(speech, tmp_path))
     data[24:28] = (0).to_bytes(4, "little")  # the sample rate
     path = tmp_path / "rate0.wav"
     path.write_bytes(data)
-    assert_clear_input_error(path, "its header is damaged")
+    assert_clear_input_error(path, "its header is damaged; copy or record it again")
 
 
 def test_a_file_named_dash_is_a_file_not_standard_input(

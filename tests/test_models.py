@@ -318,8 +318,11 @@ def test_a_model_unzipped_into_a_folder_of_its_name_is_found_inside_it(isolated)
     assert models.find_vosk_model() == inner
     info = models.load_manifest()[models.DEFAULT_MODEL]
     assert models.installed_path(info) == inner
-    make_model(outer / "a-second-copy")  # two candidates inside: which one is meant is unclear
-    assert models.find_vosk_model() is None
+    assert models.validate_vosk_model(outer) == inner  # --model, the variable, a download
+    elsewhere = make_model(isolated / "models" / "vosk-model-small-en-us-0.22" / "copy")
+    assert models.find_vosk_model() == inner  # only a folder of the same name is looked into
+    with pytest.raises(ResourceMissing, match=f"did you mean {elsewhere}"):
+        models.validate_vosk_model(elsewhere.parent)
 
 
 def test_bad_explicit_or_env_path_raises(isolated, monkeypatch):

@@ -223,3 +223,19 @@ def test_results_with_stdout_closed_exit_3_and_say_why(files: dict[str, Path]) -
     )
     assert proc.returncode == 3
     assert "standard output is closed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_results_with_stderr_closed_still_come_out(files: dict[str, Path]) -> None:
+    """``2>&-``: nothing to silence the C libraries' messages on, and nothing fails for it."""
+    proc = subprocess.run(
+        [*CLI, "--engine", "pocketsphinx", str(files["stretch"])],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=300,
+        preexec_fn=lambda: os.close(2),
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert "stretching" in proc.stdout

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError, native_messages_logged
+from .errors import InputError, native_messages_silenced
 
 if TYPE_CHECKING:
     import soundfile
@@ -61,26 +61,28 @@ STDIN = "-"
 PLACEHOLDER_SIZE = 0x7FFF_0000
 """Header sizes from this up (0x7FFFF000 from espeak-ng, 0x7FFFFFFF, 0xFFFFFFFF) are what a
 program writing to a pipe puts there: unknown, not a promise."""
-_UNFINISHED = re.compile(r"^data\s*:\s*0\n(?!End$)", re.MULTILINE)
+_UNFINISHED = re.compile(
+    r"^data\s*:\s*0\n(?:\*\*\* Unknown chunk marker|Have \S+ marker)", re.MULTILINE
+)
 """libsndfile's report of a WAV whose data size was never written (a recorder stopped
-before closing the file) with bytes after it, which are not read. A WAV with truly no
-audio ends its report there ("End")."""
+before closing the file): the audio after it is read as chunk markers. A WAV with truly no
+audio ends its report there or goes on to a chunk it knows (``LIST``)."""
 MAX_PIPED_BYTES = 512 * 1024 * 1024
 """Most bytes read from a pipe or device (``-``, ``/dev/stdin``): far more than
 :data:`MAX_FILE_SECONDS` of any recording, and a stream that never ends (``/dev/zero``)
 stops here instead of filling the memory."""
-_LIBSNDFILE_REASONS = {
-    "SF_INFO struct incomplete": "its header is damaged",
-    "File does not exist or is not a regular file": "no audio found in it",
-}
-"""libsndfile's words for a broken file, in the user's words."""
+PIPE_BLOCK = 1 << 20
+"""Bytes read from a pipe at a time (reading the limit at once would reserve it all)."""
+_DAMAGED_HEADER = ("SF_INFO struct incomplete", "Channel count is zero")
+"""libsndfile's words for a header it cannot use (a rate or channel count of 0)."""
 
 
 def read_audio(path: str | Path) -> np.ndarray:
     """Read any audio file soundfile can decode, as 16 kHz mono int16 samples.
 
-    ``-`` reads standard input; a pipe or device (``/dev/stdin``, ``<(...)``) is read whole
-    first. Channels are averaged; other rates are resampled with soxr. Raises
+    ``-`` reads standard input (a file named ``-`` is ``"./-"``, a string: ``Path`` makes it
+    ``-`` again); a pipe or device (``/dev/stdin``, ``<(...)``) is read whole first. Channels
+    are averaged; other rates are resampled with soxr. Raises
     :class:`InputError` naming the file when it is missing, a folder, empty, not audio,
     holds no samples, has an impossible sample rate, or is cut short. A cut is found from
     libsndfile's own report of the header (WAV, AIFF: fewer bytes than promised; OGG: no
@@ -95,7 +97,7 @@ def read_audio(path: str | Path) -> np.ndarray:
         path = path.absolute()
     try:
         source = _piped(sys.stdin.buffer, path) if stdin else _source(path)
-        with native_messages_logged("libsndfile"), soundfile.SoundFile(source) as sound:
+        with native_messages_silenced(), soundfile.SoundFile(source) as sound:
             _check_header(path, sound)
             mono, frames = _read_mono(path, sound)
             if 0 < frames < SHORT_READ * sound.frames:
@@ -107,7 +109,10 @@ def read_audio(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: permission denied; make the file readable to you") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
-        reason = next((v for k, v in _LIBSNDFILE_REASONS.items() if k in reason), reason)
+        if any(sign in reason for sign in _DAMAGED_HEADER):
+            raise InputError(f"{path}: its header is damaged; {COPY_AGAIN}") from None
+        if "File does not exist or is not a regular file" in reason:  # an MP3 tag alone
+            reason = "no audio found in it"
         if "lost sync" in reason:
             raise InputError(f"{path}: the audio is damaged or cut short; {COPY_AGAIN}") from None
         raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
@@ -141,15 +146,18 @@ def _source(path: Path) -> bytes | io.BytesIO:
 def _piped(stream: io.BufferedIOBase, path: Path) -> io.BytesIO:
     """All of a stream's bytes, in memory (read by Python, so Ctrl-C stops it), up to
     :data:`MAX_PIPED_BYTES`."""
-    data = stream.read(MAX_PIPED_BYTES + 1)
-    if not data:
+    data = io.BytesIO()
+    while block := stream.read(PIPE_BLOCK):
+        data.write(block)
+        if data.tell() > MAX_PIPED_BYTES:
+            raise InputError(
+                f"{path}: more than {MAX_PIPED_BYTES // 2**20} MB came in, far longer than a "
+                f"spoken request; give a recording of at most {MAX_FILE_SECONDS // 60} minutes"
+            )
+    if not data.tell():
         raise InputError(f"{path}: nothing came in; {RECORD_AGAIN}")
-    if len(data) > MAX_PIPED_BYTES:
-        raise InputError(
-            f"{path}: more than {MAX_PIPED_BYTES // 2**20} MB came in, far longer than a "
-            f"spoken request; give a recording of at most {MAX_FILE_SECONDS // 60} minutes"
-        )
-    return io.BytesIO(data)
+    data.seek(0)
+    return data
 
 
 def _read_mono(path: Path, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]:

@@ -32,10 +32,11 @@ DEFAULT_COMMAND = "listen"
 INPUT_COMMANDS = frozenset({"understand", "models"})
 """Commands whose Ctrl-C leaves work undone (files, a download): it exits 130, not 0."""
 RESULT_COMMANDS = frozenset(
-    {"ask", "chat", "intents", "understand", "routines", "devices", "models"}
+    {"ask", "chat", "check", "intents", "understand", "routines", "devices", "models"}
 )
 """Commands whose results are on stdout, so a closed stdout leaves them nowhere to go. The
-others speak: ``listen`` and ``routine`` work with stdout closed (a launcher may close it)."""
+others speak: ``listen``, ``routine`` and ``say`` work with stdout closed (a launcher may
+close it)."""
 TOP_LEVEL_FLAGS = ("--debug", "-h", "--help", "--version")
 """Options before the command; none takes a value."""
 

@@ -102,8 +102,12 @@ def shown(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
-"""Control characters (a newline in a file name) as ``\\xNN``, so a row stays one line."""
+_CONTROLS = {
+    code: f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+    for code in (*range(32), *range(127, 160), 0x2028, 0x2029)
+}
+"""Control characters and line separators (a newline in a file name) as ``\\xNN`` or
+``\\uNNNN``, so a row stays one line."""
 
 
 def one_line(text: str) -> str:

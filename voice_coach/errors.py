@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from enum import IntEnum
 
@@ -70,23 +69,25 @@ class CatalogueError(ResourceMissing):
 
 
 @contextlib.contextmanager
-def native_messages_logged(what: str) -> Iterator[None]:
-    """Send what C libraries write to stderr (Kaldi's option help for a broken model,
-    mpg123's complaints about a damaged MP3) to the debug log instead, so the user sees our
-    one-line message. With ``--debug`` they go to stderr as they are."""
-    if log.isEnabledFor(logging.DEBUG):
+def native_messages_silenced() -> Iterator[None]:
+    """Silence what C libraries write to stderr while the block runs (Kaldi's option help for
+    a model that does not load, mpg123's complaints about a damaged MP3), so the user sees
+    our one-line message; with ``--debug`` they are left to show. The descriptor is the
+    process's: other threads' stderr is silenced too, so keep the block short."""
+    if log.isEnabledFor(logging.DEBUG) or sys.stderr is None:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            text = caught.read().decode("utf-8", "replace").strip()
-            if text:
-                log.debug("%s wrote to stderr:\n%s", what, text)
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # stderr closed (2>&-): nothing to silence
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)

@@ -52,7 +52,8 @@ def import_sounddevice() -> ModuleType:
             "install the Debian package libportaudio2 (apt install libportaudio2)"
         ) from None
     except ImportError as exc:
-        raise ResourceMissing(not_installed(f"sounddevice ({exc})", "sounddevice")) from None
+        log.debug("import sounddevice: %s", exc)
+        raise ResourceMissing(not_installed("sounddevice", "sounddevice")) from None
     return sounddevice
 
 

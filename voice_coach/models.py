@@ -197,14 +197,13 @@ def validate_vosk_model(path: str | Path) -> Path:
     if not path.is_dir():
         hint = " (unzip it first)" if path.suffix.lower() == ".zip" else ""
         raise ResourceMissing(f"Vosk model {path} is not a folder{hint}; {HOW_TO_GET}")
-    missing = _missing_parts(path)
-    if missing:
+    usable = _usable(path)
+    if usable is None:
         inner = [p for p in _subfolders(path) if not _missing_parts(p)]
         hint = f" (did you mean {inner[0]}?)" if inner else ""
-        raise ResourceMissing(
-            f"{path} is not a Vosk model: missing {', '.join(missing)}{hint}; {HOW_TO_GET}"
-        )
-    return path
+        missing = ", ".join(_missing_parts(path))
+        raise ResourceMissing(f"{path} is not a Vosk model: missing {missing}{hint}; {HOW_TO_GET}")
+    return usable
 
 
 def _subfolders(folder: Path) -> list[Path]:
@@ -250,15 +249,15 @@ def _scan(folder: Path, language: str, manifest: Mapping[str, ModelInfo]) -> Pat
 
 
 def _usable(folder: Path) -> Path | None:
-    """``folder`` when it is a complete model, else the one complete model folder inside it
-    (unzipping into a folder of the model's name nests it: ``vosk-model-x/vosk-model-x``)."""
+    """``folder`` when it is a complete model, else a complete model folder of the same name
+    inside it (unzipping into a folder of the model's name nests it: ``x/x``)."""
     missing = _missing_parts(folder)
     if not missing:
         return folder
-    inner = [p for p in _subfolders(folder) if not _missing_parts(p)]
-    if len(inner) == 1:
-        log.debug("using %s, inside %s", inner[0], folder)
-        return inner[0]
+    inner = folder / folder.name
+    if inner.is_dir() and not _missing_parts(inner):
+        log.debug("using %s, inside %s", inner, folder)
+        return inner
     log.debug("skipping %s: missing %s", folder, ", ".join(missing))
     return None
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH
-from .errors import ResourceMissing, native_messages_logged, not_installed
+from .errors import ResourceMissing, native_messages_silenced, not_installed
 from .recognise import Transcript, grammar_phrases
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class VoskRecogniser:
         if trailing_silence is not None:
             path = endpoint_copy(path, trailing_silence)
         try:
-            with native_messages_logged("Vosk"):
+            with native_messages_silenced():
                 self.model = vosk.Model(str(path))
         except Exception as exc:  # vosk raises a bare Exception
             raise ResourceMissing(

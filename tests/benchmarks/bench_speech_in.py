@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -45,7 +44,6 @@ def build_manifest(cache: Path, quick: bool) -> list[dict]:
     from voice_coach.understand import understand
 
     maker = speech.SpeechMaker(cache)
-    _drop_stale_mixes(cache)
     questions = speech.SPOKEN_QUESTIONS[::3] if quick else speech.SPOKEN_QUESTIONS
     oov = speech.OUT_OF_SCOPE[::3] if quick else speech.OUT_OF_SCOPE
     noises = speech.noise_files()
@@ -79,17 +77,6 @@ def build_manifest(cache: Path, quick: bool) -> list[dict]:
     for path in noises:
         rows.append({"path": str(path), "set": NOISE_ONLY})
     return rows
-
-
-def _drop_stale_mixes(cache: Path) -> None:
-    """Remove noisy files mixed by an older :func:`speech.mix` (``speech.MIX_VERSION``)."""
-    stamp = cache / "mix-version"
-    if stamp.is_file() and stamp.read_text().strip() == str(speech.MIX_VERSION):
-        return
-    for folder in cache.glob("*/snr*"):
-        shutil.rmtree(folder)
-    cache.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(f"{speech.MIX_VERSION}\n")
 
 
 # -- engines (run inside the worker subprocess) ----------------------------------------------
