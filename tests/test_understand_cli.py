@@ -209,33 +209,30 @@ def test_a_file_name_with_a_newline_stays_on_one_line(
     assert rows[0]["file"] == str(odd)  # JSON keeps the name as it is
 
 
-def test_results_with_stdout_closed_exit_3_and_say_why(files: dict[str, Path]) -> None:
-    """Started with stdout closed (``>&-``), Python would drop every result unseen."""
-    proc = subprocess.run(
-        [*CLI, "--engine", "pocketsphinx", str(files["stretch"])],
-        stderr=subprocess.PIPE,
+def run_with_closed(fd: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """``understand`` started with descriptor ``fd`` closed (``>&-`` or ``2>&-``)."""
+    return subprocess.run(
+        [*CLI, *args],
+        stdout=None if fd == 1 else subprocess.PIPE,
+        stderr=None if fd == 2 else subprocess.PIPE,
         text=True,
         env=cli_env(),
         cwd=ROOT,
         timeout=300,
-        preexec_fn=lambda: os.close(1),
+        preexec_fn=lambda: os.close(fd),
         check=False,
     )
+
+
+def test_results_with_stdout_closed_exit_3_and_say_why(files: dict[str, Path]) -> None:
+    """Started with stdout closed, Python would drop every result unseen."""
+    proc = run_with_closed(1, "--engine", "pocketsphinx", str(files["stretch"]))
     assert proc.returncode == 3
     assert "standard output is closed" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_results_with_stderr_closed_still_come_out(files: dict[str, Path]) -> None:
-    """``2>&-``: nothing to silence the C libraries' messages on, and nothing fails for it."""
-    proc = subprocess.run(
-        [*CLI, "--engine", "pocketsphinx", str(files["stretch"])],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-        cwd=ROOT,
-        timeout=300,
-        preexec_fn=lambda: os.close(2),
-        check=False,
-    )
+    """Nothing to silence the C libraries' messages on, and nothing fails for it."""
+    proc = run_with_closed(2, "--engine", "pocketsphinx", str(files["stretch"]))
     assert proc.returncode == 0
     assert "stretching" in proc.stdout
