@@ -115,13 +115,12 @@ class SpeechMaker:
 
     def _drop_stale_mixes(self) -> None:
         """Remove noisy files (``VOICE/snr<DB>_<noise>/``) mixed by an older :func:`mix`."""
-        stamp = self.folder / "mix-version"
-        if stamp.is_file() and stamp.read_text().strip() == str(MIX_VERSION):
+        if mixed_by_this_version(self.folder):
             return
         for old in self.folder.glob("*/snr*"):
-            if old.is_dir() and re.fullmatch(r"snr-?[\d.]+_.+", old.name):
+            if old.is_dir() and MIXED_FOLDER.fullmatch(old.name):
                 shutil.rmtree(old)
-        stamp.write_text(f"{MIX_VERSION}\n")
+        (self.folder / MIX_STAMP).write_text(f"{MIX_VERSION}\n")
 
     @cached_property
     def piper(self):  # noqa: ANN201 - piper is an optional import
@@ -192,7 +191,7 @@ def after_background(
     noise going on through the lead; any other file gets white hiss at ``hiss_dbfs``."""
     lead = np.zeros(int(lead_seconds * SAMPLE_RATE), dtype=np.int16)
     tail = np.zeros(int(tail_seconds * SAMPLE_RATE), dtype=np.int16)
-    mixed = re.fullmatch(r"snr(-?[\d.]+)_(.+)", path.parent.name)
+    mixed = MIXED_FOLDER.fullmatch(path.parent.name)
     if mixed:
         noise = next(n for n in noise_files() if n.stem == mixed[2])
         clean = read_audio(path.parent.parent / path.name)
@@ -212,6 +211,18 @@ def voiced_power(samples: np.ndarray) -> float:
 MIX_VERSION = 2
 """Bumped whenever :func:`mix` changes, so a benchmark cache of mixed files is made again
 (2: the noise starts where it first sounds)."""
+MIX_STAMP = "mix-version"
+"""The file in a :class:`SpeechMaker` folder that holds the :data:`MIX_VERSION` it mixed with."""
+MIXED_FOLDER = re.compile(r"snr(-?[\d.]+)_(.+)")
+"""The folder of a mixed file: its SNR (dB) and its noise recording's stem."""
+
+
+def mixed_by_this_version(folder: Path) -> bool:
+    """Whether the noisy files under ``folder`` were mixed by this :func:`mix`."""
+    stamp = Path(folder) / MIX_STAMP
+    return stamp.is_file() and stamp.read_text().strip() == str(MIX_VERSION)
+
+
 SOUNDING_WINDOW = 800
 """Samples per level window when finding where a noise recording starts to sound (50 ms)."""
 SOUNDING_DB = 20.0

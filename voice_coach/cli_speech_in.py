@@ -111,7 +111,7 @@ _CONTROLS = {
 
 
 def one_line(text: str) -> str:
-    """:func:`shown`, with control characters written as ``\\xNN``."""
+    """:func:`shown`, with control characters and line separators escaped (:data:`_CONTROLS`)."""
     return shown(text).translate(_CONTROLS)
 
 

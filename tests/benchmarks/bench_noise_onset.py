@@ -43,10 +43,10 @@ def main() -> int:
     table: dict[str, list[int]] = {}
     for row in json.loads(manifest.read_text()):
         path = Path(row["path"])
-        mixed = path.parent.name.split("_", 1)
-        if not row["set"].startswith("in:") or not mixed[0].startswith("snr"):
+        mixed = speech.MIXED_FOLDER.fullmatch(path.parent.name)
+        if not row["set"].startswith("in:") or not mixed:
             continue
-        snr, noise = float(mixed[0][3:]), noises[mixed[1]]
+        snr, noise = float(mixed[1]), noises[mixed[2]]
         clean = read_audio(path.parent.parent / path.name)
         counts = table.setdefault(row["set"], [0, 0, 0])
         for column, start in enumerate((0, None)):

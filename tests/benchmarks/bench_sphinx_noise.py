@@ -63,8 +63,7 @@ def main() -> int:
     manifest = Path(args.cache) / "manifest.json"
     if not manifest.is_file():
         raise SystemExit(f"{manifest} is missing; run tests/benchmarks/bench_speech_in.py first")
-    stamp = Path(args.cache) / "mix-version"
-    if not stamp.is_file() or stamp.read_text().strip() != str(speech.MIX_VERSION):
+    if not speech.mixed_by_this_version(Path(args.cache)):
         raise SystemExit(f"{args.cache} was mixed by an older speech.mix; run bench_speech_in.py")
     from voice_coach import recognise_sphinx
     from voice_coach.audio import SAMPLE_RATE, read_audio
