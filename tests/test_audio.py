@@ -195,6 +195,24 @@ def test_float_to_int16_clips_instead_of_wrapping() -> None:
 # -- files that must fail cleanly ------------------------------------------------------------
 
 
+def test_channels_in_opposite_phase_are_not_averaged_to_silence(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    """A microphone wired the wrong way round: averaging would cancel the speech out."""
+    opposite = np.stack([speech, -speech], axis=1)
+    soundfile.write(tmp_path / "opposite.wav", opposite, SAMPLE_RATE, subtype="PCM_16")
+    result = read_audio(tmp_path / "opposite.wav")
+    assert correlation(result, speech) > 0.99
+    assert level_ratio(result, speech) == pytest.approx(1.0, abs=0.01)
+
+
+def test_unrelated_channels_are_still_averaged(tmp_path: Path, speech: np.ndarray) -> None:
+    other = np.roll(speech, len(speech) // 2)
+    soundfile.write(tmp_path / "two.wav", np.stack([speech, other], axis=1), SAMPLE_RATE)
+    expected = ((speech.astype(np.int32) + other) / 2).astype(np.int16)
+    assert np.abs(read_audio(tmp_path / "two.wav").astype(np.int32) - expected).max() <= 1
+
+
 def wav_bytes(samples: np.ndarray, tmp_path: Path) -> bytes:
     path = tmp_path / "source.wav"
     soundfile.write(path, samples, SAMPLE_RATE, subtype="PCM_16")
@@ -315,6 +333,25 @@ def test_wav_with_a_zero_rate_or_channel_count_names_the_header(
     path = tmp_path / f"{field}0.wav"
     path.write_bytes(data)
     assert_clear_input_error(path, "its header is damaged; copy or record it again")
+
+
+def test_a_header_giving_a_thousand_channels_is_damaged(tmp_path: Path, speech: np.ndarray) -> None:
+    data = bytearray(wav_bytes(speech, tmp_path))
+    data[22:24] = (1000).to_bytes(2, "little")
+    path = tmp_path / "many.wav"
+    path.write_bytes(data)
+    assert_clear_input_error(path, "the header gives 1000 channels")
+
+
+def test_messages_about_a_file_named_dash_name_it_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"^\./-: no such file"):
+        read_audio("./-")
+    (tmp_path / "-").write_bytes(b"")
+    with pytest.raises(InputError, match=r"^\./-: the file is empty"):
+        read_audio("./-")
 
 
 def test_a_file_named_dash_is_a_file_not_standard_input(

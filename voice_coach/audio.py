@@ -7,6 +7,7 @@ recognisers take any iterable of such chunks and never know where they came from
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import re
@@ -22,6 +23,8 @@ from .errors import InputError, native_messages_silenced
 
 if TYPE_CHECKING:
     import soundfile
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 """Samples per second of all pipeline audio (Hz)."""
@@ -73,6 +76,13 @@ MAX_PIPED_BYTES = 512 * 1024 * 1024
 stops here instead of filling the memory."""
 PIPE_BLOCK = 1 << 20
 """Bytes read from a pipe at a time (reading the limit at once would reserve it all)."""
+MAX_FILE_CHANNELS = 64
+"""Most channels of a file taken as a recording (a microphone array's); a header giving more
+is damaged (a 1000-channel header would make two channels' bytes 0.002 s of audio)."""
+CANCELLED_DB = 20.0
+"""When averaging a file's channels leaves the sound this much (dB) quieter than its
+loudest channel, the channels are in opposite phase (a microphone wired the wrong way
+round) and that channel is read alone."""
 _DAMAGED_HEADER = ("SF_INFO struct incomplete", "Channel count is zero")
 """libsndfile's words for a header it cannot use (a rate or channel count of 0)."""
 
@@ -82,7 +92,8 @@ def read_audio(path: str | Path) -> np.ndarray:
 
     ``-`` reads standard input (a file named ``-`` is ``"./-"``, a string: ``Path`` makes it
     ``-`` again); a pipe or device (``/dev/stdin``, ``<(...)``) is read whole first. Channels
-    are averaged; other rates are resampled with soxr. Raises
+    are averaged (unless they cancel out: :data:`CANCELLED_DB`); other rates are resampled
+    with soxr. Messages name the file as given. Raises
     :class:`InputError` naming the file when it is missing, a folder, empty, not audio,
     holds no samples, has an impossible sample rate, or is cut short. A cut is found from
     libsndfile's own report of the header (WAV, AIFF: fewer bytes than promised; OGG: no
@@ -92,58 +103,58 @@ def read_audio(path: str | Path) -> np.ndarray:
     import soundfile
 
     stdin = str(path) == STDIN
-    path = Path("standard input" if stdin else path)
-    if not stdin and str(path) == STDIN:  # "./-": a file named "-", not standard input
-        path = path.absolute()
+    name = "standard input" if stdin else str(path)  # as given: "./-" stays "./-"
     try:
-        source = _piped(sys.stdin.buffer, path) if stdin else _source(path)
+        source = _piped(sys.stdin.buffer, name) if stdin else _source(Path(path), name)
         with native_messages_silenced(), soundfile.SoundFile(source) as sound:
-            _check_header(path, sound)
-            mono, frames = _read_mono(path, sound)
+            _check_header(name, sound)
+            mono, frames = _read_mono(name, sound)
             if 0 < frames < SHORT_READ * sound.frames:
                 raise InputError(
-                    f"{path}: the file is cut short (its header gives {sound.frames} samples, "
+                    f"{name}: the file is cut short (its header gives {sound.frames} samples, "
                     f"it holds {frames}); {COPY_AGAIN}"
                 )
     except PermissionError:
-        raise InputError(f"{path}: permission denied; make the file readable to you") from None
+        raise InputError(f"{name}: permission denied; make the file readable to you") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unreadable"
         if any(sign in reason for sign in _DAMAGED_HEADER):
-            raise InputError(f"{path}: its header is damaged; {COPY_AGAIN}") from None
+            raise InputError(f"{name}: its header is damaged; {COPY_AGAIN}") from None
         if "File does not exist or is not a regular file" in reason:  # an MP3 tag alone
             reason = "no audio found in it"
         if "lost sync" in reason:
-            raise InputError(f"{path}: the audio is damaged or cut short; {COPY_AGAIN}") from None
-        raise InputError(f"{path}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
+            raise InputError(f"{name}: the audio is damaged or cut short; {COPY_AGAIN}") from None
+        raise InputError(f"{name}: not a readable audio file ({reason}); {AUDIO_FORMATS}") from None
     except MemoryError:
-        raise InputError(f"{path}: too long to read into memory; cut it shorter") from None
+        raise InputError(f"{name}: too long to read into memory; cut it shorter") from None
     except OSError as exc:  # a name too long, a folder on the way not searchable, ...
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}); {COPY_AGAIN}") from None
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc}); {COPY_AGAIN}") from None
     if frames == 0:
-        raise InputError(f"{path}: the audio file holds no samples; {RECORD_AGAIN}")
+        raise InputError(f"{name}: the audio file holds no samples; {RECORD_AGAIN}")
     return float_to_int16(mono)
 
 
-def _source(path: Path) -> bytes | io.BytesIO:
-    """What soundfile opens for ``path``: its name for a regular file, its bytes otherwise
-    (a pipe's size says nothing and libsndfile cannot seek in it)."""
+def _source(path: Path, name: str) -> bytes | io.BytesIO:
+    """What soundfile opens for ``path`` (called ``name`` in messages): its name for a
+    regular file, its bytes otherwise (a pipe's size says nothing and libsndfile cannot seek
+    in it)."""
     if not path.exists():
-        raise InputError(f"{path}: no such file; check the name and the folder")
+        raise InputError(f"{name}: no such file; check the name and the folder")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an audio file")
+        raise InputError(f"{name}: is a folder, not an audio file")
     if not path.is_file():
         with path.open("rb") as stream:
-            return _piped(stream, path)
+            return _piped(stream, name)
     if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty; {RECORD_AGAIN}")
+        raise InputError(f"{name}: the file is empty; {RECORD_AGAIN}")
     path.open("rb").close()  # a PermissionError here, not libsndfile's "System error"
     # libsndfile reads the file itself: Ctrl-C during a read through Python callbacks
-    # would be swallowed and look like a broken file. Bytes: any name the system allows.
-    return os.fsencode(path)
+    # would be swallowed and look like a broken file. Bytes: any name the system allows;
+    # "./-", not "-", which libsndfile takes for standard input.
+    return os.fsencode(path.absolute() if str(path) == STDIN else path)
 
 
-def _piped(stream: io.BufferedIOBase, path: Path) -> io.BytesIO:
+def _piped(stream: io.BufferedIOBase, name: str) -> io.BytesIO:
     """All of a stream's bytes, in memory (read by Python, so Ctrl-C stops it), up to
     :data:`MAX_PIPED_BYTES`."""
     data = io.BytesIO()
@@ -151,18 +162,33 @@ def _piped(stream: io.BufferedIOBase, path: Path) -> io.BytesIO:
         data.write(block)
         if data.tell() > MAX_PIPED_BYTES:
             raise InputError(
-                f"{path}: more than {MAX_PIPED_BYTES // 2**20} MB came in, far longer than a "
+                f"{name}: more than {MAX_PIPED_BYTES // 2**20} MB came in, far longer than a "
                 f"spoken request; give a recording of at most {MAX_FILE_SECONDS // 60} minutes"
             )
     if not data.tell():
-        raise InputError(f"{path}: nothing came in; {RECORD_AGAIN}")
+        raise InputError(f"{name}: nothing came in; {RECORD_AGAIN}")
     data.seek(0)
     return data
 
 
-def _read_mono(path: Path, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]:
-    """The file's samples with channels averaged, resampled to 16 kHz a second at a time
-    (a long or many-channel file never sits in memory whole), and how many frames it held;
+def _read_mono(name: str, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]:
+    """The file's samples as one channel (:func:`_read_channel`): the channels averaged, or
+    the loudest alone when averaging them cancels the sound out (:data:`CANCELLED_DB`)."""
+    mono, frames, power = _read_channel(name, sound)
+    loudest = int(np.argmax(power[:-1]))
+    if sound.channels > 1 and power[-1] < power[loudest] * 10 ** (-CANCELLED_DB / 10):
+        log.info("%s: its channels cancel out when averaged; reading channel %d", name, loudest)
+        sound.seek(0)
+        mono, frames, _ = _read_channel(name, sound, loudest)
+    return mono, frames
+
+
+def _read_channel(
+    name: str, sound: soundfile.SoundFile, channel: int | None = None
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """One channel of the file (the average of all when ``channel`` is None), resampled to
+    16 kHz a second at a time (a long or many-channel file never sits in memory whole); how
+    many frames it held; and the energy of each channel, then of the result.
     :class:`InputError` past :data:`MAX_FILE_SECONDS`."""
     import soxr
 
@@ -170,47 +196,55 @@ def _read_mono(path: Path, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]
     stream = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1)
     parts: list[np.ndarray] = []
     frames = 0
+    power = np.zeros(sound.channels + 1)
     while len(block := sound.read(rate, dtype="float32", always_2d=True)):
         frames += len(block)
         if frames > MAX_FILE_SECONDS * rate:
             raise InputError(
-                f"{path}: longer than {MAX_FILE_SECONDS // 60} minutes; the coach "
+                f"{name}: longer than {MAX_FILE_SECONDS // 60} minutes; the coach "
                 "understands spoken requests: cut it into shorter files"
             )
-        mono = block.mean(axis=1)
+        mono = block.mean(axis=1) if channel is None else block[:, channel]
+        power[:-1] += np.square(block, dtype=np.float64).sum(axis=0)
+        power[-1] += np.square(mono, dtype=np.float64).sum()
         parts.append(mono if stream is None else stream.resample_chunk(mono))
     if stream is not None:
         parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
-    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), frames
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), frames, power
 
 
-def _check_header(path: Path, sound: soundfile.SoundFile) -> None:
-    """Raise :class:`InputError` when the header gives an impossible rate or libsndfile
-    reports the file cut short."""
+def _check_header(name: str, sound: soundfile.SoundFile) -> None:
+    """Raise :class:`InputError` when the header gives an impossible rate or channel count,
+    or libsndfile reports the file cut short."""
+    if sound.channels > MAX_FILE_CHANNELS:
+        raise InputError(
+            f"{name}: the header gives {sound.channels} channels, more than any recording of "
+            f"speech holds (at most {MAX_FILE_CHANNELS}); the file is damaged: {COPY_AGAIN}"
+        )
     rate = sound.samplerate
     if rate < MIN_FILE_RATE:
         raise InputError(
-            f"{path}: the header gives {rate} Hz, too low for speech (at least "
+            f"{name}: the header gives {rate} Hz, too low for speech (at least "
             f"{MIN_FILE_RATE} Hz); the file is damaged: {COPY_AGAIN}"
         )
     if rate > MAX_FILE_RATE:
         raise InputError(
-            f"{path}: the header gives {rate} Hz, more than any recorder writes (at most "
+            f"{name}: the header gives {rate} Hz, more than any recorder writes (at most "
             f"{MAX_FILE_RATE} Hz); the file is damaged: {COPY_AGAIN}"
         )
     report = sound.extra_info
     for declared, present in _DECLARED_SIZE.findall(report):
         if int(present) < int(declared) < PLACEHOLDER_SIZE:
             raise InputError(
-                f"{path}: the file is cut short (its header promises {declared} bytes of "
+                f"{name}: the file is cut short (its header promises {declared} bytes of "
                 f"audio, it holds {present}); {COPY_AGAIN}"
             )
     for sign in _CUT_SIGNS:
         if sign in report:
-            raise InputError(f"{path}: the file is cut short ({sign}); {COPY_AGAIN}")
+            raise InputError(f"{name}: the file is cut short ({sign}); {COPY_AGAIN}")
     if sound.frames == 0 and _UNFINISHED.search(report):
         raise InputError(
-            f"{path}: the WAV header was never finished (it gives no audio, so what follows "
+            f"{name}: the WAV header was never finished (it gives no audio, so what follows "
             "it is not read); the recorder stopped before closing the file: repair the "
             f"header (for example 'sox --ignore-length IN OUT') or {RECORD_AGAIN}"
         )
