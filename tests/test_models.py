@@ -75,6 +75,9 @@ class Handler(BaseHTTPRequestHandler):
         wanted = self.headers.get("Range")
         srv.requests.append((self.path, wanted))
         body = srv.files.get(self.path)
+        if srv.fail_with:
+            self.send_error(srv.fail_with)
+            return
         if body is None:
             self.send_error(404)
             return
@@ -102,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.files, httpd.requests = {}, []
-    httpd.honour_range, httpd.drops, httpd.drop_after = True, 0, 0
+    httpd.honour_range, httpd.drops, httpd.drop_after, httpd.fail_with = True, 0, 0, 0
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -504,17 +507,36 @@ def test_http_404_fails_at_once(server, tmp_path):
     assert len(server.requests) == 1
 
 
-def test_offline_gives_a_clear_one_line_message(tmp_path):
+def unreached(tmp_path: Path, base: str) -> str:
+    """The message of a download from ``base`` that never gets a byte."""
     info = ModelInfo.from_dict({**GOOD, "name": FOLDER, "folder": FOLDER})
     dest = tmp_path / "models"
-    base = f"http://127.0.0.1:{closed_port()}"
     with pytest.raises(ResourceMissing) as caught:
         fetch({FOLDER: info}, dest, base_url=base, retries=1)
     message = str(caught.value)
-    assert "offline" in message and "connection refused" in message
     assert info.url in message and str(dest) in message and models.ENV_MODEL in message
     assert "\n" not in message
     assert not dest.exists()  # the folder the failed download made is gone again
+    return message
+
+
+def test_a_name_that_cannot_be_looked_up_says_offline(tmp_path):
+    message = unreached(tmp_path, "http://voice-coach-mirror.invalid")
+    assert "voice-coach-mirror.invalid cannot be looked up: this machine seems offline" in message
+
+
+def test_a_refused_connection_says_to_check_the_address_not_offline(tmp_path):
+    port = closed_port()
+    message = unreached(tmp_path, f"http://127.0.0.1:{port}")
+    assert "connection refused" in message and "offline" not in message
+    assert f"nothing at 127.0.0.1:{port} accepts connections: check the address" in message
+
+
+def test_a_server_that_keeps_failing_says_to_try_later(tmp_path, server):
+    server.fail_with = 503
+    message = unreached(tmp_path, server.url)
+    assert "HTTP 503" in message and "kept answering with an error: try again later" in message
+    assert "offline" not in message and len(server.requests) == 2
 
 
 # --------------------------------------------------------------------------- CLI
@@ -552,10 +574,26 @@ def test_cli_without_models(isolated, capsys):
 def test_cli_path_follows_the_environment(isolated, capsys, monkeypatch):
     chosen = make_model(isolated / "somewhere")
     monkeypatch.setenv(models.ENV_MODEL, str(chosen))
-    assert run_cli(capsys, "path")[:2] == (0, f"{chosen}\n")
+    code, out, err = run_cli(capsys, "path")
+    assert (code, out) == (0, f"{chosen}\n")
+    assert "its name does not say its language" in err and "passed over for pocketsphinx" in err
     monkeypatch.setenv(models.ENV_MODEL, str(isolated / "gone"))
     code, _, err = run_cli(capsys, "path")
     assert code == 3 and models.ENV_MODEL in err
+
+
+@pytest.mark.parametrize(
+    ("folder", "warned"),
+    [("vosk-model-small-ko-0.22", "its name says 'ko', not 'en'"), (FOLDER, "")],
+)
+def test_cli_path_warns_of_a_model_of_another_language(
+    isolated, capsys, monkeypatch, folder, warned
+):
+    chosen = make_model(isolated / folder)
+    monkeypatch.setenv(models.ENV_MODEL, str(chosen))
+    code, out, err = run_cli(capsys, "path")
+    assert (code, out) == (0, f"{chosen}\n")
+    assert (warned in err) if warned else err == ""
 
 
 def test_cli_usage_errors(isolated, capsys):
@@ -571,12 +609,12 @@ def test_cli_download_from_a_mirror_that_is_not_a_url(isolated, capsys, monkeypa
     assert "Traceback" not in err and not dest.exists()
 
 
-def test_cli_download_offline_and_mismatch(isolated, capsys, monkeypatch, server):
+def test_cli_download_unreached_and_mismatch(isolated, capsys, monkeypatch, server):
     monkeypatch.setattr(models.time, "sleep", lambda seconds: None)
     monkeypatch.setenv(models.ENV_URL, f"http://127.0.0.1:{closed_port()}/")
     dest = isolated / "dl"
     code, out, err = run_cli(capsys, "download", "--dir", str(dest))
-    assert (code, out) == (3, "") and "seems offline" in err
+    assert (code, out) == (3, "") and "check the address, and VOICE_COACH_MODEL_URL" in err
     # The real manifest's pin against a fake archive served under the real file name.
     data = model_zip()
     server.files[f"/{FOLDER}.zip"] = data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -77,8 +78,29 @@ def run_path(args: argparse.Namespace) -> int:
                 f"{', '.join(map(str, models.search_dirs()))}; get one with "
                 f"'voice-coach models download' or set {models.ENV_MODEL}"
             )
+        _warn_of_language(found, args.language)
     print(found)
     return 0
+
+
+def _warn_of_language(found: Path, wanted: str) -> None:
+    """Say on stderr when a model chosen by :data:`~models.ENV_MODEL` may not be of the
+    language asked for: such a model is taken whatever its name says, and the coach checks
+    that it knows English words only when it loads it."""
+    if not os.environ.get(models.ENV_MODEL, "").strip():
+        return  # a scanned model is of the language asked for
+    language = models.folder_language(found.name, models.load_manifest())
+    if language is None:
+        why = f"its name does not say its language (the coach needs {wanted!r})"
+    elif not models.language_matches(language, wanted):
+        why = f"its name says {language!r}, not {wanted!r}"
+    else:
+        return
+    print(
+        f"voice-coach: {models.ENV_MODEL} chooses {found}, but {why}; a model that does "
+        "not know the catalogue's English words is passed over for pocketsphinx when it loads",
+        file=sys.stderr,
+    )
 
 
 def _installed_by_name(name: str) -> Path:

@@ -17,6 +17,7 @@ import os
 import posixpath
 import re
 import shutil
+import socket
 import stat
 import sys
 import tempfile
@@ -529,7 +530,7 @@ def _fetch_and_install(
         _fetch(url, part, info, bar, options)
     except _Retryable as exc:
         started = part.exists() and part.stat().st_size > 0
-        why = "this machine seems offline"
+        why = _why_unreached(exc, url)
         if started:
             why = "the download kept breaking off (run the same command to resume)"
         raise ResourceMissing(
@@ -544,6 +545,19 @@ def _fetch_and_install(
         return _extract_safely(part, dest, info.folder)
     finally:
         part.unlink(missing_ok=True)
+
+
+def _why_unreached(exc: _Retryable, url: str) -> str:
+    """What a download that never started says about the network, from its first cause."""
+    reason = getattr(exc.__cause__, "reason", exc.__cause__)
+    host = urllib.parse.urlsplit(url).netloc
+    if isinstance(exc.__cause__, urllib.error.HTTPError):
+        return f"{host} kept answering with an error: try again later"
+    if isinstance(reason, ConnectionRefusedError):
+        return f"nothing at {host} accepts connections: check the address, and {ENV_URL} if set"
+    if isinstance(reason, socket.gaierror):
+        return f"the name {host} cannot be looked up: this machine seems offline"
+    return f"{host} does not answer: this machine may be offline or the server down"
 
 
 def _already_there(target: Path) -> Path:
