@@ -298,3 +298,40 @@ def test_ctrl_c_leaves_130_only_where_work_was_left_undone(monkeypatch, argv, co
 
     monkeypatch.setattr(cli, "_run", interrupted)
     assert cli.main(argv) == code
+
+
+CTRL_C_WHILE_LOADING = """
+import importlib.abc, os, signal, sys
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "voice_coach.cli":
+            os.kill(os.getpid(), signal.SIGINT)  # arrives while the command line loads
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+from voice_coach.console import main  # what the console script runs
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_the_program_loads_is_one_line_not_a_traceback():
+    result = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHILE_LOADING, "chat"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (130, "")
+    assert result.stderr == "voice-coach: stopped.\n"
+
+
+def test_the_console_script_runs_the_command_line():
+    script = Path(sys.executable).with_name("voice-coach")
+    if not script.exists():
+        pytest.skip(f"no console script next to {sys.executable}: the package is not installed")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout.split()[0]) == (0, "voice-coach")
