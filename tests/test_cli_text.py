@@ -335,3 +335,43 @@ def test_the_console_script_runs_the_command_line():
         [str(script), "--version"], capture_output=True, text=True, timeout=60, check=False
     )
     assert (result.returncode, result.stdout.split()[0]) == (0, "voice-coach")
+
+
+CTRL_C_INSIDE_A_C_CALLBACK = """
+import ctypes, ctypes.util, os, signal, sys
+from voice_coach.errors import interrupt, interrupts_deferred
+
+signal.signal(signal.SIGINT, interrupt)  # as the console script does
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+COMPARE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+calls = []
+
+def compare(a, b):  # libc calls back into Python, as libasound does while PortAudio starts
+    if not calls:
+        os.kill(os.getpid(), signal.SIGINT)
+    calls.append(1)
+    return 0
+
+items = (ctypes.c_int * 8)()
+try:
+    with interrupts_deferred():
+        libc.qsort(items, 8, ctypes.sizeof(ctypes.c_int), COMPARE(compare))
+        print("call finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted after the call", flush=True)
+    sys.exit(130)
+print("the interrupt was lost", flush=True)
+"""
+
+
+def test_ctrl_c_inside_a_c_library_callback_waits_for_the_call_instead_of_being_lost():
+    result = subprocess.run(
+        [sys.executable, "-c", CTRL_C_INSIDE_A_C_CALLBACK],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert result.stdout == "call finished\ninterrupted after the call\n"
+    assert "Exception ignored" not in result.stderr

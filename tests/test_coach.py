@@ -506,3 +506,17 @@ def test_cancel_it_during_the_stretch_stops_it_even_with_a_timer_set_before(coac
     run_for(coach, clock, 3)
     talk(coach, "cancel it")
     assert not coach.active() and len(coach.timers) == 1
+
+
+def test_close_after_ctrl_c_inside_start(coach, monkeypatch):
+    """Ctrl-C inside start() leaves a timer thread that never ran; close() still closes."""
+    import threading
+
+    def interrupted(_thread: threading.Thread) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        coach.start()
+    monkeypatch.undo()
+    coach.close()

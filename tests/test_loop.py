@@ -418,6 +418,40 @@ class ListMic:
         self.closed.set()
 
 
+class QuietRoomMic:
+    """A fake microphone hearing silence until it is closed, as a real one in a quiet room."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def __iter__(self):
+        while not self.closed.is_set():
+            yield bytes(3200)
+            self.closed.wait(0.01)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_a_stop_while_the_microphone_opens_closes_it_and_ends_the_listener():
+    """Ctrl-C as the listener opens the microphone: stop() finds no microphone to close, so
+    the listener must notice by itself; the recogniser, hearing silence, says nothing that
+    would make it look (a microphone left open hung PortAudio at exit)."""
+    from voice_coach.recognise import select_engine
+
+    mics: list[QuietRoomMic] = []
+
+    def open_mic() -> QuietRoomMic:
+        listener.stop()  # arrives while the microphone opens
+        mics.append(QuietRoomMic())
+        return mics[-1]
+
+    listener = Listener(open_mic, select_engine("pocketsphinx"), queue.Queue())
+    listener.start()
+    listener.join(timeout=60)  # bounds a hang only
+    assert not listener.is_alive() and len(mics) == 1 and mics[0].closed.is_set()
+
+
 def test_the_listener_spots_raw_chunks_only_while_the_coach_is_audible():
     """The spotter hears the raw microphone (not the echo gate's silence) while ``spot_now``."""
     from voice_coach.loop import Spotted

@@ -131,6 +131,42 @@ def test_first_render_in_a_fresh_process_is_complete():
     assert abs(first - second) < 0.05 * SAMPLE_RATE
 
 
+CTRL_C_WHILE_ESPEAK_WARMS_UP = """
+import os, signal
+from voice_coach import speak
+from voice_coach.errors import interrupt
+
+signal.signal(signal.SIGINT, interrupt)  # as the console script does
+save = speak._Engine._save
+
+def interrupted_save(engine, *args):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the warm-up renders, on its thread
+    return save(engine, *args)
+
+speak._Engine._save = interrupted_save
+try:
+    speak._Engine.get()
+except KeyboardInterrupt:
+    print("stopped", flush=True)
+"""
+
+
+def test_ctrl_c_while_espeak_warms_up_leaves_nothing_behind(tmp_path: Path):
+    """The warm-up's folder used to go from under espeak-ng: it printed a traceback, and the
+    process waited for the failed render until the render timeout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHILE_ESPEAK_WARMS_UP],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "stopped\n", "")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_render_after_a_cancelled_one_is_complete():
     # pyttsx3's runAndWait cancels the next render when espeak-ng is still winding up the
     # previous one (its driver's stop() leaves a flag set): that render came back silent,

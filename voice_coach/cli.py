@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import CoachError, ExitCode
+from .errors import CoachError, ExitCode, interrupt
 
 COMMAND_MODULES = (
     "voice_coach.cli_listen",
@@ -76,7 +76,8 @@ def _argv_with_default(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     if argv is None:  # the console script: SIGTERM stops it like Ctrl-C does
-        signal.signal(signal.SIGTERM, _interrupt)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, interrupt)
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(words)
@@ -102,10 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _drop_stdout() -> None:
     """Python would flush stdout again at exit and report the failed write once more."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _run(argv: list[str]) -> int:

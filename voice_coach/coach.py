@@ -128,7 +128,8 @@ class Coach:
             if self.active():
                 self.runner.red_flag()
         for thread in (self._driver, self._ticker):
-            if isinstance(thread, threading.Thread):
+            # not started when Ctrl-C came inside start(): join() would raise
+            if isinstance(thread, threading.Thread) and thread.is_alive():
                 thread.join(timeout=2.0)
 
     def tick(self) -> None:

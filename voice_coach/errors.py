@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from enum import IntEnum
 
@@ -91,3 +92,42 @@ def native_messages_silenced() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+
+
+class _Deferral:
+    """Ctrl-C and SIGTERM held back while the main thread is inside a C library (see
+    :func:`interrupts_deferred`)."""
+
+    depth = 0
+    """How many deferring blocks the main thread is in."""
+    pending = False
+    """A signal came while deferred; it is raised when the outermost block ends."""
+
+
+def interrupt(_signum: int, _frame: object) -> None:
+    """The console script's handler for SIGINT and SIGTERM: KeyboardInterrupt, unless the
+    main thread is in a block of :func:`interrupts_deferred`."""
+    if _Deferral.depth:
+        _Deferral.pending = True
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the block ends (when :func:`interrupt` handles
+    them). Raised inside a C library's call back into Python (libasound's error handler
+    while PortAudio starts), KeyboardInterrupt is printed as ignored and lost; raised while
+    a stream opens, it leaves a stream PortAudio cannot close at exit. Keep blocks short:
+    the signal waits for them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are handled in the main thread only
+        return
+    _Deferral.depth += 1
+    try:
+        yield
+    finally:
+        _Deferral.depth -= 1
+        if not _Deferral.depth and _Deferral.pending:
+            _Deferral.pending = False
+            raise KeyboardInterrupt  # also over an error of the block: stopping comes first

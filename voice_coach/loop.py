@@ -247,6 +247,8 @@ class Listener(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self._mic = self.open_mic()
+                if self.stopping.is_set():  # stop() came while it opened: it closed no mic
+                    return
                 if failures:
                     self.events.put(MicBack())
                 failures = 0
@@ -276,6 +278,8 @@ class Listener(threading.Thread):
         """The chunks, each passed on first (so it is metered before any command it ends is
         reported), then given to the spotter while ``spot_now()``."""
         for chunk in chunks:
+            if self.stopping.is_set():  # the recogniser may hear silence for a long time
+                return
             yield chunk
             if self.spotter is None:
                 continue

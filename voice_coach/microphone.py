@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from .audio import CHANNELS, DTYPE, SAMPLE_RATE
-from .errors import ResourceMissing, not_installed
+from .errors import ResourceMissing, interrupts_deferred, not_installed
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ class MicrophoneLost(ResourceMissing):
 
 def import_sounddevice() -> ModuleType:
     """The sounddevice module; :class:`ResourceMissing` when it or PortAudio is missing."""
-    _log_alsa_messages()  # before PortAudio starts: it has things to say while it does
     try:
-        import sounddevice
+        with interrupts_deferred():
+            _log_alsa_messages()  # before PortAudio starts: it has things to say while it does
+            import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio is not found
         raise ResourceMissing(
             f"the PortAudio library is missing ({exc}); "
@@ -207,26 +208,31 @@ class MicrophoneSource:
                 return self
             self._label = self._describe_request()
             chunks: queue.Queue = queue.Queue(maxsize=self._max_chunks)
-            try:
-                stream = sd.RawInputStream(
-                    samplerate=SAMPLE_RATE,
-                    channels=CHANNELS,
-                    dtype=DTYPE,
-                    blocksize=self.frames,
-                    device=self.device,
-                    callback=self._make_callback(chunks),
-                    finished_callback=self._make_finished(chunks),
-                )
-            except (sd.PortAudioError, ValueError, TypeError) as exc:
-                raise self._open_error(exc) from None
-            try:
-                stream.start()
-            except sd.PortAudioError as exc:
-                stream.close(ignore_errors=True)
-                raise self._open_error(exc) from None
-            self._stream, self._queue = stream, chunks
+            with interrupts_deferred():  # not between opening the stream and keeping it
+                self._stream, self._queue = self._start(sd, chunks), chunks
             log.debug("microphone %s open (%d frames per chunk)", self._label, self.frames)
         return self
+
+    def _start(self, sd: ModuleType, chunks: queue.Queue) -> Any:
+        """Open and start a stream feeding ``chunks``; ResourceMissing when impossible."""
+        try:
+            stream = sd.RawInputStream(
+                samplerate=SAMPLE_RATE,
+                channels=CHANNELS,
+                dtype=DTYPE,
+                blocksize=self.frames,
+                device=self.device,
+                callback=self._make_callback(chunks),
+                finished_callback=self._make_finished(chunks),
+            )
+        except (sd.PortAudioError, ValueError, TypeError) as exc:
+            raise self._open_error(exc) from None
+        try:
+            stream.start()
+        except sd.PortAudioError as exc:
+            stream.close(ignore_errors=True)
+            raise self._open_error(exc) from None
+        return stream
 
     def close(self) -> None:
         """Stop and close the stream; an iteration in progress ends. Safe to call twice."""
@@ -237,7 +243,8 @@ class MicrophoneSource:
             _put_dropping_oldest(chunks, _CLOSED)
         if stream is not None:
             try:
-                stream.close(ignore_errors=True)
+                with interrupts_deferred():
+                    stream.close(ignore_errors=True)
             except Exception as exc:  # a dying device may fail in any way
                 log.debug("closing microphone %s: %s", self._label, exc)
 

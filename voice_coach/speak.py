@@ -30,7 +30,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, float_to_int16
 from .catalogue import DIRECTIONS
-from .errors import InputError, ResourceMissing, UsageError
+from .errors import InputError, ResourceMissing, UsageError, interrupts_deferred
 from .microphone import device_arg, import_sounddevice
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,12 @@ class _Engine:
         self._count = 0
         self._applied: SpeechSettings | None = None
         try:
-            self._engine = self._pool.submit(self._init).result()
-        except BaseException:
-            self._pool.shutdown(wait=False)
+            with interrupts_deferred():  # the worker is known to the pool once submitted
+                started = self._pool.submit(self._init)
+            self._engine = started.result()
+        except BaseException:  # Ctrl-C too: the warm-up ends before its folder goes (taken
+            # from under espeak-ng, its render would fail and be waited for RENDER_TIMEOUT)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._folder.cleanup()
             raise
 
@@ -479,6 +482,14 @@ class Speaker:
     def _open(self) -> None:
         sd = import_sounddevice()
         info = output_device_info(self.device)
+        with interrupts_deferred():  # not between opening the stream and keeping it
+            stream = self._start(sd, info)
+            with self._lock:
+                self._state.error = None
+            self._stream = stream
+
+    def _start(self, sd: Any, info: dict[str, Any]) -> Any:
+        """Open and start the output stream; ResourceMissing when impossible."""
         try:
             stream = sd.OutputStream(
                 samplerate=SAMPLE_RATE,
@@ -496,9 +507,7 @@ class Speaker:
                 f"cannot open output device {info.get('name', self.device)!r} at "
                 f"{SAMPLE_RATE} Hz ({exc}); {NO_DEVICE_HINT}"
             ) from None
-        with self._lock:
-            self._state.error = None
-        self._stream = stream
+        return stream
 
     def _ensure_open(self) -> None:
         with self._lock:
@@ -528,11 +537,12 @@ class Speaker:
         if stream is None:
             return
         try:
-            if abort:
-                stream.abort()
-            else:
-                stream.stop()
-            stream.close()
+            with interrupts_deferred():
+                if abort:
+                    stream.abort()
+                else:
+                    stream.stop()
+                stream.close()
         except Exception as exc:  # the device may already be gone
             log.debug("closing the output stream: %s", exc)
 
