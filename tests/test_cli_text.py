@@ -375,3 +375,29 @@ def test_ctrl_c_inside_a_c_library_callback_waits_for_the_call_instead_of_being_
     assert result.returncode == 130, result.stdout + result.stderr
     assert result.stdout == "call finished\ninterrupted after the call\n"
     assert "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["routine", "knee-to-chest", "--dry-run", "--json"],
+        ["say", "--list-voices"],
+        ["listen", "--text", "--quiet"],
+        ["intents"],
+    ],
+)
+def test_results_with_stdout_closed_exit_3_also_from_speaking_commands(argv):
+    """Started with stdout closed (``>&-``), Python drops whatever is printed unseen: so do
+    the speaking commands whose options send their results there."""
+    result = subprocess.run(
+        [sys.executable, "-m", "voice_coach.cli", *argv],
+        stdout=None,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "standard output is closed" in result.stderr and "Traceback" not in result.stderr

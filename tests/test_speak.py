@@ -380,6 +380,7 @@ def test_say_without_text_writes_the_sound_check(tmp_path: Path):
     ("argv", "code", "message"),
     [
         (["say", "hi", "--rate", "5"], 2, "rate 5 is out of range"),
+        (["listen", "--text", "--rate", "0"], 2, "rate 0 is out of range"),
         (["say", "hi", "--voice", "nosuchvoice"], 2, "unknown voice"),
         (["say", "hi", "--out", "/nonexistent-folder/x.wav"], 2, "/nonexistent-folder/x.wav"),
         (["say", "hi", "--out", "/"], 2, "ending in .wav"),

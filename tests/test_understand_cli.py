@@ -232,7 +232,25 @@ def test_results_with_stdout_closed_exit_3_and_say_why(files: dict[str, Path]) -
 
 
 def test_results_with_stderr_closed_still_come_out(files: dict[str, Path]) -> None:
-    """Nothing to silence the C libraries' messages on, and nothing fails for it."""
-    proc = run_with_closed(2, "--engine", "pocketsphinx", str(files["stretch"]))
+    """Nothing fails for it, and the diagnostics (Python's print falls back to stdout when
+    stderr is None) do not end up among the results."""
+    proc = run_with_closed(2, "--engine", "pocketsphinx", "--json", str(files["stretch"]))
     assert proc.returncode == 0
-    assert "stretching" in proc.stdout
+    assert [json.loads(line)["intent"] for line in proc.stdout.splitlines()] == ["stretching"]
+
+
+def test_results_with_stderr_on_a_full_disk_still_come_out(files: dict[str, Path]) -> None:
+    """A diagnostic that cannot be written (``2>/dev/full``) does not stop the command."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [*CLI, "--engine", "pocketsphinx", "--json", str(files["stretch"])],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            text=True,
+            env=cli_env(),
+            cwd=ROOT,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 0
+    assert [json.loads(line)["intent"] for line in proc.stdout.splitlines()] == ["stretching"]

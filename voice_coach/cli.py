@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import io
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from . import __version__
 from .errors import CoachError, ExitCode, interrupt
@@ -37,6 +39,9 @@ RESULT_COMMANDS = frozenset(
 """Commands whose results are on stdout, so a closed stdout leaves them nowhere to go. The
 others speak: ``listen``, ``routine`` and ``say`` work with stdout closed (a launcher may
 close it)."""
+RESULT_FLAGS = ("dry_run", "list_voices", "quiet")
+"""Options that send a speaking command's results to stdout (``routine --dry-run``, ``say
+--list-voices``, ``listen --quiet``), as if it were one of :data:`RESULT_COMMANDS`."""
 TOP_LEVEL_FLAGS = ("--debug", "-h", "--help", "--version")
 """Options before the command; none takes a value."""
 
@@ -78,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the console script: SIGTERM stops it like Ctrl-C does
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, interrupt)
+        sys.stderr = _Diagnostics(_open_stderr())
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(words)
@@ -105,6 +111,53 @@ def _drop_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+class _Diagnostics(io.TextIOBase):
+    """The console script's ``sys.stderr``: a diagnostic that cannot be written (stderr
+    closed, or on a full disk) is dropped instead of stopping the command."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def _open_stderr() -> TextIO:
+    """``sys.stderr``, or /dev/null on descriptor 2 when the program was started with it
+    closed (left free, the next file or device opened would take it, and C libraries'
+    messages would go there)."""
+    if sys.stderr is not None:
+        return sys.stderr
+    try:
+        os.fstat(2)
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != 2:
+            os.dup2(null, 2)
+            os.close(null)
+    return open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+
+
+def _writes_results(args: argparse.Namespace) -> bool:
+    """The command's results go to stdout."""
+    return args.command in RESULT_COMMANDS or any(getattr(args, f, False) for f in RESULT_FLAGS)
+
+
 def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(_argv_with_default(argv))
@@ -116,7 +169,7 @@ def _run(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    if sys.stdout is None and args.command in RESULT_COMMANDS:  # started with stdout closed
+    if sys.stdout is None and _writes_results(args):  # started with stdout closed
         print(
             f"voice-coach: standard output is closed, so the results of '{args.command}' "
             "could not be written; give it a terminal, a file or a pipe",

@@ -73,7 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _voice_and_speaker(args: argparse.Namespace, quiet: bool = False) -> tuple[Any, Any]:
     from .speak import PrintSpeaker, Speaker, SpeechSettings, Voice
 
-    settings = SpeechSettings(voice=args.voice, **({"rate": args.rate} if args.rate else {}))
+    settings = SpeechSettings(
+        voice=args.voice, **({"rate": args.rate} if args.rate is not None else {})
+    )
     voice = Voice(settings)
     if quiet:
         return voice, PrintSpeaker(voice)
