@@ -217,8 +217,15 @@ def test_a_red_flag_is_answered_asleep_or_without_the_wake_word(speaker, wake_ev
 def test_microphone_faults_are_said_once_and_recovery_is_announced(session, speaker, capsys):
     session.handle_event(MicLost("microphone pulse stopped: no audio for 2 s", 1.0))
     session.handle_event(MicLost("microphone pulse stopped: no audio for 2 s", 2.0))
+    session.handle_event(MicLost("cannot open microphone pulse: gone", 4.0))
     assert speaker.texts() == [CAT.line("loop_mic_lost")]
-    assert "trying again in 2 s" in capsys.readouterr().err
+    printed = capsys.readouterr().err.splitlines()  # each new fault once, not each retry
+    assert printed == [
+        "voice-coach: microphone pulse stopped: no audio for 2 s; trying again in 1 s, "
+        "and on until it is back",
+        "voice-coach: cannot open microphone pulse: gone; trying again in 4 s, and on until "
+        "it is back",
+    ]
     session.handle_event(MicBack())
     assert speaker.texts()[-1] == CAT.line("loop_mic_back")
     session.handle_event(final("should I use ice or heat"))

@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -560,6 +561,27 @@ def test_a_log_file_that_cannot_be_written_is_a_usage_error_before_listening(tmp
     assert str(missing) in proc.stderr and proc.stdout == ""
 
 
+def test_a_sound_server_without_devices_gives_one_line_not_portaudios_own(tmp_path: Path):
+    """PortAudio prints "Expression ... failed" lines of its own when a stream will not
+    open; the user gets the coach's one line naming the device and what to do."""
+    bare = Room.start(Path(tempfile.mkdtemp(prefix="vc-bare-", dir="/tmp")))
+    try:
+        for line in bare.pactl("list", "short", "modules").splitlines():
+            if "module-null-s" in line:  # the sinks and the fallback source
+                bare.pactl("unload-module", line.split()[0])
+        env = {**os.environ, **bare.env()}
+        commands = [(["say", "hello"], "output"), (["listen", "--quiet", "--no-notice"], "mic")]
+        for argv, device in commands:
+            proc = subprocess.run(
+                [str(COMMAND), *argv], env=env, capture_output=True, text=True, timeout=60
+            )
+            lines = [line for line in proc.stderr.splitlines() if "speech engine" not in line]
+            assert proc.returncode == 3, proc.stderr
+            assert len(lines) == 1 and device in lines[0], proc.stderr
+    finally:
+        bare.stop()
+
+
 def test_check_names_a_device_that_is_not_there_before_playing_anything(room: Room):
     env = {**os.environ, **room.env()}
     proc = subprocess.run(
@@ -573,6 +595,25 @@ def test_check_names_a_device_that_is_not_there_before_playing_anything(room: Ro
     assert "microphone '99' not found; available: " in proc.stdout
     assert "speaker: pulse" in proc.stdout and "heard" not in proc.stdout
     assert "speech engine pocketsphinx" in proc.stdout  # the engine is still checked
+
+
+def test_check_with_devices_but_no_speech_library_gives_its_verdict(room: Room):
+    """The devices are there but the speaker cannot be made: still a "to fix" line, not a
+    bare error without the rest of the report."""
+    code = "import sys; sys.modules['pyttsx3'] = None; from voice_coach.cli import main; " + (
+        "sys.exit(main())"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "check"],
+        env={**os.environ, **room.env(), "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    fixes = [line for line in proc.stdout.splitlines() if line.startswith("to fix:")]
+    assert len(fixes) == 1 and "espeak-ng" in fixes[0], proc.stdout + proc.stderr
+    assert "speaker: " in proc.stdout and "Traceback" not in proc.stderr
 
 
 def test_check_without_devices_still_names_a_speech_model_that_is_missing(room: Room, tmp_path):

@@ -305,9 +305,9 @@ def test_devices_without_any_input_exits_3(tmp_path: Path) -> None:
         "PULSE_CLIENTCONFIG": str(conf),
     }
 
-    def run(command: str) -> subprocess.CompletedProcess:
+    def run(*command: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "voice_coach.cli", command],
+            [sys.executable, "-m", "voice_coach.cli", *command],
             env=env,
             capture_output=True,
             text=True,
@@ -324,6 +324,10 @@ def test_devices_without_any_input_exits_3(tmp_path: Path) -> None:
     assert check.returncode == 3
     assert "to fix: no microphone found" in check.stdout
     assert check.stderr.strip() == ""  # everything it found out is in the report
+    listen = run("listen", "--quiet", "--no-notice")  # no speaker needed: only the microphone
+    assert listen.returncode == 3
+    assert "voice-coach: no microphone found" in listen.stderr
+    assert "plug one in" in listen.stderr and "--input-device" not in listen.stderr
 
 
 class _NoPortAudio:

@@ -213,7 +213,11 @@ def run_check(args: argparse.Namespace) -> int:
         except (ResourceMissing, UsageError) as exc:
             problems.append(str(exc))
         return _verdict(problems)
-    _, speaker = _voice_and_speaker(args)
+    try:
+        _, speaker = _voice_and_speaker(args)
+    except ResourceMissing as exc:  # listed, but it would not open
+        problems.append(str(exc))
+        return _verdict(problems)
     try:
         speaker.say(cat.line("speech_out_sound_check"))
         speaker.say(cat.line("check_say_something"))

@@ -371,6 +371,8 @@ class Session:
         """The listener's microphone levels (None: commands are not checked for loudness)."""
         self.utterance = _Utterance()
         self.mic_lost = False
+        self._mic_message: str | None = None
+        """The microphone fault last printed (None once it is back)."""
         self._spotted: tuple[str | None, float] = (None, float("-inf"))
         """The intent a spotted command last acted on, and when (monotonic s)."""
         self._commands: dict[str | None, tuple[frozenset[str], tuple[str, ...]]] = {}
@@ -382,6 +384,7 @@ class Session:
             self._mic_lost(event)
         elif isinstance(event, MicBack):
             self.mic_lost = False
+            self._mic_message = None
             self.speak(self.cat.line("loop_mic_back"))
         elif isinstance(event, Spotted):
             self.spotted(event.text)
@@ -577,11 +580,18 @@ class Session:
         return self._commands[intent_id]
 
     def _mic_lost(self, event: MicLost) -> None:
-        print(
-            f"voice-coach: {event.message}; trying again in {event.retry_in:g} s",
-            flush=True,
-            file=sys.stderr,
-        )
+        """Say the loss once; print it when it is new (the retries every few seconds would
+        repeat the same line for as long as the microphone is away)."""
+        if event.message == self._mic_message:
+            log.debug("%s; trying again in %g s", event.message, event.retry_in)
+        else:
+            print(
+                f"voice-coach: {event.message}; trying again in {event.retry_in:g} s, "
+                "and on until it is back",
+                flush=True,
+                file=sys.stderr,
+            )
+        self._mic_message = event.message
         if not self.mic_lost:
             self.speak(self.cat.line("loop_mic_lost"))
         self.mic_lost = True

@@ -14,6 +14,7 @@ playback starts while the process is busy) to the debug log.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -25,7 +26,12 @@ from types import ModuleType
 from typing import Any
 
 from .audio import CHANNELS, DTYPE, SAMPLE_RATE
-from .errors import ResourceMissing, interrupts_deferred, not_installed
+from .errors import (
+    ResourceMissing,
+    interrupts_deferred,
+    native_messages_silenced,
+    not_installed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +47,20 @@ class MicrophoneLost(ResourceMissing):
     """The microphone stopped delivering audio while it was being read."""
 
 
+@contextlib.contextmanager
+def portaudio_call() -> Iterator[None]:
+    """Around PortAudio starting, or opening or closing a stream: Ctrl-C waits for the call
+    (:func:`~voice_coach.errors.interrupts_deferred`), and what PortAudio and libpulse print
+    on stderr ("Expression ... failed", dozens of lines while a device comes and goes) is
+    silenced unless --debug (:func:`~voice_coach.errors.native_messages_silenced`)."""
+    with interrupts_deferred(), native_messages_silenced():
+        yield
+
+
 def import_sounddevice() -> ModuleType:
     """The sounddevice module; :class:`ResourceMissing` when it or PortAudio is missing."""
     try:
-        with interrupts_deferred():
+        with portaudio_call():
             _log_alsa_messages()  # before PortAudio starts: it has things to say while it does
             import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio is not found
@@ -208,7 +224,7 @@ class MicrophoneSource:
                 return self
             self._label = self._describe_request()
             chunks: queue.Queue = queue.Queue(maxsize=self._max_chunks)
-            with interrupts_deferred():  # not between opening the stream and keeping it
+            with portaudio_call():  # not between opening the stream and keeping it
                 self._stream, self._queue = self._start(sd, chunks), chunks
             log.debug("microphone %s open (%d frames per chunk)", self._label, self.frames)
         return self
@@ -243,7 +259,7 @@ class MicrophoneSource:
             _put_dropping_oldest(chunks, _CLOSED)
         if stream is not None:
             try:
-                with interrupts_deferred():
+                with portaudio_call():
                     stream.close(ignore_errors=True)
             except Exception as exc:  # a dying device may fail in any way
                 log.debug("closing microphone %s: %s", self._label, exc)
@@ -322,9 +338,16 @@ class MicrophoneSource:
 
     def _open_error(self, exc: Exception) -> ResourceMissing:
         reason = " ".join(str(exc).split()) or type(exc).__name__
+        inputs = _safe_inputs()
+        if inputs == "none":
+            return ResourceMissing(
+                f"no microphone found (the system lists no input device; {reason}): plug one "
+                "in, and check that the sound server (PulseAudio or PipeWire) is running"
+            )
         return ResourceMissing(
-            f"cannot open microphone {self._label}: {reason}; input devices: "
-            f"{_safe_inputs()}; pick one with --input-device (see 'voice-coach devices')"
+            f"cannot open microphone {self._label}: {reason}; check that it is plugged in and "
+            f"switched on; input devices: {inputs} (--input-device chooses another; see "
+            "'voice-coach devices')"
         )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, float_to_int16
 from .catalogue import DIRECTIONS
 from .errors import InputError, ResourceMissing, UsageError, interrupts_deferred
-from .microphone import device_arg, import_sounddevice
+from .microphone import device_arg, import_sounddevice, portaudio_call
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +482,7 @@ class Speaker:
     def _open(self) -> None:
         sd = import_sounddevice()
         info = output_device_info(self.device)
-        with interrupts_deferred():  # not between opening the stream and keeping it
+        with portaudio_call():  # not between opening the stream and keeping it
             stream = self._start(sd, info)
             with self._lock:
                 self._state.error = None
@@ -537,7 +537,7 @@ class Speaker:
         if stream is None:
             return
         try:
-            with interrupts_deferred():
+            with portaudio_call():
                 if abort:
                     stream.abort()
                 else:
