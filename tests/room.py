@@ -62,6 +62,11 @@ READY_TIMEOUT = 20.0
 _RAW = ["--raw", "--format=s16le", f"--rate={SAMPLE_RATE}", "--channels=1"]
 RECORD_LATENCY_MS = 20
 """Fragment size of room recordings (ms): small, so recordings start and stop promptly."""
+QUIET_LEVEL = 200
+"""Largest sample (of 32,767) in a quiet frame of a recording (the null sinks are digitally
+silent)."""
+QUIET_FRAME = SAMPLE_RATE // 100
+"""Samples in the 10 ms frames a recording is judged loud or quiet by."""
 PLAYBACK_LATENCY_MS = 250
 """Buffer of playback into the mic (ms): large, so a CPU-starved test machine adds no gaps."""
 
@@ -402,6 +407,58 @@ class Room:
                 self._recording = None
                 raise RoomError(f"recording {ROOM_SINK}.monitor did not start: {self.log_tail()}")
             time.sleep(0.01)
+
+    def recorded(self) -> np.ndarray:
+        """The int16 samples of the speaker recorded so far (the recording goes on)."""
+        if self._recording is None:
+            raise RoomError("not recording the room")
+        data = self._recording.path.read_bytes()
+        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
+
+    def wait_quiet(
+        self, seconds: float, since: int = 0, sound: float = 0.01, timeout: float = READY_TIMEOUT
+    ) -> np.ndarray:
+        """Wait until the recording holds ``sound`` seconds of sound after sample ``since``
+        and then ``seconds`` of quiet; the samples recorded so far.
+
+        Counted in recorded audio, not on the clock: however late the player or the recorder
+        runs, the sound before the quiet is in the recording. Raises RoomError after
+        ``timeout`` seconds (the sound never came, or never ended).
+        """
+        quiet = int(seconds * SAMPLE_RATE)
+        return self._wait_recorded(
+            lambda loud, size: (
+                loud.sum() * QUIET_FRAME >= sound * SAMPLE_RATE
+                and size - (since + (int(np.flatnonzero(loud)[-1]) + 1) * QUIET_FRAME) >= quiet
+            ),
+            since,
+            timeout,
+            f"{sound:g} s of sound, then {seconds:g} s of quiet",
+        )
+
+    def wait_sound(self, seconds: float, since: int = 0, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until the recording holds ``seconds`` of sound after sample ``since``."""
+        self._wait_recorded(
+            lambda loud, _size: loud.sum() * QUIET_FRAME >= seconds * SAMPLE_RATE,
+            since,
+            timeout,
+            f"{seconds:g} s of sound",
+        )
+
+    def _wait_recorded(self, done, since: int, timeout: float, what: str) -> np.ndarray:  # noqa: ANN001
+        """Poll the recording until ``done(loud frames after since, samples recorded)``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            samples = self.recorded()
+            after = samples[since:]
+            usable = len(after) // QUIET_FRAME * QUIET_FRAME
+            frames = np.abs(after[:usable].astype(np.int32)).reshape(-1, QUIET_FRAME)
+            loud = frames.max(axis=1, initial=0) > QUIET_LEVEL
+            if done(loud, len(samples)):
+                return samples
+            if time.monotonic() > deadline:
+                raise RoomError(f"no {what} in the room within {timeout:g} s")
+            time.sleep(0.02)
 
     def stop_recording(self) -> np.ndarray:
         """Stop recording the speaker; the int16 16 kHz samples heard since the start."""

@@ -45,6 +45,9 @@ QUIT_TIMEOUT = 10.0
 STOP_BOUND = 2.0
 """The coach's speech must end within this long after the end of a spoken "stop" (s).
 Generous on purpose: the precise figure is the benchmark's."""
+LOG_SLACK = 1.0
+"""How far (s) a reply's sound may precede the moment its log line was seen in the
+recording's time: the line is read late, and the recording's clock starts late."""
 AFTER_REPLY = 1.0
 """Quiet left after the coach's reply before the next question (s), as a person would."""
 PLAY_TAIL = 2 * PLAYBACK_LATENCY_MS / 1000
@@ -282,6 +285,22 @@ class RoomRecording:
         """Seconds of sound between two monotonic times."""
         return float(loud_frames(self.between(start, end)).sum()) * FRAME / SAMPLE_RATE
 
+    def wait_sound(self, seconds: float, since: float) -> None:
+        """Wait until ``seconds`` of sound were recorded after monotonic time ``since``."""
+        self.room.wait_sound(seconds, self.index(since), timeout=REPLY_TIMEOUT)
+
+    def wait_heard(self, seen: float, text: str) -> None:
+        """Wait until the reply ``text`` logged at ``seen`` has played out and
+        :data:`AFTER_REPLY` of quiet followed it, as a person waits before speaking again.
+
+        Judged in the recording, not on the clock (on a busy machine the reply is rendered
+        and played late); never sooner than :func:`reply_ends` estimates.
+        """
+        sleep_until(reply_ends(seen, text))
+        half = float(loud_frames(rendered(text)).sum()) * FRAME / SAMPLE_RATE / 2
+        since = self.index(seen - LOG_SLACK)
+        self.room.wait_quiet(AFTER_REPLY, since, sound=half, timeout=REPLY_TIMEOUT)
+
     def last_sound(self, start: float, end: float) -> float | None:
         """The monotonic time sound last stopped between ``start`` and ``end``, or None."""
         loud = np.flatnonzero(loud_frames(self.between(start, end)))
@@ -405,15 +424,14 @@ def test_a_question_is_answered_yes_starts_the_routine_and_stop_ends_it(
     coach = start_coach()
     recording = RoomRecording(room)
     asked = say_into_mic(room, speech.say("how do I stretch my back", QUESTION_VOICE))
-    answered = coach.wait_said(STRETCH)
-    sleep_until(reply_ends(answered, STRETCH) + AFTER_REPLY)
+    recording.wait_heard(coach.wait_said(STRETCH), STRETCH)
     yes = say_into_mic(room, speech.say("yes please", QUESTION_VOICE))
     # The first cue comes 1.3 s to 4.4 s after "yes": "stop" goes a second into it, whenever
     # it starts (a fixed 3 s after "yes" caught only its first 0.25 s once).
-    sleep_until(coach.wait_said(FIRST_CUE) + 1.0)
+    recording.wait_sound(1.0, coach.wait_said(FIRST_CUE))
     stop = say_into_mic(room, speech.say("stop", COMMAND_VOICE))
-    stopped = coach.wait_said(ROUTINE_STOPPED)
-    sleep_until(reply_ends(stopped, ROUTINE_STOPPED) + 4.0)  # cues come at most 3 s apart
+    recording.wait_heard(coach.wait_said(ROUTINE_STOPPED), ROUTINE_STOPPED)
+    time.sleep(3.0)  # cues come at most 3 s apart: none may come after the reply
     recording.stop()
     coach.quit_cleanly()
 
@@ -436,14 +454,11 @@ def test_stop_cuts_a_long_answer_and_a_second_question_is_answered(
     coach = start_coach()
     recording = RoomRecording(room)
     first = say_into_mic(room, speech.say("should I use ice or heat", QUESTION_VOICE))
-    answered = coach.wait_said(ICE_HEAT)
-    sleep_until(reply_ends(answered, ICE_HEAT) + AFTER_REPLY)
+    recording.wait_heard(coach.wait_said(ICE_HEAT), ICE_HEAT)
     second = say_into_mic(room, speech.say("how do I stretch my back", QUESTION_VOICE))
-    answered = coach.wait_said(STRETCH)
-    sleep_until(answered + 7.0)  # "... Lie flat on your back on the floor."
+    recording.wait_sound(5.0, coach.wait_said(STRETCH))  # "... Lie flat on your back on"
     stop = say_into_mic(room, speech.say("stop", COMMAND_VOICE))
-    replied = coach.wait_said(stop_reply)
-    sleep_until(reply_ends(replied, stop_reply) + 2.0)
+    recording.wait_heard(coach.wait_said(stop_reply), stop_reply)
     recording.stop()
     coach.quit_cleanly()
 
@@ -476,6 +491,7 @@ def test_the_coach_never_answers_its_own_voice(
     make the coach say what can be asked, but nothing else may be said.
     """
     coach = start_coach()
+    recording = RoomRecording(room)
     room.leak_room_into_mic(leak_db)
     timer = CAT.line("routine_timer_started", duration=spoken_duration(10 * 60))
     answers = [CAT.intent("support").answer, CAT.intent("prevention").answer, timer]
@@ -488,7 +504,7 @@ def test_the_coach_never_answers_its_own_voice(
             except pytest.fail.Exception:
                 continue
             reply = coach.said()[-1]
-            sleep_until(reply_ends(seen, reply) + AFTER_REPLY)
+            recording.wait_heard(seen, reply)
             if reply == answer:
                 break
     time.sleep(1.0)  # any answer to the last echo would be logged by now
@@ -510,10 +526,10 @@ def test_a_lost_microphone_is_reported_and_the_coach_carries_on_after_replugging
     coach.wait_for("a message on stderr", lambda: any("trying again" in s for s in coach.stderr))
     room.replug_mic()
     back_at = coach.wait_said(back)
-    sleep_until(reply_ends(max(back_at, reply_ends(lost_at, lost)), back) + AFTER_REPLY)
+    recording.wait_heard(max(back_at, reply_ends(lost_at, lost)), back)
     asked = say_into_mic(room, speech.say("should I use ice or heat", QUESTION_VOICE))
-    answered = coach.wait_said(ICE_HEAT)
-    sleep_until(answered + 6.0)  # "Start with an ice pack. The cold helps keep swelling..."
+    # "Start with an ice pack. The cold helps keep swelling..."
+    recording.wait_sound(4.0, coach.wait_said(ICE_HEAT))
     recording.stop()
     coach.quit_cleanly()
 
@@ -533,9 +549,9 @@ def test_ctrl_c_or_sigterm_while_speaking_exits_0_promptly(
     room: Room, start_coach, speech: SpeechMaker, signum: int
 ):
     coach = start_coach()
+    recording = RoomRecording(room)
     say_into_mic(room, speech.say("how do I stretch my back", QUESTION_VOICE))
-    coach.wait_said(STRETCH)
-    time.sleep(1.0)  # speaking now
+    recording.wait_sound(1.0, coach.wait_said(STRETCH))  # speaking now
     code, took = coach.interrupt(signum)
     assert code == 0, coach.stderr_text()
     assert took < QUIT_TIMEOUT / 2, f"took {took:.1f} s to exit"
@@ -640,6 +656,7 @@ def test_check_listens_in_the_room_and_says_when_it_did_not_understand(
 ):
     """After its test sentence, ``check`` listens once: a question is all good; a sentence
     it heard but could not understand says to keep the microphone near."""
+    clip = speech.say(sentence, QUESTION_VOICE)  # before: Piper took seconds of the 8 s
     env = {**os.environ, **room.env(), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [str(COMMAND), "check"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -651,7 +668,7 @@ def test_check_listens_in_the_room_and_says_when_it_did_not_understand(
         for line in proc.stdout:  # ends early if the command does
             report.append(line)
             if line.startswith("say something now"):
-                say_into_mic(room, speech.say(sentence, QUESTION_VOICE))
+                say_into_mic(room, clip)
                 break
         out, err = proc.communicate(timeout=60)
     finally:

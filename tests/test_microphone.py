@@ -154,9 +154,12 @@ def test_speaker_leaks_into_the_microphone_at_the_chosen_level(room: Room) -> No
             lambda: sd.play(padded(speech), SAMPLE_RATE, device=room.output_device, blocking=True)
         )
         pcm = bytearray()
+        end = None  # once the player is done, a second more of audio (as record_while does)
         for chunk in chunks:
             pcm += chunk
-            if not player.is_alive() and len(pcm) > 2 * (len(speech) + SAMPLE_RATE):
+            if end is None and not player.is_alive():
+                end = len(pcm) + 2 * SAMPLE_RATE
+            if end is not None and len(pcm) >= end:
                 break
             assert len(pcm) < GENEROUS * SAMPLE_RATE * 2, "playback on the speaker never ended"
     heard = np.frombuffer(bytes(pcm), dtype="<i2")

@@ -37,6 +37,8 @@ RECOGNISABLE = (
 """Sentences PocketSphinx's default model picks words out of in espeak-ng's en-us voice."""
 CLEAR = SpeechSettings(rate=110, voice="en-us")
 """Settings PocketSphinx hears best."""
+SLACK = 0.5
+"""How far (s) a block of sound may have moved when underflows pushed silence into it."""
 WAIT = 30.0
 """Longest wait for playback that should take a few seconds (s); reached only when broken."""
 
@@ -431,6 +433,51 @@ def align(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
     return lag, float(np.corrcoef(segment, ref[: len(segment)])[0, 1])
 
 
+def heard_in(recording: np.ndarray, reference: np.ndarray, speaker: Speaker) -> tuple[int, float]:
+    """:func:`align`, forgiving the holes a starved machine punches in the sound.
+
+    When PortAudio reported an output underflow (the speaker's callback came too late: the
+    machine was busy), a stretch of the sound is silence in the room, or silence pushed
+    into it: one of 0.15 s brought the correlation of a short sentence from 1.0 to 0.74.
+    Then the correlation is the median over the 0.1 s blocks where the reference is loud,
+    each found within :data:`SLACK` of its place: most of the sound must be there, sample
+    for sample, in order.
+    """
+    lag, correlation = align(recording, reference)
+    if correlation > 0.9 or not speaker.underflows:
+        return lag, correlation
+    block, slack = SAMPLE_RATE // 10, int(SLACK * SAMPLE_RATE)
+    scores = []
+    for start in range(0, len(reference) - block + 1, block):
+        ref = reference[start : start + block]
+        around = recording[max(0, lag + start - slack) : lag + start + block + slack]
+        if np.abs(ref.astype(np.int32)).max() > 200 and len(around) > block:
+            scores.append(align(around, ref)[1] if np.any(around) else 0.0)
+    return lag, float(np.median(scores)) if scores else correlation
+
+
+def pushed_silence(heard: np.ndarray, reference: np.ndarray, speaker: Speaker) -> int:
+    """Samples of silence underflows pushed into ``heard`` (the room's recording of
+    ``reference``): its 10 ms frames of digital silence beyond those of ``reference``; 0 when
+    PortAudio reported no underflow."""
+    if not speaker.underflows:
+        return 0
+    frame = SAMPLE_RATE // 100
+
+    def silent(samples: np.ndarray) -> int:
+        usable = len(samples) // frame * frame
+        return int((~np.any(samples[:usable].reshape(-1, frame), axis=1)).sum())
+
+    return max(0, silent(heard) - silent(reference[: len(heard)])) * frame
+
+
+def heard_until(recording: np.ndarray, lag: int, reference: np.ndarray, speaker: Speaker) -> int:
+    """The last loud sample of ``recording`` from ``lag``, less the silence underflows pushed
+    into the sound before it."""
+    end = last_loud(recording) - lag
+    return end - pushed_silence(recording[lag : lag + end], reference, speaker)
+
+
 def last_loud(samples: np.ndarray, threshold: int = 200) -> int:
     loud = np.nonzero(np.abs(samples.astype(np.int32)) > threshold)[0]
     return int(loud[-1]) if len(loud) else -1
@@ -444,8 +491,20 @@ def wait_for(condition, timeout: float = WAIT) -> None:
 
 
 @pytest.fixture
-def room_speaker(room):
+def room_speaker(room, monkeypatch):
+    """A speaker into the room; its ``underflows`` lists the callbacks PortAudio called late,
+    its ``handed`` the blocks the callback handed to the device."""
+    callback = Speaker._callback
+
+    def counting(self, outdata, frames, time_info, status) -> None:
+        if status.output_underflow:
+            self.__dict__.setdefault("underflows", []).append(self.played_frames)
+        callback(self, outdata, frames, time_info, status)
+        self.__dict__.setdefault("handed", []).append(outdata[:, 0].copy())
+
+    monkeypatch.setattr(Speaker, "_callback", counting)
     speaker = Speaker(Voice(CLEAR), device=room.output_device)
+    speaker.__dict__.setdefault("underflows", [])
     yield speaker
     speaker.close()
 
@@ -457,13 +516,13 @@ def test_speech_played_into_the_room_is_heard_there(room, room_speaker, decoder)
     room_speaker.say(text)
     assert room_speaker.is_speaking()
     assert room_speaker.wait(WAIT)
-    time.sleep(0.2)  # let the device's buffer play out before the recording ends
+    room.wait_quiet(1.0)  # the device's buffer has played out (longer than any pause)
     recording = room.stop_recording()
     assert not room_speaker.is_speaking()
     assert room_speaker.current_text == text
     assert room_speaker.first_sample_at <= room_speaker.last_sample_at
-    _lag, correlation = align(recording, reference)
-    assert correlation > 0.9
+    _lag, correlation = heard_in(recording, reference, room_speaker)
+    assert correlation > 0.9, f"underflows: {room_speaker.underflows}"
     assert len(words(recognise(decoder, recording)) & words(text)) >= 2
 
 
@@ -475,13 +534,23 @@ def test_say_queues_after_what_is_playing(room, room_speaker):
     room_speaker.play(earcons.heard())
     room_speaker.say(second)
     assert room_speaker.wait(WAIT)
-    time.sleep(0.2)
+    room.wait_quiet(1.0)
     recording = room.stop_recording()
-    lag_first, corr_first = align(recording, ref_first)
-    lag_second, corr_second = align(recording, ref_second)
-    assert corr_first > 0.9 and corr_second > 0.9
-    gap = len(ref_first) + len(earcons.heard())
-    assert abs((lag_second - lag_first) - gap) < 0.05 * SAMPLE_RATE  # back to back, in order
+    lag_first, corr_first = heard_in(recording, ref_first, room_speaker)
+    lag_second, corr_second = heard_in(recording, ref_second, room_speaker)
+    assert corr_first > 0.9 and corr_second > 0.9, f"underflows: {room_speaker.underflows}"
+    both = np.concatenate([ref_first, earcons.heard()])
+    # Back to back, in order: sample for sample as handed to the device, and in the room
+    # unless late callbacks (a busy machine) pushed silence in between.
+    handed = np.concatenate(room_speaker.handed)
+    start = align(handed, ref_first)[0]
+    whole = np.concatenate([both, ref_second])
+    assert np.array_equal(handed[start : start + len(whole)], whole)
+    late = lag_second - lag_first - len(both)
+    if room_speaker.underflows:
+        assert 0 <= late + 0.05 * SAMPLE_RATE, f"underflows: {room_speaker.underflows}"
+    else:
+        assert abs(late) < 0.05 * SAMPLE_RATE
     assert room_speaker.current_text == second
 
 
@@ -494,13 +563,13 @@ def test_stop_cuts_a_long_sentence_short(room, room_speaker):
     room_speaker.stop()
     assert room_speaker.wait(WAIT)
     assert not room_speaker.is_speaking()
-    time.sleep(0.5)  # record well past the cut
+    room.wait_quiet(1.0)  # record well past the cut
     recording = room.stop_recording()
-    lag, correlation = align(recording, reference[:SAMPLE_RATE])
-    assert correlation > 0.9
+    lag, correlation = heard_in(recording, reference[:SAMPLE_RATE], room_speaker)
+    assert correlation > 0.9, f"underflows: {room_speaker.underflows}"
     played = room_speaker.played_frames
     assert played < len(reference) // 2  # the cut kept it well short of the whole sentence
-    heard = last_loud(recording) - lag
+    heard = heard_until(recording, lag, reference, room_speaker)
     # the room heard up to where the speaker stopped handing samples, not beyond
     assert 0.5 * SAMPLE_RATE < heard <= played + 0.1 * SAMPLE_RATE
     assert len(recording) - (lag + heard) > 0.2 * SAMPLE_RATE  # silence recorded after it
@@ -511,11 +580,13 @@ def test_max_seconds_cuts_the_sentence(room, room_speaker):
     room.start_recording()
     room_speaker.say(LONG, max_seconds=1.5)
     assert room_speaker.wait(WAIT)
-    time.sleep(0.3)
+    room.wait_quiet(1.0)
     recording = room.stop_recording()
     assert room_speaker.played_frames == int(1.5 * SAMPLE_RATE)
-    lag, _ = align(recording, room_speaker.voice.render(LONG)[:SAMPLE_RATE])
-    assert last_loud(recording) - lag <= 1.5 * SAMPLE_RATE
+    reference = room_speaker.voice.render(LONG)
+    lag, _ = heard_in(recording, reference[:SAMPLE_RATE], room_speaker)
+    slack = 0.05 * SAMPLE_RATE if room_speaker.underflows else 0  # pushed silence, estimated
+    assert heard_until(recording, lag, reference, room_speaker) <= 1.5 * SAMPLE_RATE + slack
 
 
 def test_prepare_returns_the_duration(room_speaker):
@@ -584,8 +655,8 @@ def test_a_sentence_said_right_after_stop_is_played(room, room_speaker):
     room_speaker.stop()
     room_speaker.say(reply)
     assert room_speaker.wait(WAIT)
-    time.sleep(0.3)
+    room.wait_quiet(1.0)
     recording = room.stop_recording()
-    _, correlation = align(recording, reference[: SAMPLE_RATE // 2])
-    assert correlation > 0.9
+    _, correlation = heard_in(recording, reference[: SAMPLE_RATE // 2], room_speaker)
+    assert correlation > 0.9, f"underflows: {room_speaker.underflows}"
     assert room_speaker.current_text == reply

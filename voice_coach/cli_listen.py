@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import queue
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,8 +223,11 @@ def run_check(args: argparse.Namespace) -> int:
         speaker.wait(30.0)
         print("speaker: played a test sentence (did you hear it?)")
         recogniser = select_engine(args.engine, args.model, cat, debug=args.debug)
+        # Listening before the prompt: what is said as soon as it shows is queued, not lost
+        # (on a busy machine the recogniser took seconds to open the microphone after it).
+        mic = MicrophoneSource(args.input_device).open()
         print(f"say something now, for example: {cat.intent('stretching').phrases[0]}")
-        peak, text = _listen_once(MicrophoneSource(args.input_device), recogniser, level_dbfs)
+        peak, text = _listen_once(mic, recogniser, level_dbfs)
     except ResourceMissing as exc:
         problems.append(str(exc))
         return _verdict(problems)
@@ -289,16 +291,20 @@ def _pick(chosen: str | None, kind: str) -> str | None:
 
 
 def _listen_once(mic: Any, recogniser: Any, level: Any) -> tuple[float, str]:
-    """Peak level and the first final transcript within :data:`CHECK_LISTEN_SECONDS`."""
+    """Peak level and the first final transcript within :data:`CHECK_LISTEN_SECONDS` of
+    audio (counted in audio, not on the clock: a slow recogniser still hears all of it)."""
+    from .audio import SAMPLE_RATE, SAMPLE_WIDTH
+
     peak = -120.0
-    deadline = time.monotonic() + CHECK_LISTEN_SECONDS
+    left = int(CHECK_LISTEN_SECONDS * SAMPLE_RATE) * SAMPLE_WIDTH
 
     def chunks() -> Iterator[bytes]:
-        nonlocal peak
+        nonlocal peak, left
         for chunk in mic:
             peak = max(peak, level(chunk))
             yield chunk
-            if time.monotonic() > deadline:
+            left -= len(chunk)
+            if left <= 0:
                 return
 
     text = ""
