@@ -30,7 +30,7 @@ import pytest
 from room import PLAYBACK_LATENCY_MS, Room
 from speech import SpeechMaker
 
-from voice_coach import catalogue
+from voice_coach import catalogue, speak
 from voice_coach.audio import SAMPLE_RATE, read_audio
 from voice_coach.routine import spoken_duration
 
@@ -575,6 +575,35 @@ def test_a_log_file_that_cannot_be_written_is_a_usage_error_before_listening(tmp
     )
     assert proc.returncode == 2, proc.stderr
     assert str(missing) in proc.stderr and proc.stdout == ""
+
+
+def test_a_speaker_lost_during_a_routine_is_said_at_once_in_one_line(room: Room, tmp_path: Path):
+    """The sound server drops the coach's stream mid-cue: one line of ours says so at once,
+    and none of what PortAudio prints about it from its own thread."""
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as sink:
+        proc = subprocess.Popen(
+            [str(COMMAND), "routine", "knee-to-chest"],
+            env={**os.environ, **room.env()},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while "output device stopped" not in err.read_text():  # a stream killed as it starts
+            assert time.monotonic() < deadline and proc.poll() is None, err.read_text()
+            for stream in room._list("sink-inputs"):  # may go unnoticed: kill it again
+                room._cli(f"kill-sink-input {stream['index']}")
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(QUIT_TIMEOUT)
+    lines = err.read_text().splitlines()
+    lost = [line for line in lines if "output device stopped" in line]
+    start = "voice-coach: the audio output device stopped (default); "  # "cut off" if mid-cue
+    end = f"tried again for {speak.REOPEN_SECONDS:g} s at the next thing to say"
+    assert lost and all(line.startswith(start) and line.endswith(end) for line in lost), lost
+    assert not any("Expression" in line or "Traceback" in line for line in lines), lines
 
 
 def test_a_sound_server_without_devices_gives_one_line_not_portaudios_own(tmp_path: Path):

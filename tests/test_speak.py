@@ -595,11 +595,18 @@ def test_prepare_returns_the_duration(room_speaker):
     assert room_speaker.voice.is_cached(RECOGNISABLE[1])
 
 
-def test_lost_output_device_is_a_clear_error_and_recovers(room, room_speaker):
+@pytest.mark.parametrize("announce", [True, False])
+def test_lost_output_device_is_a_clear_error_and_recovers(room, room_speaker, capfd, announce):
+    room_speaker.announce_loss = announce  # as listen and routine make it
     room_speaker.say(LONG)
     wait_for(lambda: room_speaker.played_frames > 0)
+    capfd.readouterr()
     for stream in room._list("sink-inputs"):  # pull the speaker's stream out from under it
         room._cli(f"kill-sink-input {stream['index']}")
+    wait_for(lambda: not room_speaker.is_speaking())
+    err = capfd.readouterr().err  # said at once, not at the next sentence
+    ours = [line for line in err.splitlines() if line.startswith("voice-coach:")]
+    assert len(ours) == announce and all("being said was cut off" in line for line in ours)
     with pytest.raises(ResourceMissing, match="output device stopped"):
         room_speaker.wait(WAIT)
     assert not room_speaker.is_speaking()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import faulthandler
 import importlib
 import io
 import logging
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = _Diagnostics(_open_stderr())
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _run(words)
+        return _run(words, console=argv is None)
     except KeyboardInterrupt:
         print("voice-coach: stopped.", file=sys.stderr)
         command = next((w for w in _argv_with_default(words) if not w.startswith("-")), "")
@@ -136,6 +137,24 @@ class _Diagnostics(io.TextIOBase):
     def isatty(self) -> bool:
         return self._stream.isatty()
 
+    def keep_native_messages_off(self) -> None:
+        """From now on write to a copy of descriptor 2, and send what C libraries write on
+        descriptor 2 itself to /dev/null: PortAudio reports a device that went away from its
+        own thread ("Expression ... failed"), where no silencing around a call reaches."""
+        self.flush()
+        try:
+            copy = os.dup(2)
+        except OSError:
+            return
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        self._stream = open(  # noqa: SIM115 - lives as long as the process
+            copy, "w", encoding="utf-8", errors="backslashreplace", buffering=1
+        )
+        if faulthandler.is_enabled():  # a hung process still shows its threads when aborted
+            faulthandler.enable(file=self._stream)
+
 
 def _open_stderr() -> TextIO:
     """``sys.stderr``, or /dev/null on descriptor 2 when the program was started with it
@@ -158,9 +177,11 @@ def _writes_results(args: argparse.Namespace) -> bool:
     return args.command in RESULT_COMMANDS or any(getattr(args, f, False) for f in RESULT_FLAGS)
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], console: bool = False) -> int:
     parser = build_parser()
     args = parser.parse_args(_argv_with_default(argv))
+    if console and not args.debug and isinstance(sys.stderr, _Diagnostics):
+        sys.stderr.keep_native_messages_off()
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",

@@ -78,7 +78,7 @@ def _voice_and_speaker(args: argparse.Namespace, quiet: bool = False) -> tuple[A
     voice = Voice(settings)
     if quiet:
         return voice, PrintSpeaker(voice)
-    return voice, Speaker(voice, device=args.output_device)
+    return voice, Speaker(voice, device=args.output_device, announce_loss=True)
 
 
 def run_listen(args: argparse.Namespace) -> int:

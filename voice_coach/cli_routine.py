@@ -71,7 +71,7 @@ def _run_aloud(routine: Any, args: argparse.Namespace) -> int:
     if args.quiet:
         speaker: Any = PrintSpeaker(voice, stream=io.StringIO())
     else:
-        speaker = Speaker(voice, device=args.output_device)
+        speaker = Speaker(voice, device=args.output_device, announce_loss=True)
     clock = MonotonicClock()
     try:
         timeline = build_timeline(

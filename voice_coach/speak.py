@@ -456,9 +456,14 @@ class Speaker:
     and ``wait``; after a lost device the next ``say``/``play`` tries to reopen it.
     """
 
-    def __init__(self, voice: Voice, device: str | int | None = None) -> None:
+    def __init__(
+        self, voice: Voice, device: str | int | None = None, announce_loss: bool = False
+    ) -> None:
+        """``announce_loss``: say on stderr the moment the device goes away (for the long
+        runs, ``listen`` and ``routine``; otherwise the next call raises it)."""
         self.voice = voice
         self.device = device_arg(device)
+        self.announce_loss = announce_loss
         self.current_text: str | None = None
         """The sentence being spoken, or the last one spoken (for echo checks); None before."""
         self.last_sample_at = 0.0
@@ -549,12 +554,22 @@ class Speaker:
     def _finished(self) -> None:
         """The stream ended: by close(), or because the device went away."""
         with self._lock:
-            if self._state.queue or self._stream is not None:
+            cut = bool(self._state.queue)
+            lost = cut or self._stream is not None
+            if lost:
                 self._state.error = ResourceMissing(
                     f"the audio output device stopped ({self.device or 'default'}); "
                     f"{NO_DEVICE_HINT}"
                 )
             self._state.queue.clear()
+        if lost and self.announce_loss:  # now, not when the next sentence finds it gone
+            print(
+                f"voice-coach: the audio output device stopped ({self.device or 'default'})"
+                + ("; what was being said was cut off" if cut else "")
+                + f"; it is tried again for {REOPEN_SECONDS:g} s at the next thing to say",
+                file=sys.stderr,
+                flush=True,
+            )
         self._idle.set()
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, _status: Any) -> None:
