@@ -293,7 +293,7 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_3():
 def test_ctrl_c_leaves_130_only_where_work_was_left_undone(monkeypatch, argv, code):
     from voice_coach import cli
 
-    def interrupted(_argv):
+    def interrupted(_argv, console=False):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "_run", interrupted)
