@@ -408,25 +408,28 @@ class Room:
                 raise RoomError(f"recording {ROOM_SINK}.monitor did not start: {self.log_tail()}")
             time.sleep(0.01)
 
-    def recorded(self) -> np.ndarray:
-        """The int16 samples of the speaker recorded so far (the recording goes on)."""
+    def recorded(self, since: int = 0) -> np.ndarray:
+        """The int16 samples of the speaker recorded so far from sample ``since`` (the
+        recording goes on)."""
         if self._recording is None:
             raise RoomError("not recording the room")
-        data = self._recording.path.read_bytes()
+        with self._recording.path.open("rb") as raw:
+            raw.seek(2 * since)
+            data = raw.read()
         return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
 
     def wait_quiet(
         self, seconds: float, since: int = 0, sound: float = 0.01, timeout: float = READY_TIMEOUT
-    ) -> np.ndarray:
+    ) -> None:
         """Wait until the recording holds ``sound`` seconds of sound after sample ``since``
-        and then ``seconds`` of quiet; the samples recorded so far.
+        and then ``seconds`` of quiet.
 
         Counted in recorded audio, not on the clock: however late the player or the recorder
         runs, the sound before the quiet is in the recording. Raises RoomError after
         ``timeout`` seconds (the sound never came, or never ended).
         """
         quiet = int(seconds * SAMPLE_RATE)
-        return self._wait_recorded(
+        self._wait_recorded(
             lambda loud, size: (
                 loud.sum() * QUIET_FRAME >= sound * SAMPLE_RATE
                 and size - (since + (int(np.flatnonzero(loud)[-1]) + 1) * QUIET_FRAME) >= quiet
@@ -445,20 +448,19 @@ class Room:
             f"{seconds:g} s of sound",
         )
 
-    def _wait_recorded(self, done, since: int, timeout: float, what: str) -> np.ndarray:  # noqa: ANN001
+    def _wait_recorded(self, done, since: int, timeout: float, what: str) -> None:  # noqa: ANN001
         """Poll the recording until ``done(loud frames after since, samples recorded)``."""
         deadline = time.monotonic() + timeout
         while True:
-            samples = self.recorded()
-            after = samples[since:]
+            after = self.recorded(since)  # only what is new: the coach shares the CPU
             usable = len(after) // QUIET_FRAME * QUIET_FRAME
             frames = np.abs(after[:usable].astype(np.int32)).reshape(-1, QUIET_FRAME)
             loud = frames.max(axis=1, initial=0) > QUIET_LEVEL
-            if done(loud, len(samples)):
-                return samples
+            if done(loud, since + len(after)):
+                return
             if time.monotonic() > deadline:
                 raise RoomError(f"no {what} in the room within {timeout:g} s")
-            time.sleep(0.02)
+            time.sleep(0.1)
 
     def stop_recording(self) -> np.ndarray:
         """Stop recording the speaker; the int16 16 kHz samples heard since the start."""

@@ -195,15 +195,27 @@ def test_float_to_int16_clips_instead_of_wrapping() -> None:
 # -- files that must fail cleanly ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("other", [-1.0, -0.7])
 def test_channels_in_opposite_phase_are_not_averaged_to_silence(
-    tmp_path: Path, speech: np.ndarray
+    tmp_path: Path, speech: np.ndarray, other: float
 ) -> None:
-    """A microphone wired the wrong way round: averaging would cancel the speech out."""
-    opposite = np.stack([speech, -speech], axis=1)
+    """A microphone wired the wrong way round: averaging would cancel the speech out (at
+    -0.7, leave it 16 dB quieter)."""
+    opposite = np.stack([speech, (other * speech).astype(np.int16)], axis=1)
     soundfile.write(tmp_path / "opposite.wav", opposite, SAMPLE_RATE, subtype="PCM_16")
     result = read_audio(tmp_path / "opposite.wav")
     assert correlation(result, speech) > 0.99
     assert level_ratio(result, speech) == pytest.approx(1.0, abs=0.01)
+
+
+def test_one_channel_of_many_carrying_the_sound_is_read_alone(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    """Sixteen channels, one live: averaged, the speech would be 24 dB quieter."""
+    many = np.zeros((len(speech), 16), dtype=np.int16)
+    many[:, 5] = speech
+    soundfile.write(tmp_path / "array.wav", many, SAMPLE_RATE, subtype="PCM_16")
+    assert np.array_equal(read_audio(tmp_path / "array.wav"), speech)
 
 
 def test_unrelated_channels_are_still_averaged(tmp_path: Path, speech: np.ndarray) -> None:
@@ -487,3 +499,18 @@ def test_a_file_longer_than_the_limit_is_refused_before_it_is_decoded(tmp_path: 
     assert_clear_input_error(path, f"longer than {MAX_FILE_SECONDS // 60} minutes")
     soundfile.write(path, np.zeros((MAX_FILE_SECONDS * rate, 6), np.int16), rate)
     assert len(read_audio(path)) == MAX_FILE_SECONDS * SAMPLE_RATE
+
+
+def test_silencing_stderr_on_two_threads_at_once_puts_it_back(capfd) -> None:
+    """Streams open and close on the listener's thread and the main one at once: the blocks
+    end in any order, and descriptor 2 must come back (it used to stay on /dev/null)."""
+    from voice_coach.errors import native_messages_silenced
+
+    first, second = native_messages_silenced(), native_messages_silenced()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    os.write(2, b"still silenced\n")
+    second.__exit__(None, None, None)
+    os.write(2, b"back\n")
+    assert capfd.readouterr().err == "back\n"

@@ -331,6 +331,7 @@ def test_the_console_script_runs_the_command_line():
     script = Path(sys.executable).with_name("voice-coach")
     if not script.exists():
         pytest.skip(f"no console script next to {sys.executable}: the package is not installed")
+    assert "from voice_coach.console import main" in script.read_text()  # ready for Ctrl-C
     result = subprocess.run(
         [str(script), "--version"], capture_output=True, text=True, timeout=60, check=False
     )

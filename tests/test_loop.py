@@ -221,10 +221,10 @@ def test_microphone_faults_are_said_once_and_recovery_is_announced(session, spea
     assert speaker.texts() == [CAT.line("loop_mic_lost")]
     printed = capsys.readouterr().err.splitlines()  # each new fault once, not each retry
     assert printed == [
-        "voice-coach: microphone pulse stopped: no audio for 2 s; trying again in 1 s, "
-        "and on until it is back",
-        "voice-coach: cannot open microphone pulse: gone; trying again in 4 s, and on until "
-        "it is back",
+        "voice-coach: microphone pulse stopped: no audio for 2 s; retrying until it is back "
+        "(next try in 1 s)",
+        "voice-coach: cannot open microphone pulse: gone; retrying until it is back (next try "
+        "in 4 s)",
     ]
     session.handle_event(MicBack())
     assert speaker.texts()[-1] == CAT.line("loop_mic_back")

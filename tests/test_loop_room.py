@@ -523,7 +523,9 @@ def test_a_lost_microphone_is_reported_and_the_coach_carries_on_after_replugging
     recording = RoomRecording(room)
     room.unplug_mic()
     lost_at = coach.wait_said(lost)
-    coach.wait_for("a message on stderr", lambda: any("trying again" in s for s in coach.stderr))
+    coach.wait_for(
+        "a message on stderr", lambda: any("retrying until it is back" in s for s in coach.stderr)
+    )
     room.replug_mic()
     back_at = coach.wait_said(back)
     recording.wait_heard(max(back_at, reply_ends(lost_at, lost)), back)
@@ -597,11 +599,15 @@ def test_a_speaker_lost_during_a_routine_is_said_at_once_in_one_line(room: Room,
             time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(QUIT_TIMEOUT)
+        try:
+            proc.wait(QUIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
     lines = err.read_text().splitlines()
     lost = [line for line in lines if "output device stopped" in line]
     start = "voice-coach: the audio output device stopped (default); "  # "cut off" if mid-cue
-    end = f"tried again for {speak.REOPEN_SECONDS:g} s at the next thing to say"
+    end = f"reopened (for up to {speak.REOPEN_SECONDS:g} s) before the next sentence"
     assert lost and all(line.startswith(start) and line.endswith(end) for line in lost), lost
     assert not any("Expression" in line or "Traceback" in line for line in lines), lines
 

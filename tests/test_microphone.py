@@ -349,3 +349,50 @@ def test_devices_without_portaudio_names_the_package(
     assert cli.main(["devices"]) == 3
     err = capsys.readouterr().err
     assert "libportaudio2" in err and len(err.strip().splitlines()) == 1
+
+
+CTRL_C_WHILE_A_STREAM_OPENS = """
+import os, signal, sys
+from voice_coach import microphone, speak
+from voice_coach.errors import interrupt
+
+signal.signal(signal.SIGINT, interrupt)  # as the console script does
+for cls in (microphone.MicrophoneSource, speak.Speaker):
+    start = cls._start
+
+    def interrupted_start(self, *args, start=start):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while PortAudio opens the stream
+        return start(self, *args)
+
+    cls._start = interrupted_start
+
+
+def streams(kind):  # what the sound server has open for this process
+    return subprocess.run(["pactl", "list", "short", kind], capture_output=True, text=True).stdout
+
+
+import subprocess
+
+try:
+    microphone.MicrophoneSource(sys.argv[1]).open()
+except KeyboardInterrupt:
+    print("recording streams:", repr(streams("source-outputs")), flush=True)
+try:
+    speak.Speaker(speak.Voice(), device=sys.argv[1])
+except KeyboardInterrupt:
+    print("playing streams:", repr(streams("sink-inputs")), flush=True)
+"""
+
+
+def test_ctrl_c_while_a_stream_opens_leaves_no_stream_open(room: Room) -> None:
+    """The interrupt waits for the stream to open, then closes it: neither the microphone's
+    caller nor the speaker's gets an object to close it with."""
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHILE_A_STREAM_OPENS, room.input_device],
+        env={**room.env_full(), "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+        timeout=GENEROUS * 2,
+        check=False,
+    )
+    assert proc.stdout == "recording streams: ''\nplaying streams: ''\n", proc.stderr

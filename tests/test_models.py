@@ -507,12 +507,14 @@ def test_http_404_fails_at_once(server, tmp_path):
     assert len(server.requests) == 1
 
 
-def unreached(tmp_path: Path, base: str) -> str:
-    """The message of a download from ``base`` that never gets a byte."""
-    info = ModelInfo.from_dict({**GOOD, "name": FOLDER, "folder": FOLDER})
+def unreached(tmp_path: Path, base: str, mirror: bool = True) -> str:
+    """The message of a download from ``base`` (a mirror's, or the manifest's own) that
+    never gets a byte."""
+    url = f"{base}/{FOLDER}.zip" if not mirror else GOOD["url"]
+    info = ModelInfo.from_dict({**GOOD, "name": FOLDER, "folder": FOLDER, "url": url})
     dest = tmp_path / "models"
     with pytest.raises(ResourceMissing) as caught:
-        fetch({FOLDER: info}, dest, base_url=base, retries=1)
+        fetch({FOLDER: info}, dest, base_url=base if mirror else None, retries=1)
     message = str(caught.value)
     assert info.url in message and str(dest) in message and models.ENV_MODEL in message
     assert "\n" not in message
@@ -522,14 +524,27 @@ def unreached(tmp_path: Path, base: str) -> str:
 
 def test_a_name_that_cannot_be_looked_up_says_offline(tmp_path):
     message = unreached(tmp_path, "http://voice-coach-mirror.invalid")
-    assert "voice-coach-mirror.invalid cannot be looked up: this machine seems offline" in message
+    assert (
+        "the name voice-coach-mirror.invalid cannot be looked up: this machine seems offline, "
+        "or VOICE_COACH_MODEL_URL names a host that does not exist"
+    ) in message
+
+
+def test_the_manifests_own_server_unreached_does_not_blame_a_mirror(tmp_path):
+    message = unreached(tmp_path, "http://voice-coach-models.invalid", mirror=False)
+    assert message.count("this machine seems offline") == 1 and models.ENV_URL not in message
+    port = closed_port()
+    message = unreached(tmp_path, f"http://127.0.0.1:{port}", mirror=False)
+    assert "accepts connections: the server may be down; try again later" in message
 
 
 def test_a_refused_connection_says_to_check_the_address_not_offline(tmp_path):
     port = closed_port()
     message = unreached(tmp_path, f"http://127.0.0.1:{port}")
     assert "connection refused" in message and "offline" not in message
-    assert f"nothing at 127.0.0.1:{port} accepts connections: check the address" in message
+    assert (
+        f"nothing at 127.0.0.1:{port} accepts connections: check VOICE_COACH_MODEL_URL" in message
+    )
 
 
 def test_a_server_that_keeps_failing_says_to_try_later(tmp_path, server):
@@ -614,7 +629,7 @@ def test_cli_download_unreached_and_mismatch(isolated, capsys, monkeypatch, serv
     monkeypatch.setenv(models.ENV_URL, f"http://127.0.0.1:{closed_port()}/")
     dest = isolated / "dl"
     code, out, err = run_cli(capsys, "download", "--dir", str(dest))
-    assert (code, out) == (3, "") and "check the address, and VOICE_COACH_MODEL_URL" in err
+    assert (code, out) == (3, "") and "accepts connections: check VOICE_COACH_MODEL_URL" in err
     # The real manifest's pin against a fake archive served under the real file name.
     data = model_zip()
     server.files[f"/{FOLDER}.zip"] = data

@@ -79,10 +79,11 @@ PIPE_BLOCK = 1 << 20
 MAX_FILE_CHANNELS = 64
 """Most channels of a file taken as a recording (a microphone array's); a header giving more
 is damaged (a 1000-channel header would make two channels' bytes 0.002 s of audio)."""
-CANCELLED_DB = 20.0
-"""When averaging a file's channels leaves the sound this much (dB) quieter than its
-loudest channel, the channels are in opposite phase (a microphone wired the wrong way
-round) and that channel is read alone."""
+CANCELLED_DB = 10.0
+"""When averaging a file's channels leaves the sound this much (dB) quieter than they are on
+average, they cancel out (channels in opposite phase: a microphone wired the wrong way
+round), or one of many carries the sound alone: the loudest is read alone. Two channels of
+one voice never come near it (the same sound: 0 dB; unrelated sounds: -3 dB)."""
 _DAMAGED_HEADER = ("SF_INFO struct incomplete", "Channel count is zero")
 """libsndfile's words for a header it cannot use (a rate or channel count of 0)."""
 
@@ -176,8 +177,8 @@ def _read_mono(name: str, sound: soundfile.SoundFile) -> tuple[np.ndarray, int]:
     the loudest alone when averaging them cancels the sound out (:data:`CANCELLED_DB`)."""
     mono, frames, power = _read_channel(name, sound)
     loudest = int(np.argmax(power[:-1]))
-    if sound.channels > 1 and power[-1] < power[loudest] * 10 ** (-CANCELLED_DB / 10):
-        log.info("%s: its channels cancel out when averaged; reading channel %d", name, loudest)
+    if sound.channels > 1 and power[-1] < power[:-1].mean() * 10 ** (-CANCELLED_DB / 10):
+        log.info("%s: averaged, its channels are far quieter; reading channel %d", name, loudest)
         sound.seek(0)
         mono, frames, _ = _read_channel(name, sound, loudest)
     return mono, frames
@@ -205,8 +206,8 @@ def _read_channel(
                 "understands spoken requests: cut it into shorter files"
             )
         mono = block.mean(axis=1) if channel is None else block[:, channel]
-        power[:-1] += np.square(block, dtype=np.float64).sum(axis=0)
-        power[-1] += np.square(mono, dtype=np.float64).sum()
+        power[:-1] += np.einsum("ij,ij->j", block, block)  # float32 per block: no copy
+        power[-1] += float(np.dot(mono, mono))
         parts.append(mono if stream is None else stream.resample_chunk(mono))
     if stream is not None:
         parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))

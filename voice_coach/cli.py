@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from . import __version__
-from .errors import CoachError, ExitCode, interrupt
+from .errors import CoachError, ExitCode, interrupt, native_messages_off
 
 COMMAND_MODULES = (
     "voice_coach.cli_listen",
@@ -137,6 +137,14 @@ class _Diagnostics(io.TextIOBase):
     def isatty(self) -> bool:
         return self._stream.isatty()
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "errors", None) or "backslashreplace"
+
     def keep_native_messages_off(self) -> None:
         """From now on write to a copy of descriptor 2, and send what C libraries write on
         descriptor 2 itself to /dev/null: PortAudio reports a device that went away from its
@@ -150,10 +158,12 @@ class _Diagnostics(io.TextIOBase):
         os.dup2(null, 2)
         os.close(null)
         self._stream = open(  # noqa: SIM115 - lives as long as the process
-            copy, "w", encoding="utf-8", errors="backslashreplace", buffering=1
+            copy, "w", encoding=self.encoding, errors=self.errors, buffering=1
         )
-        if faulthandler.is_enabled():  # a hung process still shows its threads when aborted
-            faulthandler.enable(file=self._stream)
+        native_messages_off()
+        # A crash in a C library would now end without a word: Python's fault handler still
+        # says where (and a hung process aborted shows its threads).
+        faulthandler.enable(file=self._stream)
 
 
 def _open_stderr() -> TextIO:

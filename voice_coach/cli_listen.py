@@ -206,28 +206,24 @@ def run_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     _report_devices(args, problems)
     if problems:  # no sound test without devices; the speech engine can still be checked
-        try:
-            with contextlib.redirect_stderr(sys.stdout):  # which engine: part of the report
-                select_engine(args.engine, args.model, cat, debug=args.debug)
-        except (ResourceMissing, UsageError) as exc:
-            problems.append(str(exc))
-        return _verdict(problems)
+        return _verdict_without_sound(args, cat, problems)
     try:
         _, speaker = _voice_and_speaker(args)
     except ResourceMissing as exc:  # listed, but it would not open
         problems.append(str(exc))
-        return _verdict(problems)
+        return _verdict_without_sound(args, cat, problems)
     try:
+        # Everything that takes time comes before the spoken prompt, and the microphone
+        # opens as soon as it ends: what is said right after it is heard (on a busy machine
+        # loading the recogniser after it took seconds).
+        recogniser = select_engine(args.engine, args.model, cat, debug=args.debug)
         speaker.say(cat.line("speech_out_sound_check"))
         speaker.say(cat.line("check_say_something"))
         speaker.wait(30.0)
-        print("speaker: played a test sentence (did you hear it?)")
-        recogniser = select_engine(args.engine, args.model, cat, debug=args.debug)
-        # Listening before the prompt: what is said as soon as it shows is queued, not lost
-        # (on a busy machine the recogniser took seconds to open the microphone after it).
-        mic = MicrophoneSource(args.input_device).open()
-        print(f"say something now, for example: {cat.intent('stretching').phrases[0]}")
-        peak, text = _listen_once(mic, recogniser, level_dbfs)
+        with MicrophoneSource(args.input_device) as mic:
+            print("speaker: played a test sentence (did you hear it?)")
+            print(f"say something now, for example: {cat.intent('stretching').phrases[0]}")
+            peak, text = _listen_once(mic, recogniser, level_dbfs)
     except ResourceMissing as exc:
         problems.append(str(exc))
         return _verdict(problems)
@@ -316,6 +312,20 @@ def _listen_once(mic: Any, recogniser: Any, level: Any) -> tuple[float, str]:
     finally:
         mic.close()
     return peak, text
+
+
+def _verdict_without_sound(
+    args: argparse.Namespace, cat: catalogue.Catalogue, problems: list[str]
+) -> int:
+    """The verdict when no sound test can run: the speech engine is still checked."""
+    from .recognise import select_engine
+
+    try:
+        with contextlib.redirect_stderr(sys.stdout):  # which engine: part of the report
+            select_engine(args.engine, args.model, cat, debug=args.debug)
+    except (ResourceMissing, UsageError) as exc:
+        problems.append(str(exc))
+    return _verdict(problems)
 
 
 def _verdict(problems: list[str]) -> int:

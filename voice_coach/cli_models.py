@@ -89,7 +89,11 @@ def _warn_of_language(found: Path, wanted: str) -> None:
     that it knows English words only when it loads it."""
     if not os.environ.get(models.ENV_MODEL, "").strip():
         return  # a scanned model is of the language asked for
-    language = models.folder_language(found.name, models.load_manifest())
+    try:
+        manifest = models.load_manifest()
+    except ResourceMissing:  # the lookup went on without it too
+        manifest = {}
+    language = models.folder_language(found.name, manifest)
     if language is None:
         why = f"its name does not say its language (the coach needs {wanted!r})"
     elif not models.language_matches(language, wanted):
@@ -97,8 +101,9 @@ def _warn_of_language(found: Path, wanted: str) -> None:
     else:
         return
     print(
-        f"voice-coach: {models.ENV_MODEL} chooses {found}, but {why}; a model that does "
-        "not know the catalogue's English words is passed over for pocketsphinx when it loads",
+        f"voice-coach: {models.ENV_MODEL} chooses {found}, but {why}; loading tells: a model "
+        "that does not know the catalogue's English words is passed over for pocketsphinx "
+        "(--engine vosk refuses it)",
         file=sys.stderr,
     )
 

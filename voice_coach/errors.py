@@ -69,29 +69,66 @@ class CatalogueError(ResourceMissing):
     """A file in prompts/ is broken or incomplete; the message names the file and entry."""
 
 
+class _Silencing:
+    """Descriptor 2's state for :func:`native_messages_silenced` (shared by every thread)."""
+
+    lock = threading.Lock()
+    depth = 0
+    """Blocks running now, on any thread; the first saves descriptor 2, the last restores it."""
+    saved = -1
+    """A copy of descriptor 2 from before the first block."""
+    off = False
+    """Descriptor 2 is /dev/null for the whole run (:func:`native_messages_off`)."""
+
+
+def native_messages_off() -> None:
+    """Note that descriptor 2 is /dev/null for the rest of the run (the console script does
+    that unless --debug): :func:`native_messages_silenced` has nothing left to do."""
+    _Silencing.off = True
+
+
 @contextlib.contextmanager
 def native_messages_silenced() -> Iterator[None]:
     """Silence what C libraries write to stderr while the block runs (Kaldi's option help for
     a model that does not load, mpg123's complaints about a damaged MP3), so the user sees
     our one-line message; with ``--debug`` they are left to show. The descriptor is the
-    process's: other threads' stderr is silenced too, so keep the block short."""
-    if log.isEnabledFor(logging.DEBUG) or sys.stderr is None:
+    process's: other threads' stderr is silenced too, so keep the block short. Blocks on
+    several threads at once share one silencing."""
+    if _Silencing.off or log.isEnabledFor(logging.DEBUG) or sys.stderr is None:
         yield
         return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # stderr closed (2>&-): nothing to silence
-        yield
+    if not _silence():
+        yield  # stderr closed (2>&-): nothing to silence
         return
-    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(null, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+        _unsilence()
+
+
+def _silence() -> bool:
+    """Enter a silencing; False when stderr cannot be silenced."""
+    with _Silencing.lock:
+        if _Silencing.depth == 0:
+            try:
+                sys.stderr.flush()
+                _Silencing.saved = os.dup(2)
+            except (OSError, ValueError):
+                return False
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+        _Silencing.depth += 1
+        return True
+
+
+def _unsilence() -> None:
+    """Leave a silencing; the last one out puts descriptor 2 back."""
+    with _Silencing.lock:
+        _Silencing.depth -= 1
+        if _Silencing.depth == 0:
+            os.dup2(_Silencing.saved, 2)
+            os.close(_Silencing.saved)
 
 
 class _Deferral:

@@ -586,8 +586,8 @@ class Session:
             log.debug("%s; trying again in %g s", event.message, event.retry_in)
         else:
             print(
-                f"voice-coach: {event.message}; trying again in {event.retry_in:g} s, "
-                "and on until it is back",
+                f"voice-coach: {event.message}; retrying until it is back (next try in "
+                f"{event.retry_in:g} s)",
                 flush=True,
                 file=sys.stderr,
             )

@@ -219,14 +219,18 @@ class MicrophoneSource:
     def open(self) -> MicrophoneSource:
         """Open and start the stream (no-op when open); ResourceMissing when impossible."""
         sd = import_sounddevice()
-        with self._lock:
-            if self._stream is not None:
-                return self
-            self._label = self._describe_request()
-            chunks: queue.Queue = queue.Queue(maxsize=self._max_chunks)
-            with portaudio_call():  # not between opening the stream and keeping it
-                self._stream, self._queue = self._start(sd, chunks), chunks
-            log.debug("microphone %s open (%d frames per chunk)", self._label, self.frames)
+        try:
+            with self._lock:
+                if self._stream is not None:
+                    return self
+                self._label = self._describe_request()
+                chunks: queue.Queue = queue.Queue(maxsize=self._max_chunks)
+                with portaudio_call():  # not between opening the stream and keeping it
+                    self._stream, self._queue = self._start(sd, chunks), chunks
+                log.debug("microphone %s open (%d frames per chunk)", self._label, self.frames)
+        except KeyboardInterrupt:  # held back while it opened: the caller gets no source
+            self.close()
+            raise
         return self
 
     def _start(self, sd: ModuleType, chunks: queue.Queue) -> Any:

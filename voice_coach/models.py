@@ -530,7 +530,7 @@ def _fetch_and_install(
         _fetch(url, part, info, bar, options)
     except _Retryable as exc:
         started = part.exists() and part.stat().st_size > 0
-        why = _why_unreached(exc, url)
+        why = _why_unreached(exc, url, custom=url != info.url)
         if started:
             why = "the download kept breaking off (run the same command to resume)"
         raise ResourceMissing(
@@ -547,16 +547,23 @@ def _fetch_and_install(
         part.unlink(missing_ok=True)
 
 
-def _why_unreached(exc: _Retryable, url: str) -> str:
-    """What a download that never started says about the network, from its first cause."""
+def _why_unreached(exc: _Retryable, url: str, custom: bool) -> str:
+    """What a download that never started says about the network, from the cause of its
+    last attempt; ``custom`` when the address came from :data:`ENV_URL` (or ``base_url``)."""
     reason = getattr(exc.__cause__, "reason", exc.__cause__)
-    host = urllib.parse.urlsplit(url).netloc
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or parts.netloc  # never the user name and password of a mirror
+    with contextlib.suppress(ValueError):
+        host += f":{parts.port}" if parts.port else ""
     if isinstance(exc.__cause__, urllib.error.HTTPError):
         return f"{host} kept answering with an error: try again later"
     if isinstance(reason, ConnectionRefusedError):
-        return f"nothing at {host} accepts connections: check the address, and {ENV_URL} if set"
+        if custom:
+            return f"nothing at {host} accepts connections: check {ENV_URL}"
+        return f"nothing at {host} accepts connections: the server may be down; try again later"
     if isinstance(reason, socket.gaierror):
-        return f"the name {host} cannot be looked up: this machine seems offline"
+        wrong = f", or {ENV_URL} names a host that does not exist" if custom else ""
+        return f"the name {host} cannot be looked up: this machine seems offline{wrong}"
     return f"{host} does not answer: this machine may be offline or the server down"
 
 

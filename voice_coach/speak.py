@@ -487,11 +487,15 @@ class Speaker:
     def _open(self) -> None:
         sd = import_sounddevice()
         info = output_device_info(self.device)
-        with portaudio_call():  # not between opening the stream and keeping it
-            stream = self._start(sd, info)
-            with self._lock:
-                self._state.error = None
-            self._stream = stream
+        try:
+            with portaudio_call():  # not between opening the stream and keeping it
+                stream = self._start(sd, info)
+                with self._lock:
+                    self._state.error = None
+                self._stream = stream
+        except KeyboardInterrupt:  # held back while it opened: from __init__, no one closes it
+            self._close_stream(abort=True)
+            raise
 
     def _start(self, sd: Any, info: dict[str, Any]) -> Any:
         """Open and start the output stream; ResourceMissing when impossible."""
@@ -558,19 +562,22 @@ class Speaker:
             lost = cut or self._stream is not None
             if lost:
                 self._state.error = ResourceMissing(
-                    f"the audio output device stopped ({self.device or 'default'}); "
-                    f"{NO_DEVICE_HINT}"
+                    f"the audio output device stopped ({self._device_name()}); {NO_DEVICE_HINT}"
                 )
             self._state.queue.clear()
         if lost and self.announce_loss:  # now, not when the next sentence finds it gone
             print(
-                f"voice-coach: the audio output device stopped ({self.device or 'default'})"
+                f"voice-coach: the audio output device stopped ({self._device_name()})"
                 + ("; what was being said was cut off" if cut else "")
-                + f"; it is tried again for {REOPEN_SECONDS:g} s at the next thing to say",
+                + f"; it will be reopened (for up to {REOPEN_SECONDS:g} s) before the next "
+                "sentence",
                 file=sys.stderr,
                 flush=True,
             )
         self._idle.set()
+
+    def _device_name(self) -> str:
+        return "default" if self.device is None else str(self.device)
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, _status: Any) -> None:
         out = outdata[:, 0]
