@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from . import __version__
-from .errors import CoachError, ExitCode, interrupt, native_messages_off
+from .errors import CoachError, ExitCode, interrupt, native_messages_off, to_devnull
 
 COMMAND_MODULES = (
     "voice_coach.cli_listen",
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _drop_stdout() -> None:
     """Python would flush stdout again at exit and report the failed write once more."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    to_devnull(sys.stdout.fileno())
 
 
 class _Diagnostics(io.TextIOBase):
@@ -154,9 +154,7 @@ class _Diagnostics(io.TextIOBase):
             copy = os.dup(2)
         except OSError:
             return
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
+        to_devnull(2)
         self._stream = open(  # noqa: SIM115 - lives as long as the process
             copy, "w", encoding=self.encoding, errors=self.errors, buffering=1
         )
@@ -175,10 +173,7 @@ def _open_stderr() -> TextIO:
     try:
         os.fstat(2)
     except OSError:
-        null = os.open(os.devnull, os.O_WRONLY)
-        if null != 2:
-            os.dup2(null, 2)
-            os.close(null)
+        to_devnull(2)
     return open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
 
 

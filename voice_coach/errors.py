@@ -81,6 +81,14 @@ class _Silencing:
     """Descriptor 2 is /dev/null for the whole run (:func:`native_messages_off`)."""
 
 
+def to_devnull(fd: int) -> None:
+    """Point descriptor ``fd`` at /dev/null, whether it was open or closed."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    if null != fd:  # fd was closed and the lowest free: it is /dev/null already
+        os.dup2(null, fd)
+        os.close(null)
+
+
 def native_messages_off() -> None:
     """Note that descriptor 2 is /dev/null for the rest of the run (the console script does
     that unless --debug): :func:`native_messages_silenced` has nothing left to do."""
@@ -115,9 +123,7 @@ def _silence() -> bool:
                 _Silencing.saved = os.dup(2)
             except (OSError, ValueError):
                 return False
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 2)
-            os.close(null)
+            to_devnull(2)
         _Silencing.depth += 1
         return True
 
