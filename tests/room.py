@@ -62,11 +62,10 @@ READY_TIMEOUT = 20.0
 _RAW = ["--raw", "--format=s16le", f"--rate={SAMPLE_RATE}", "--channels=1"]
 RECORD_LATENCY_MS = 20
 """Fragment size of room recordings (ms): small, so recordings start and stop promptly."""
-QUIET_LEVEL = 200
-"""Largest sample (of 32,767) in a quiet frame of a recording (the null sinks are digitally
-silent)."""
-QUIET_FRAME = SAMPLE_RATE // 100
-"""Samples in the 10 ms frames a recording is judged loud or quiet by."""
+LOUD_DBFS = -40.0
+"""A 10 ms frame louder than this (RMS) is sound; the null sinks are digitally silent."""
+FRAME = SAMPLE_RATE // 100
+"""Samples in one 10 ms analysis frame."""
 PLAYBACK_LATENCY_MS = 250
 """Buffer of playback into the mic (ms): large, so a CPU-starved test machine adds no gaps."""
 
@@ -113,6 +112,20 @@ def _end(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def loud_frames(samples: np.ndarray) -> np.ndarray:
+    """True for each 10 ms frame of ``samples`` louder than :data:`LOUD_DBFS`."""
+    usable = len(samples) // FRAME * FRAME
+    frames = samples[:usable].astype(np.float64).reshape(-1, FRAME) / 32768.0
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    return rms > 10 ** (LOUD_DBFS / 20)
+
+
+def pcm_samples(data: bytes) -> np.ndarray:
+    """The int16 samples of raw little-endian PCM (a last odd byte, still being written,
+    left out)."""
+    return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
+
+
 @dataclass
 class Recording:
     """A running ``pacat --record`` of one source into a raw file."""
@@ -124,7 +137,7 @@ class Recording:
         """Stop recording; the int16 samples recorded."""
         _end(self.process)
         data = self.path.read_bytes()
-        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
+        return pcm_samples(data)
 
 
 @dataclass
@@ -416,7 +429,7 @@ class Room:
         with self._recording.path.open("rb") as raw:
             raw.seek(2 * since)
             data = raw.read()
-        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
+        return pcm_samples(data)
 
     def wait_quiet(
         self, seconds: float, since: int = 0, sound: float = 0.01, timeout: float = READY_TIMEOUT
@@ -431,8 +444,8 @@ class Room:
         quiet = int(seconds * SAMPLE_RATE)
         self._wait_recorded(
             lambda loud, size: (
-                loud.sum() * QUIET_FRAME >= sound * SAMPLE_RATE
-                and size - (since + (int(np.flatnonzero(loud)[-1]) + 1) * QUIET_FRAME) >= quiet
+                loud.sum() * FRAME >= sound * SAMPLE_RATE
+                and size - (since + (int(np.flatnonzero(loud)[-1]) + 1) * FRAME) >= quiet
             ),
             since,
             timeout,
@@ -442,7 +455,7 @@ class Room:
     def wait_sound(self, seconds: float, since: int = 0, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the recording holds ``seconds`` of sound after sample ``since``."""
         self._wait_recorded(
-            lambda loud, _size: loud.sum() * QUIET_FRAME >= seconds * SAMPLE_RATE,
+            lambda loud, _size: loud.sum() * FRAME >= seconds * SAMPLE_RATE,
             since,
             timeout,
             f"{seconds:g} s of sound",
@@ -453,9 +466,7 @@ class Room:
         deadline = time.monotonic() + timeout
         while True:
             after = self.recorded(since)  # only what is new: the coach shares the CPU
-            usable = len(after) // QUIET_FRAME * QUIET_FRAME
-            frames = np.abs(after[:usable].astype(np.int32)).reshape(-1, QUIET_FRAME)
-            loud = frames.max(axis=1, initial=0) > QUIET_LEVEL
+            loud = loud_frames(after)
             if done(loud, since + len(after)):
                 return
             if time.monotonic() > deadline:

@@ -501,7 +501,7 @@ def test_a_file_longer_than_the_limit_is_refused_before_it_is_decoded(tmp_path: 
     assert len(read_audio(path)) == MAX_FILE_SECONDS * SAMPLE_RATE
 
 
-def test_silencing_stderr_on_two_threads_at_once_puts_it_back(capfd) -> None:
+def test_overlapping_silencings_of_stderr_put_it_back(capfd) -> None:
     """Streams open and close on the listener's thread and the main one at once: the blocks
     end in any order, and descriptor 2 must come back (it used to stay on /dev/null)."""
     from voice_coach.errors import native_messages_silenced

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from room import PLAYBACK_LATENCY_MS, Room
+from room import FRAME, PLAYBACK_LATENCY_MS, Room, loud_frames
 from speech import SpeechMaker
 
 from voice_coach import catalogue, speak
@@ -52,10 +52,6 @@ AFTER_REPLY = 1.0
 """Quiet left after the coach's reply before the next question (s), as a person would."""
 PLAY_TAIL = 2 * PLAYBACK_LATENCY_MS / 1000
 """Silence ``Room.play_into_mic`` adds after a sound (s)."""
-LOUD_DBFS = -40.0
-"""A 10 ms frame louder than this (RMS) is sound; the null sinks are digitally silent."""
-FRAME = SAMPLE_RATE // 100
-"""Frames in one 10 ms analysis frame."""
 QUESTION_VOICE = "piper_joe"
 """Voice the user's questions are spoken in."""
 COMMAND_VOICE = "flite_slt"
@@ -217,14 +213,6 @@ class Said:
 
     start: float
     end: float
-
-
-def loud_frames(samples: np.ndarray) -> np.ndarray:
-    """True for each 10 ms frame of ``samples`` louder than :data:`LOUD_DBFS`."""
-    usable = len(samples) // FRAME * FRAME
-    frames = samples[:usable].astype(np.float64).reshape(-1, FRAME) / 32768.0
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    return rms > 10 ** (LOUD_DBFS / 20)
 
 
 def say_into_mic(room: Room, path: Path, gain_db: float = 0.0) -> Said:

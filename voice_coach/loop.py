@@ -370,9 +370,8 @@ class Session:
         self.meter: LevelMeter | None = None
         """The listener's microphone levels (None: commands are not checked for loudness)."""
         self.utterance = _Utterance()
-        self.mic_lost = False
-        self._mic_message: str | None = None
-        """The microphone fault last printed (None once it is back)."""
+        self._mic_fault: str | None = None
+        """The microphone fault last printed; None while the microphone works."""
         self._spotted: tuple[str | None, float] = (None, float("-inf"))
         """The intent a spotted command last acted on, and when (monotonic s)."""
         self._commands: dict[str | None, tuple[frozenset[str], tuple[str, ...]]] = {}
@@ -383,8 +382,7 @@ class Session:
         if isinstance(event, MicLost):
             self._mic_lost(event)
         elif isinstance(event, MicBack):
-            self.mic_lost = False
-            self._mic_message = None
+            self._mic_fault = None
             self.speak(self.cat.line("loop_mic_back"))
         elif isinstance(event, Spotted):
             self.spotted(event.text)
@@ -582,7 +580,7 @@ class Session:
     def _mic_lost(self, event: MicLost) -> None:
         """Say the loss once; print it when it is new (the retries every few seconds would
         repeat the same line for as long as the microphone is away)."""
-        if event.message == self._mic_message:
+        if event.message == self._mic_fault:
             log.debug("%s; trying again in %g s", event.message, event.retry_in)
         else:
             print(
@@ -591,10 +589,9 @@ class Session:
                 flush=True,
                 file=sys.stderr,
             )
-        self._mic_message = event.message
-        if not self.mic_lost:
+        if self._mic_fault is None:
             self.speak(self.cat.line("loop_mic_lost"))
-        self.mic_lost = True
+        self._mic_fault = event.message
 
     def speak(self, text: str) -> None:
         """Say ``text`` through the coach."""

@@ -43,6 +43,10 @@ _CLOSED = object()
 """Queue marker: :meth:`MicrophoneSource.close` was called."""
 
 
+NO_DEVICES = "none"
+"""What :func:`describe` says for an empty list of devices."""
+
+
 class MicrophoneLost(ResourceMissing):
     """The microphone stopped delivering audio while it was being read."""
 
@@ -168,7 +172,7 @@ def describe_inputs(devices: list[AudioDevice] | None = None) -> str:
 
 def describe(devices: list[AudioDevice]) -> str:
     """Devices on one line (``0 'pulse', 1 'default'``), or ``none``."""
-    return ", ".join(f"{d.index} {d.name!r}" for d in devices) or "none"
+    return ", ".join(f"{d.index} {d.name!r}" for d in devices) or NO_DEVICES
 
 
 class MicrophoneSource:
@@ -343,7 +347,7 @@ class MicrophoneSource:
     def _open_error(self, exc: Exception) -> ResourceMissing:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         inputs = _safe_inputs()
-        if inputs == "none":
+        if inputs == NO_DEVICES:
             return ResourceMissing(
                 f"no microphone found (the system lists no input device; {reason}): plug one "
                 "in, and check that the sound server (PulseAudio or PipeWire) is running"

@@ -44,14 +44,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from room import MIC_SOURCE, ROOM_SINK, Room  # noqa: E402
+from room import FRAME, MIC_SOURCE, ROOM_SINK, Room, loud_frames  # noqa: E402
 from speech import SpeechMaker, chunk_levels, command_files  # noqa: E402
 from test_loop_room import (  # noqa: E402
     CAT,
-    FRAME,
     QUESTION_VOICE,
     RunningCoach,
-    loud_frames,
     rendered,
     say_into_mic,
     seconds_of,
