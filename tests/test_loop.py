@@ -53,20 +53,59 @@ def test_a_question_in_the_clear_gets_the_heard_earcon_and_the_answer(session, s
     assert speaker.texts() == [CAT.intent("stretching").answer]
 
 
-def test_what_is_heard_while_the_coach_speaks_is_never_a_new_question(session, speaker):
+def test_a_question_heard_over_the_coach_is_answered_once_it_falls_silent(session, speaker):
+    """Not cut off, not a new question at once, not ignored: answered after the sentence."""
     speaker.speaking = True
     speaker.current_text = CAT.intent("ice_heat").answer
-    session.handle_event(partial("start with an ice"))
+    session.handle_event(partial("how do i stretch"))
     session.handle_event(final("how do I stretch my back"))
-    assert speaker.texts() == [] and speaker.stops == 0
+    session.idle()
+    assert speaker.texts() == [] and speaker.stops == 0 and speaker.played == []
+    speaker.speaking = False
+    session.idle()
+    assert speaker.played[0][0].tolist() == earcons.heard().tolist()
+    assert speaker.texts() == [CAT.intent("stretching").answer]
+    session.idle()
+    assert speaker.texts() == [CAT.intent("stretching").answer]  # answered once
 
 
-def test_an_utterance_that_began_during_speech_is_ignored_after_it(session, speaker):
+def test_an_utterance_that_began_during_speech_is_answered_when_it_ends(session, speaker):
     speaker.speaking = True
     session.handle_event(partial("should i use"))
     speaker.speaking = False
     session.handle_event(final("should I use ice or heat"))
+    assert speaker.texts() == [CAT.intent("ice_heat").answer]
+
+
+def test_only_the_last_question_over_the_coach_is_answered(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = CAT.line("safety_notice")
+    session.handle_event(final("should I use ice or heat"))
+    session.handle_event(final("how do I stretch my back"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts() == [CAT.intent("stretching").answer]
+
+
+def test_a_question_over_a_coach_that_talks_on_is_dropped(session, speaker, monkeypatch):
+    monkeypatch.setattr("voice_coach.loop.HELD_SECONDS", 0.0)
+    speaker.speaking = True
+    speaker.current_text = CAT.line("safety_notice")
+    session.handle_event(final("should I use ice or heat"))
+    session.idle()
+    speaker.speaking = False
+    session.idle()
     assert speaker.texts() == []
+
+
+def test_a_question_in_the_coachs_own_words_is_its_echo(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = "You can ask me how to stretch your back, or about ice and heat."
+    session.handle_event(final("how to stretch your back"))
+    session.handle_event(final("ice and heat"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts() == [] and speaker.stops == 0
 
 
 def test_the_echo_tail_counts_as_the_coach_speaking(speaker):
@@ -255,9 +294,9 @@ def test_the_log_marks_speech_over_the_coach_and_a_command_only_once(speaker, tm
     log = tmp_path / "coach.log"
     session = logged_session(speaker, log)
     speaker.speaking = True
-    speaker.current_text = CAT.intent("overview").answer
-    session.handle_event(final("should I wear a back brace"))  # a question over the coach
-    session.handle_event(final("stop"))  # acted on as a barge-in
+    speaker.current_text = CAT.line("safety_notice")
+    session.handle_event(final("should I wear a back brace"))  # kept for when it is silent
+    session.handle_event(final("stop"))  # acted on as a barge-in: the question is dropped
     speaker.speaking = True  # the next answer plays; a new utterance may cut it off too
     session.handle_event(partial("pause"))
     assert speaker.stops == 2
@@ -349,6 +388,38 @@ def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, s
     meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB + 3), now - 0.2)
     session.handle_event(final("stop"))
     assert speaker.stops == 1  # clearly louder than the echo: the person
+
+
+def test_a_question_over_the_coach_must_be_louder_than_its_echo(session, speaker, tmp_path):
+    """Heard at the level of the coach's own voice, a question is its echo misheard."""
+    import time
+
+    from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter
+
+    log = tmp_path / "coach.log"
+    session = logged_session(speaker, log)
+    meter = LevelMeter()
+    session.meter = meter
+    now = time.monotonic()
+    speaker.speaking = True
+    speaker.current_text = CAT.line("safety_notice")
+    speaker.first_sample_at = now - 5.0
+    for k in range(80):  # the coach's echo at the mic, about -30 dBFS, for 4 s
+        meter.add(tone(-30.0), now - 4.5 + k * 0.05)
+    meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB / 2), now - 0.3)
+    session.handle_event(partial("how do i stretch"))
+    session.handle_event(final("how do I stretch my back"))
+    meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB + 3), now - 0.2)
+    session.handle_event(partial("should i use"))
+    session.handle_event(final("should I use ice or heat"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts() == [CAT.intent("ice_heat").answer]
+    rows = [line.split("\t")[1:] for line in log.read_text().splitlines()]
+    assert rows[:2] == [
+        ["ignored", "how do I stretch my back"],
+        ["heard", "should I use ice or heat"],
+    ]
 
 
 def test_the_echo_gate_silences_the_coachs_voice_but_keeps_a_louder_words_edges() -> None:

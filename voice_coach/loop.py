@@ -80,6 +80,9 @@ ECHO_HISTORY = 4.0
 SPOT_REPEAT_SECONDS = 2.0
 """After a spotted command acted, the recogniser's own result for the same words within this
 long (s) is not acted on again."""
+HELD_SECONDS = 30.0
+"""A question heard over the coach (see :meth:`Session.final`) is answered when the coach
+falls silent, unless it is still talking this long (s) after the question ended."""
 RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
 """Back-off between attempts to reopen a lost microphone (s); the last one repeats."""
 
@@ -156,6 +159,8 @@ class _Utterance:
     """Some of it was heard while the coach spoke (or during the echo tail)."""
     acted: bool = False
     """A barge-in command already acted on it."""
+    louder: bool = False
+    """Some of it was clearly louder than the coach's voice at the microphone."""
     partials: list[str] = field(default_factory=list)
 
 
@@ -375,10 +380,14 @@ class Session:
         self._spotted: tuple[str | None, float] = (None, float("-inf"))
         """The intent a spotted command last acted on, and when (monotonic s)."""
         self._commands: dict[str | None, tuple[frozenset[str], tuple[str, ...]]] = {}
+        self._held: tuple[str, float] | None = None
+        """A question heard over the coach, and when (monotonic s); answered when it is
+        silent."""
 
     # -- events --------------------------------------------------------------------
     def handle_event(self, event: object) -> None:
         """Act on one listener event."""
+        self.idle()
         if isinstance(event, MicLost):
             self._mic_lost(event)
         elif isinstance(event, MicBack):
@@ -398,10 +407,22 @@ class Session:
             return True
         return time.monotonic() < self.speaker.last_sample_at + self.options.echo_tail
 
+    def idle(self) -> None:
+        """Answer a question heard over the coach once it is silent (or drop it when it has
+        waited :data:`HELD_SECONDS`); called between events and when there are none."""
+        if self._held is None or self.coach_audible():
+            if self._held is not None and time.monotonic() > self._held[1] + HELD_SECONDS:
+                self._drop_held()
+            return
+        text, self._held = self._held[0], None
+        self.request(text)
+
     def partial(self, text: str) -> None:
         """A partial result: only barge-in commands act on it."""
         if self.coach_audible():
             self.utterance.overlapped = True
+        if self.utterance.overlapped and not self.utterance.louder:
+            self.utterance.louder = self._louder_than_echo()
         if text and self.utterance.overlapped and not self.utterance.acted:
             self._barge_in(text)
 
@@ -420,16 +441,21 @@ class Session:
     def final(self, text: str) -> None:
         """A final result: a new request, unless it overlapped the coach's voice.
 
-        Speech over the coach's voice is acted on only as a barge-in command; anything
-        else heard then is logged as ``ignored``.
+        Speech over the coach's voice acts at once only as a barge-in command. A question
+        heard over it is answered once the coach falls silent (a person who asks during the
+        safety notice is not ignored), if it was clearly louder than the coach's voice and
+        its words are not the coach's own (:meth:`_is_echo`); anything else heard then is
+        logged as ``ignored``.
         """
         overlapped = self.utterance.overlapped or self.coach_audible()
         text = text.strip()
         if text and overlapped and not self.utterance.acted and not self._barge_in(text):
-            self._log("ignored", text)
+            if not self._hold(text):
+                self._log("ignored", text)
         self.utterance = _Utterance()
         if text and not overlapped:
             self.request(text)
+        self.idle()  # a question kept while the coach finished its sentence
 
     def request(self, text: str) -> None:
         """A request heard in the clear (or typed): wake-word rules, then understand and
@@ -503,9 +529,28 @@ class Session:
         self._act(text, heard)
         return True
 
+    def _hold(self, text: str) -> bool:
+        """Keep a question heard over the coach for when it is silent; True if it was kept
+        (it replaces one kept before)."""
+        louder = self.utterance.louder or self._louder_than_echo()
+        heard = self.matcher.understand(text)
+        if heard.intent is None or not louder or self._is_echo(heard):
+            return False
+        self._drop_held()
+        self._held = (text, time.monotonic())
+        log.info("held until the coach is silent: %r -> %s", text, heard.intent)
+        return True
+
+    def _drop_held(self) -> None:
+        if self._held is not None:
+            self._log("ignored", self._held[0])
+            self._held = None
+
     def _act(self, text: str, heard: Understanding) -> None:
-        """Cut the coach off and act on a command heard over it."""
+        """Cut the coach off and act on a command heard over it (a question kept for
+        later is dropped: the command came after it)."""
         self.utterance.acted = True
+        self._drop_held()
         log.info("barge-in: %r -> %s", text, heard.intent)
         self._log("heard", text)
         if heard.intent not in ("pause", "stop") or heard.intent not in self.dialogue.handlers:
@@ -622,6 +667,7 @@ def run(
             try:
                 event = events.get(timeout=0.1)
             except queue.Empty:
+                session.idle()
                 continue
             session.handle_event(event)
         return 0
