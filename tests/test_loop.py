@@ -201,6 +201,30 @@ def test_one_miss_is_an_earcon_a_second_in_a_row_says_what_can_be_asked(session,
     assert len(speaker.texts()) == 1  # the count starts again
 
 
+@pytest.mark.parametrize(
+    ("asked", "answer", "reply"),
+    [
+        ("it hurts", "the left one", CAT.line("red_flag_leg")),
+        ("it hurts", "a little bit", CAT.line("red_flag_leg")),
+        ("should I use ice or heat", "how long for", None),
+    ],
+)
+def test_a_sentence_that_answers_the_coachs_own_question_is_said_at_once(
+    session, speaker, asked, answer, reply
+):
+    """No intent matches "the left one", but it answers "is the pain running down either
+    of your legs?": the reply (see a practitioner) is said on the first hearing, with the
+    heard earcon, not only the not-understood one."""
+    session.handle_event(final(asked))
+    said = len(speaker.texts())
+    session.handle_event(final(answer))
+    assert len(speaker.texts()) == said + 1
+    assert speaker.played[-1][0].tolist() == earcons.heard().tolist()
+    if reply is not None:
+        assert speaker.texts()[-1] == reply
+    assert CAT.line("fallback") not in speaker.texts()
+
+
 def test_goodbye_sleeps_until_the_wake_word(session, speaker):
     session.handle_event(final("goodbye"))
     assert speaker.texts() == [CAT.line("goodbye_asleep", wake_word="coach")]

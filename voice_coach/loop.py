@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from . import earcons
 from .audio import level_dbfs
 from .catalogue import Catalogue
-from .dialogue import Dialogue
+from .dialogue import UNCLEAR, Dialogue, Reply
 from .errors import ResourceMissing
 from .recognise import Recogniser, Transcript
 from .understand import EMERGENCY_INTENT, Understanding
@@ -501,16 +501,25 @@ class Session:
         return rest if at is not None else text
 
     def _missed(self, heard: Understanding) -> None:
-        """A first miss is only the earcon; the dialogue's second miss in a row is said, and
-        so is the pause of a stretch it made (a groan heard in it may be pain)."""
-        self.speaker.play(earcons.not_understood())
+        """A sentence no intent matched. It may still answer the coach's own question ("the
+        left one" to "is the pain running down either of your legs?", "twenty" to "how
+        long?"): the dialogue's reply is then said as any answer is. Otherwise a first miss
+        is only the earcon; the dialogue's second miss in a row is said, and so is the pause
+        of a stretch it made (a groan heard in it may be pain)."""
         reply = self.dialogue.respond(heard)
+        if reply.action != UNCLEAR:
+            self.speaker.play(earcons.heard())
+            self._say_reply(reply)
+            return
+        self.speaker.play(earcons.not_understood())
         if self.dialogue.misses >= 2 or reply.intent == "pause":
             self.speak(reply.text)
             self.dialogue.misses = 0
 
     def _answer(self, heard: Understanding) -> None:
-        reply = self.dialogue.respond(heard)
+        self._say_reply(self.dialogue.respond(heard))
+
+    def _say_reply(self, reply: Reply) -> None:
         if reply.intent == "goodbye":
             self.asleep = True
             self.speak(self.cat.line("goodbye_asleep", wake_word=self.options.wake_word))
