@@ -299,12 +299,12 @@ def hold_cues(runner: RoutineRunner, knee: routine.Routine) -> list[Cue]:
     return [c for c in runner.timeline.cues if c.say == hold_text(knee)]
 
 
-def test_pause_in_a_hold_then_resume_shifts_by_the_pause(knee: routine.Routine) -> None:
+def test_pause_outside_a_hold_then_resume_shifts_by_the_pause(knee: routine.Routine) -> None:
     runner, clock, speaker = make_runner(knee)
     start = clock.now()
     first_hold = runner.timeline.holds[0]
     planned_end = start + first_hold.end
-    run_until(runner, clock, start + first_hold.start + 4.5)
+    run_until(runner, clock, start + first_hold.start - 1.0)
     assert runner.pause() == line("routine_paused")
     assert runner.paused and runner.next_due() is None
     assert run_until(runner, clock, clock.now() + 7) == []
@@ -318,6 +318,31 @@ def test_pause_in_a_hold_then_resume_shifts_by_the_pause(knee: routine.Routine) 
     counts = [text for _, text, _ in speaker.said if text.isdigit()]
     assert counts == ["5", "4", "3", "2", "1"] * len(runner.timeline.holds)
     assert runner.resume() == line("routine_status_done")
+
+
+def test_resumed_after_a_pause_in_a_hold_the_rep_starts_again(knee: routine.Routine) -> None:
+    """Paused in a hold, the person was told to rest: carrying on draws the knee up again and
+    holds it for the whole hold, rather than counting down a hold nobody is holding."""
+    runner, clock, speaker = make_runner(knee)
+    start = clock.now()
+    first_hold = runner.timeline.holds[0]
+    run_until(runner, clock, start + first_hold.start + 4.5)
+    rep = [c.say for c in runner.timeline.cues if c.at < first_hold.start]
+    rep = rep[next(i for i, text in enumerate(rep) if text.startswith("Now the right knee")) :]
+    assert runner.pause() == line("routine_paused")
+    assert runner.repeat() == line("routine_paused")  # not "hold it there" after "rest"
+    clock.advance(20)
+    resumed = clock.now()
+    assert runner.resume() == line("routine_resumed_hold")
+    said = run_to_end(runner, clock)
+    assert [c.say for c in said[: len(rep) + 1]] == [*rep, hold_text(knee)]
+    hold_cue, release = said[len(rep)], next(c for c in said if c.say == release_text(knee))
+    assert runner.planned_time(hold_cue) > resumed
+    assert runner.planned_time(release) - runner.planned_time(hold_cue) == pytest.approx(
+        first_hold.end - first_hold.start
+    )
+    counts = [text for _, text, _ in speaker.said if text.isdigit()]
+    assert counts == ["5", "4", "3", "2", "1"] * len(runner.timeline.holds)
 
 
 def test_pause_cuts_the_sentence_being_said(knee: routine.Routine) -> None:

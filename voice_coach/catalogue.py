@@ -108,6 +108,7 @@ PHRASE_TABLES = {"contractions": True, "contraction_suffixes": False, "durations
 _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_paused": (),
     "routine_resumed": (),
+    "routine_resumed_hold": (),
     "routine_not_paused": (),
     "routine_stopped": (),
     "routine_pain": (),

@@ -810,15 +810,38 @@ class RoutineRunner:
             self._changed()
 
     def resume(self) -> str | None:
-        """Carry on exactly where the pause left off (remaining cues shift by the pause)."""
+        """Carry on where the pause left off (remaining cues shift by the pause). Paused by
+        the person in a hold, they were told to rest: the rep starts again from its first
+        cue, so the knee is drawn up again and held for the whole hold."""
         with self._lock:
             if self._stopped or self.done:
                 return _line("routine_status_done")
             if self._paused_at is None:
                 return _line("routine_not_paused")
+            now = self.clock.now()
+            again = self._rep_start() if self.held else None
             self._interjecting = False
-            self._resume(self.clock.now())
-            return _line("routine_resumed")
+            self._resume(now)
+            if again is None:
+                return _line("routine_resumed")
+            line = _line("routine_resumed_hold")
+            self._next = again
+            self._origin = now - self.timeline.cues[again].at
+            self._make_room(line, now)
+            return line
+
+    def _rep_start(self) -> int | None:
+        """The first cue of the rep whose hold the pause is in; None outside a hold."""
+        hold = self._hold_at(self._timeline_now(self.clock.now()))
+        step = next((s for s in self.timeline.steps if hold and s.index == hold.step), None)
+        if step is None:
+            return None
+        first = next(
+            s.index
+            for s in self.timeline.steps
+            if (s.template.when, s.side, s.rep) == (step.template.when, step.side, step.rep)
+        )
+        return next(i for i, cue in enumerate(self.timeline.cues) if cue.step == first)
 
     def stop(self) -> str | None:
         """End the routine."""
@@ -851,10 +874,13 @@ class RoutineRunner:
         return self._last_instruction
 
     def repeat(self) -> str | None:
-        """The latest instruction again; the rest shifts only if needed for it to finish."""
+        """The latest instruction again; the rest shifts only if needed for it to finish.
+        Paused by the person, the pause's own line (not "hold it there" after "rest")."""
         with self._lock:
             if self._stopped:
                 return None
+            if self.held:
+                return _line("routine_paused")
             cue = self._last_instruction or self.timeline.cues[0]
             self._make_room(cue.say, self.clock.now())
             return cue.say
