@@ -208,6 +208,7 @@ def test_every_catalogue_phrasing_reaches_its_own_intent():
         ("set a timer for half an hour", "timer_set", {"minutes": 30}),
         ("set a timer for an hour", "timer_set", {"minutes": 60}),
         ("set a timer for 15 minutes for ice", "timer_set", {"minutes": 15, "label": "ice"}),
+        ("set a timer for minus 5 minutes", "timer_set", {"minutes": 5}),  # not "the minus timer"
         ("count down from ten", "count", {"seconds": 10, "order": "down"}),
         ("cancel all timers", "timer_cancel", {"scope": "all"}),
         ("count to fifteen", "count", {"seconds": 15}),
@@ -555,6 +556,9 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("is there anything else I should know about ice", "ice_heat"),
         ("is this a muscle spasm or something worse", "see_doctor"),
         ("I can't sleep because of the pain", "pain_report"),
+        ("I can barely move", "pain_report"),  # a helper's review: all three were missed
+        ("I can hardly move this morning", "pain_report"),
+        ("this is the worst pain I've ever felt", "pain_report"),
         ("I have a spasm, what should I do", "overview"),
     ],
 )
