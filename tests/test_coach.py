@@ -133,6 +133,23 @@ def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speake
     assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {15}
 
 
+def test_rounds_or_a_side_asked_for_during_a_count_are_kept_for_the_stretch(coach, clock):
+    """ "Hold for 10 seconds" counts them; "do one round" said during that count is for the
+    stretch too (a count has no rounds to change)."""
+    talk(coach, "hold for 10 seconds")
+    run_for(coach, clock, 2)
+    kept = CAT.line("coach_kept_for_stretch")
+    assert talk(coach, "do 1 rep") == f"{CAT.line('routine_adjust_reps', reps=1)} {kept}"
+    assert (
+        talk(coach, "left side only")
+        == f"{CAT.line('routine_adjust_side_one', side='left')} {kept}"
+    )
+    run_for(coach, clock, 20)
+    talk(coach, "start the stretch")
+    params = coach.runner.timeline.params
+    assert (params.hold, params.reps, params.sides) == (10, 1, ("left",))
+
+
 @pytest.mark.parametrize("text", ["call an ambulance", "I can't get up off the floor"])
 def test_an_emergency_stops_the_stretch(coach, clock, text):
     talk(coach, "start the stretch")

@@ -220,9 +220,9 @@ class Coach:
         side = self._which_side(reply)  # "is this the right knee?": a question, no change
         if side is not None:
             return side
-        if self.active():
+        if self.active() and self.runner.timeline.routine != "count":
             return self.runner.adjust(reply.slots)
-        slots = reply.slots
+        slots = reply.slots  # a count has nothing to change: "do 1 round" is for the stretch
         if set(slots) == {"seconds"}:  # "hold for 15 seconds": count it, and keep it
             spec = self._default_routine()
             refusal = None if spec is None else routine.check_slots(spec, slots)
