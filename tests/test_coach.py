@@ -133,6 +133,20 @@ def test_hold_for_seconds_before_the_stretch_is_kept_for_it(coach, clock, speake
     assert {round(h.end - h.start) for h in coach.runner.timeline.holds} == {15}
 
 
+def test_carry_on_after_a_stretch_stopped_for_pain_says_why_it_does_not(coach, clock):
+    """Not "nothing is paused": it hurt, so the stretch is not carried on; asked to start,
+    it starts."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert talk(coach, "it hurts") == CAT.line("routine_pain") and not coach.active()
+    talk(coach, "no")  # the leg question
+    assert talk(coach, "carry on") == CAT.line("coach_not_after_pain") and not coach.active()
+    talk(coach, "start the stretch")
+    assert coach.active()
+    coach.runner.stop()
+    assert talk(coach, "carry on") != CAT.line("coach_not_after_pain")  # stopped, not hurt
+
+
 def test_rounds_or_a_side_asked_for_during_a_count_are_kept_for_the_stretch(coach, clock):
     """ "Hold for 10 seconds" counts them; "do one round" said during that count is for the
     stretch too (a count has no rounds to change)."""

@@ -164,6 +164,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
 LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_no_such_routine": (),
     "coach_nothing_paused": (),
+    "coach_not_after_pain": (),
     "coach_waiting": (),
     "coach_nothing_running": (),
     "coach_paused_unclear": (),

@@ -56,6 +56,8 @@ class Coach:
         ("do it again")."""
         self.stopped_run = False
         """The latest run was ended by "stop" ("carry on" then starts it again)."""
+        self.hurt_run = False
+        """The latest stretch was ended because it hurt ("carry on" then says why not)."""
         self._answered: tuple[str, object] | None = None
         """A knowledge answer said during a routine, and the instruction it followed."""
         self._lock = threading.RLock()
@@ -166,7 +168,7 @@ class Coach:
     def _run(self, runner: routine.RoutineRunner) -> None:
         if self.active():
             self.runner.red_flag()
-        self.runner, self.stopped_run = runner, False
+        self.runner, self.stopped_run, self.hurt_run = runner, False, False
         self._driver = self.drive(runner, self.clock, self._stop)
 
     def _start_routine(self, reply: Reply) -> str | None:
@@ -292,6 +294,8 @@ class Coach:
         offered, self.dialogue.recent_offer = self.dialogue.recent_offer, None
         if not text and offered in self.routines:  # "maybe later" ... "go on then"
             return self._start_routine(replace(reply, routine=offered))
+        if not text and self.hurt_run:  # not "nothing is paused": it was stopped for pain
+            return self.cat.line("coach_not_after_pain")
         return text or self.cat.line("coach_nothing_paused")
 
     def _repeat(self, reply: Reply) -> str | None:
@@ -338,7 +342,10 @@ class Coach:
 
     def _pain(self, reply: Reply) -> str | None:
         self.stopped_run = False  # "carry on" no longer restarts the stretch
-        return self.runner.pain() if self.active() else None
+        if not self.active():
+            return None
+        self.hurt_run = self.runner.timeline.routine != "count"
+        return self.runner.pain()
 
     def _red_flag(self, reply: Reply) -> str | None:
         """End a running stretch, saying to lower the leg first (the advice follows)."""
