@@ -148,8 +148,8 @@ def test_carry_on_after_a_stretch_stopped_for_pain_says_why_it_does_not(coach, c
 
 
 def test_rounds_or_a_side_asked_for_during_a_count_are_kept_for_the_stretch(coach, clock):
-    """ "Hold for 10 seconds" counts them; "do one round" said during that count is for the
-    stretch too (a count has no rounds to change)."""
+    """ "Hold for 10 seconds" counts them; "do one round" or another hold said during that
+    count is for the stretch too (a count has no rounds to change, and is not restarted)."""
     talk(coach, "hold for 10 seconds")
     run_for(coach, clock, 2)
     kept = CAT.line("coach_kept_for_stretch")
@@ -158,10 +158,13 @@ def test_rounds_or_a_side_asked_for_during_a_count_are_kept_for_the_stretch(coac
         talk(coach, "left side only")
         == f"{CAT.line('routine_adjust_side_one', side='left')} {kept}"
     )
+    counting = coach.runner
+    talk(coach, "hold for 12 seconds")  # not a new count in place of this one
+    assert coach.runner is counting and coach.active()
     run_for(coach, clock, 20)
     talk(coach, "start the stretch")
     params = coach.runner.timeline.params
-    assert (params.hold, params.reps, params.sides) == (10, 1, ("left",))
+    assert (params.hold, params.reps, params.sides) == (12, 1, ("left",))
 
 
 @pytest.mark.parametrize("text", ["call an ambulance", "I can't get up off the floor"])

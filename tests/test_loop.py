@@ -87,6 +87,68 @@ def test_only_the_last_question_over_the_coach_is_answered(session, speaker):
     assert speaker.texts() == [CAT.intent("stretching").answer]
 
 
+def test_a_kept_question_waits_for_whoever_speaks_as_the_coach_ends(session, speaker):
+    """Someone already speaking when the coach falls silent is heard out first; what they
+    say in the clear replaces the question kept."""
+    speaker.speaking = True
+    speaker.current_text = CAT.line("safety_notice")
+    session.handle_event(final("should I use ice or heat"))
+    speaker.speaking = False
+    session.handle_event(partial("how do i"))
+    session.idle()
+    assert speaker.texts() == []
+    session.handle_event(final("how do I stretch my back"))
+    session.idle()
+    assert speaker.texts() == [CAT.intent("stretching").answer]
+
+
+def test_a_command_over_the_coach_is_never_kept_for_later(session, speaker):
+    """Heard louder earlier in the utterance but not as it ended, "stop" does not act; nor
+    does it act once the coach has finished (a late stop or skip would hit a later cue)."""
+    import time
+
+    from voice_coach.loop import LevelMeter
+
+    meter = LevelMeter()
+    session.meter = meter
+    now = time.monotonic()
+    speaker.speaking = True
+    speaker.current_text = CAT.line("safety_notice")
+    speaker.first_sample_at = now - 5.0
+    for k in range(80):  # the coach's echo, about -30 dBFS, up to now
+        meter.add(tone(-30.0), now - 4.0 + k * 0.05)
+    session.utterance.louder = True  # a partial was louder, more than a second ago
+    session.handle_event(final("stop"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts() == [] and speaker.stops == 0
+
+
+def test_stopwords_alone_beyond_the_coachs_sentence_are_its_echo(session, speaker):
+    speaker.speaking = True
+    speaker.current_text = CAT.line("fallback_short")
+    session.handle_event(final("what I can do"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts() == []
+
+
+def test_an_answer_to_the_coachs_question_said_over_its_end_is_kept(session, speaker):
+    """ "The left one" has no intent, but the coach has just asked about the legs."""
+    session.handle_event(final("it hurts"))
+    speaker.speaking = True
+    speaker.current_text = CAT.intent("pain_report").answer
+    session.handle_event(final("the left one"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts()[-1] == CAT.line("red_flag_leg")
+    speaker.speaking = True  # no question open now: a sentence with no intent is not kept
+    session.handle_event(final("the left one"))
+    speaker.speaking = False
+    session.idle()
+    assert speaker.texts()[-1] == CAT.line("red_flag_leg") and len(speaker.texts()) == 2
+
+
 def test_a_question_over_a_coach_that_talks_on_is_dropped(session, speaker, monkeypatch):
     monkeypatch.setattr("voice_coach.loop.HELD_SECONDS", 0.0)
     speaker.speaking = True

@@ -345,6 +345,22 @@ def test_resumed_after_a_pause_in_a_hold_the_rep_starts_again(knee: routine.Rout
     assert counts == ["5", "4", "3", "2", "1"] * len(runner.timeline.holds)
 
 
+def test_paused_in_a_hold_how_long_left_counts_the_round_again(knee: routine.Routine) -> None:
+    runner, clock, _ = make_runner(knee)
+    first_hold = runner.timeline.holds[0]
+    run_until(runner, clock, clock.now() + first_hold.start + 4.5)
+    runner.pause()
+    start = next(c.at for c in runner.timeline.cues if c.step == first_hold.step - 1)
+    left = routine.spoken_duration(runner.timeline.total_seconds - start)
+    every = routine.holds_ahead(len(runner.timeline.holds))
+    expected = line("routine_status", total=left, ahead=every)  # not "8 seconds left in this hold"
+    assert runner.status() == f"{line('routine_status_paused')} {expected}"
+    runner.resume()
+    assert runner.repeat() == line("routine_resumed_hold")  # not "hold it there"
+    said = run_until(runner, clock, runner.next_due() + 0.1)
+    assert said and runner.repeat() == runner.last_instruction.say != hold_text(knee)
+
+
 def test_pause_cuts_the_sentence_being_said(knee: routine.Routine) -> None:
     runner, clock, speaker = make_runner(knee)
     run_until(runner, clock, clock.now() + 0.5)

@@ -225,7 +225,7 @@ class Coach:
         if self.active() and self.runner.timeline.routine != "count":
             return self.runner.adjust(reply.slots)
         slots = reply.slots  # a count has nothing to change: "do 1 round" is for the stretch
-        if set(slots) == {"seconds"}:  # "hold for 15 seconds": count it, and keep it
+        if set(slots) == {"seconds"} and not self.active():  # "hold for 15 s": count it, keep it
             spec = self._default_routine()
             refusal = None if spec is None else routine.check_slots(spec, slots)
             if refusal:  # no 90-second count of a hold the stretch would refuse

@@ -226,6 +226,10 @@ class Dialogue:
         change = {"direction": direction}
         return replace(heard, intent="speech_adjust", slots=change, also=(heard, *heard.also))
 
+    def awaiting_answer(self) -> bool:
+        """True while a question the coach asked (or an offer it made) is open."""
+        return any(self._questions().values())
+
     def _questions(self) -> dict[str, Any]:
         """The questions the coach has asked and not yet had answered."""
         keys = ("pending_offer", "asked_leg", "asked_timer", "asked_cancel", "timer_set")

@@ -387,8 +387,8 @@ class Session:
     # -- events --------------------------------------------------------------------
     def handle_event(self, event: object) -> None:
         """Act on one listener event."""
-        self.idle()
         if isinstance(event, MicLost):
+            self.utterance = _Utterance()  # what was being heard is gone
             self._mic_lost(event)
         elif isinstance(event, MicBack):
             self._mic_fault = None
@@ -400,6 +400,7 @@ class Session:
                 self.final(event.text)
             else:
                 self.partial(event.text)
+        self.idle()
 
     def coach_audible(self) -> bool:
         """True while the coach speaks and for the echo tail after."""
@@ -408,9 +409,10 @@ class Session:
         return time.monotonic() < self.speaker.last_sample_at + self.options.echo_tail
 
     def idle(self) -> None:
-        """Answer a question heard over the coach once it is silent (or drop it when it has
-        waited :data:`HELD_SECONDS`); called between events and when there are none."""
-        if self._held is None or self.coach_audible():
+        """Answer a question heard over the coach once it is silent and nobody is speaking
+        (or drop it when it has waited :data:`HELD_SECONDS`); called after each event and
+        when there are none."""
+        if self._held is None or self.coach_audible() or self.utterance.partials:
             if self._held is not None and time.monotonic() > self._held[1] + HELD_SECONDS:
                 self._drop_held()
             return
@@ -423,6 +425,8 @@ class Session:
             self.utterance.overlapped = True
         if self.utterance.overlapped and not self.utterance.louder:
             self.utterance.louder = self._louder_than_echo()
+        if text:
+            self.utterance.partials.append(text)
         if text and self.utterance.overlapped and not self.utterance.acted:
             self._barge_in(text)
 
@@ -443,9 +447,8 @@ class Session:
 
         Speech over the coach's voice acts at once only as a barge-in command. A question
         heard over it is answered once the coach falls silent (a person who asks during the
-        safety notice is not ignored), if it was clearly louder than the coach's voice and
-        its words are not the coach's own (:meth:`_is_echo`); anything else heard then is
-        logged as ``ignored``.
+        safety notice is not ignored): see :meth:`_hold`. Anything else heard then is
+        logged as ``ignored``; a request heard in the clear replaces a question kept.
         """
         overlapped = self.utterance.overlapped or self.coach_audible()
         text = text.strip()
@@ -454,8 +457,8 @@ class Session:
                 self._log("ignored", text)
         self.utterance = _Utterance()
         if text and not overlapped:
+            self._drop_held()
             self.request(text)
-        self.idle()  # a question kept while the coach finished its sentence
 
     def request(self, text: str) -> None:
         """A request heard in the clear (or typed): wake-word rules, then understand and
@@ -539,11 +542,19 @@ class Session:
         return True
 
     def _hold(self, text: str) -> bool:
-        """Keep a question heard over the coach for when it is silent; True if it was kept
-        (it replaces one kept before)."""
+        """Keep a request heard over the coach for when it is silent; True if it was kept
+        (it replaces one kept before). Only when it was clearly louder than the coach's
+        voice, some content word of it is not the coach's own, and it is a question
+        (:meth:`_is_echo`), or, with no intent, an answer while the coach waits for one
+        ("the left one" over the end of "is the pain running down either of your legs?").
+        Commands (:data:`BARGE_IN`) act at once or not at all."""
         louder = self.utterance.louder or self._louder_than_echo()
         heard = self.matcher.understand(text)
-        if heard.intent is None or not louder or self._is_echo(heard):
+        if heard.intent in BARGE_IN or not louder or not self._beyond_coach(heard)[1]:
+            return False
+        if heard.intent is None and not self.dialogue.awaiting_answer():
+            return False
+        if heard.intent is not None and self._is_echo(heard):
             return False
         self._drop_held()
         self._held = (text, time.monotonic())
@@ -607,11 +618,8 @@ class Session:
         phrasings or keywords ("minute" alone is not "give me a minute"). A red flag ("my leg
         is numb") counts whenever some word of it is not the coach's own.
         """
-        sentence = self.speaker.current_text or ""
-        said = set(self.matcher.normalise(sentence).split()) if sentence else set()
-        rest = [w for w in heard.text.split() if w not in said]
+        rest, left = self._beyond_coach(heard)
         content = [w for w in heard.text.split() if w not in self.matcher.stopwords]
-        left = [w for w in rest if w not in self.matcher.stopwords]
         if not left:
             return bool(content)
         if heard.red_flag is not None or heard.intent == EMERGENCY_INTENT:
@@ -620,6 +628,14 @@ class Session:
         spoken = f" {' '.join(rest)} "
         has_keyword = any(f" {k} " in spoken for k in keywords)
         return not (has_keyword and all(w in words for w in left))
+
+    def _beyond_coach(self, heard: Understanding) -> tuple[list[str], list[str]]:
+        """The words heard that the coach's current sentence does not have, and the content
+        words among them."""
+        sentence = self.speaker.current_text or ""
+        said = set(self.matcher.normalise(sentence).split()) if sentence else set()
+        rest = [w for w in heard.text.split() if w not in said]
+        return rest, [w for w in rest if w not in self.matcher.stopwords]
 
     def _command_words(self, intent_id: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
         """An intent's words (of its phrasings and keywords) and its keywords, normalised."""

@@ -663,6 +663,8 @@ class RoutineRunner:
         self._interjecting = False
         self._stopped = False
         self._last_instruction: Cue | None = None
+        self._rewound = False
+        """Resumed from a pause in a hold, and the round's first cue not yet said."""
 
     # -- scheduling --------------------------------------------------------------------------
     @property
@@ -720,6 +722,7 @@ class RoutineRunner:
                 self._next += 1
                 gap = cues[self._next].at - cue.at if self._next < len(cues) else None
                 self.speaker.say(cue.say, max_seconds=gap)
+                self._rewound = False
                 if cue.kind != "count":
                     self._last_instruction = cue
                 said.append(cue)
@@ -825,7 +828,7 @@ class RoutineRunner:
             if again is None:
                 return _line("routine_resumed")
             line = _line("routine_resumed_hold")
-            self._next = again
+            self._next, self._rewound = again, True
             self._origin = now - self.timeline.cues[again].at
             self._make_room(line, now)
             return line
@@ -881,6 +884,8 @@ class RoutineRunner:
                 return None
             if self.held:
                 return _line("routine_paused")
+            if self._rewound:  # not "hold it there": that round starts again
+                return _line("routine_resumed_hold")
             cue = self._last_instruction or self.timeline.cues[0]
             self._make_room(cue.say, self.clock.now())
             return cue.say
@@ -912,6 +917,9 @@ class RoutineRunner:
                 return _line("routine_status_done")
             now = self.clock.now()
             t = self._timeline_now(now)
+            again = self._rep_start() if self.held else None
+            if again is not None:  # carrying on starts this round again
+                t = self.timeline.cues[again].at
             total = spoken_duration(self.timeline.total_seconds - t)
             ahead = holds_ahead(sum(1 for h in self.timeline.holds if h.start > t))
             hold = self._hold_at(t)
