@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from voice_coach.dialogue import Dialogue
 from voice_coach.errors import ResourceMissing
 from voice_coach.loop import (
     ConversationLog,
+    LevelMeter,
     Listener,
     LoggedSpeaker,
     LoopOptions,
@@ -105,18 +107,7 @@ def test_a_kept_question_waits_for_whoever_speaks_as_the_coach_ends(session, spe
 def test_a_command_over_the_coach_is_never_kept_for_later(session, speaker):
     """Heard louder earlier in the utterance but not as it ended, "stop" does not act; nor
     does it act once the coach has finished (a late stop or skip would hit a later cue)."""
-    import time
-
-    from voice_coach.loop import LevelMeter
-
-    meter = LevelMeter()
-    session.meter = meter
-    now = time.monotonic()
-    speaker.speaking = True
-    speaker.current_text = CAT.line("safety_notice")
-    speaker.first_sample_at = now - 5.0
-    for k in range(80):  # the coach's echo, about -30 dBFS, up to now
-        meter.add(tone(-30.0), now - 4.0 + k * 0.05)
+    meter, now = echoing(session, speaker, CAT.line("safety_notice"))
     session.utterance.louder = True  # a partial was louder, more than a second ago
     session.handle_event(final("stop"))
     speaker.speaking = False
@@ -171,8 +162,6 @@ def test_a_question_in_the_coachs_own_words_is_its_echo(session, speaker):
 
 
 def test_the_echo_tail_counts_as_the_coach_speaking(speaker):
-    import time
-
     session = Session(Dialogue(), speaker, LoopOptions(echo_tail=30.0))
     speaker.last_sample_at = time.monotonic()
     session.handle_event(final("should I use ice or heat"))
@@ -453,20 +442,25 @@ def tone(dbfs: float) -> bytes:
     return wave.astype("<i2").tobytes()
 
 
-def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, speaker):
-    """No echo cancellation: the coach's voice at the mic must not trigger commands."""
-    import time
-
-    from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter
-
+def echoing(session: Session, speaker: FakeSpeaker, sentence: str) -> tuple[LevelMeter, float]:
+    """The coach 5 s into saying ``sentence``, its voice at the microphone about -30 dBFS
+    for 4 s up to 0.55 s ago (no echo cancellation); the session's meter and the time."""
     meter = LevelMeter()
     session.meter = meter
     now = time.monotonic()
     speaker.speaking = True
-    speaker.current_text = CAT.intent("support").answer
+    speaker.current_text = sentence
     speaker.first_sample_at = now - 5.0
-    for k in range(80):  # the coach's echo at the mic, about -30 dBFS, for 4 s
+    for k in range(80):
         meter.add(tone(-30.0), now - 4.5 + k * 0.05)
+    return meter, now
+
+
+def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, speaker):
+    """No echo cancellation: the coach's voice at the mic must not trigger commands."""
+    from voice_coach.loop import BARGE_IN_MARGIN_DB
+
+    meter, now = echoing(session, speaker, CAT.intent("support").answer)
     meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB / 2), now - 0.3)
     session.handle_event(final("ouch"))
     assert speaker.stops == 0  # heard at echo level: the coach's own voice, misheard
@@ -478,20 +472,11 @@ def test_while_speaking_a_command_must_be_louder_than_the_coachs_echo(session, s
 
 def test_a_question_over_the_coach_must_be_louder_than_its_echo(session, speaker, tmp_path):
     """Heard at the level of the coach's own voice, a question is its echo misheard."""
-    import time
-
-    from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter
+    from voice_coach.loop import BARGE_IN_MARGIN_DB
 
     log = tmp_path / "coach.log"
     session = logged_session(speaker, log)
-    meter = LevelMeter()
-    session.meter = meter
-    now = time.monotonic()
-    speaker.speaking = True
-    speaker.current_text = CAT.line("safety_notice")
-    speaker.first_sample_at = now - 5.0
-    for k in range(80):  # the coach's echo at the mic, about -30 dBFS, for 4 s
-        meter.add(tone(-30.0), now - 4.5 + k * 0.05)
+    meter, now = echoing(session, speaker, CAT.line("safety_notice"))
     meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB / 2), now - 0.3)
     session.handle_event(partial("how do i stretch"))
     session.handle_event(final("how do I stretch my back"))
@@ -526,20 +511,11 @@ def test_the_echo_gate_silences_the_coachs_voice_but_keeps_a_louder_words_edges(
 def test_a_spotted_command_acts_once_and_only_over_a_quieter_coach(session, speaker):
     """The keyword spotter's "stop": acted on if louder than the echo, and not a second time
     when the recogniser's own result for the same word comes after it."""
-    import time
-
-    from voice_coach.loop import BARGE_IN_MARGIN_DB, LevelMeter, Spotted
+    from voice_coach.loop import BARGE_IN_MARGIN_DB, Spotted
 
     session.handle_event(Spotted("stop"))  # the coach is silent: nothing to cut off
     assert speaker.stops == 0 and speaker.texts() == []
-    meter = LevelMeter()
-    session.meter = meter
-    now = time.monotonic()
-    speaker.speaking = True
-    speaker.current_text = "You can say pause or stop at any time."
-    speaker.first_sample_at = now - 5.0
-    for k in range(80):  # the coach's echo at the mic, about -30 dBFS
-        meter.add(tone(-30.0), now - 4.5 + k * 0.05)
+    meter, now = echoing(session, speaker, "You can say pause or stop at any time.")
     session.handle_event(Spotted("stop"))  # its own "stop" at echo level
     assert speaker.stops == 0
     meter.add(tone(-30.0 + BARGE_IN_MARGIN_DB + 3), now - 0.2)
