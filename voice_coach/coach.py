@@ -54,10 +54,9 @@ class Coach:
         self.last_run: Callable[[], str | None] | None = None
         """Starts the latest routine (with the slots it was started with) or count again
         ("do it again")."""
-        self.stopped_run = False
-        """The latest run was ended by "stop" ("carry on" then starts it again)."""
-        self.hurt_run = False
-        """The latest stretch was ended because it hurt ("carry on" then says why not)."""
+        self.ended_by: str | None = None
+        """How the latest stretch was ended: ``"stop"`` ("carry on" then starts it again) or
+        ``"pain"`` ("carry on" then says why not); None otherwise."""
         self._answered: tuple[str, object] | None = None
         """A knowledge answer said during a routine, and the instruction it followed."""
         self._lock = threading.RLock()
@@ -168,7 +167,7 @@ class Coach:
     def _run(self, runner: routine.RoutineRunner) -> None:
         if self.active():
             self.runner.red_flag()
-        self.runner, self.stopped_run, self.hurt_run = runner, False, False
+        self.runner, self.ended_by = runner, None
         self._driver = self.drive(runner, self.clock, self._stop)
 
     def _start_routine(self, reply: Reply) -> str | None:
@@ -247,7 +246,7 @@ class Coach:
     def _stop_action(self, reply: Reply) -> str | None:
         self.interrupted = None
         if self.active():
-            self.stopped_run = self.runner.timeline.routine != "count"
+            self.ended_by = "stop" if self.runner.timeline.routine != "count" else None
             return self.runner.stop()
         speaking = self.speaker.is_speaking()
         self.speaker.stop()
@@ -288,13 +287,13 @@ class Coach:
         text, self.interrupted = self.interrupted, None
         runner = self.runner
         finished = runner is not None and runner.done and not runner.stopped
-        again = self.stopped_run or (finished and "again" in reply.request.split())
+        again = self.ended_by == "stop" or (finished and "again" in reply.request.split())
         if not text and again and self.last_run is not None:  # "start again", after the end
             return self._restart(reply)
         offered, self.dialogue.recent_offer = self.dialogue.recent_offer, None
         if not text and offered in self.routines:  # "maybe later" ... "go on then"
             return self._start_routine(replace(reply, routine=offered))
-        if not text and self.hurt_run:  # not "nothing is paused": it was stopped for pain
+        if not text and self.ended_by == "pain":  # not "nothing is paused"
             return self.cat.line("coach_not_after_pain")
         return text or self.cat.line("coach_nothing_paused")
 
@@ -341,15 +340,16 @@ class Coach:
         return self.timers.status() if len(self.timers) else None  # "how long is left"
 
     def _pain(self, reply: Reply) -> str | None:
-        self.stopped_run = False  # "carry on" no longer restarts the stretch
         if not self.active():
+            if self.ended_by == "stop":
+                self.ended_by = None  # "carry on" no longer restarts the stretch
             return None
-        self.hurt_run = self.runner.timeline.routine != "count"
+        self.ended_by = "pain" if self.runner.timeline.routine != "count" else None
         return self.runner.pain()
 
     def _red_flag(self, reply: Reply) -> str | None:
         """End a running stretch, saying to lower the leg first (the advice follows)."""
-        self.stopped_run = False
+        self.ended_by = None
         if self.active():
             said = self.runner.stop()
             if said and self.runner.timeline.routine != "count":

@@ -227,7 +227,8 @@ class Dialogue:
         return replace(heard, intent="speech_adjust", slots=change, also=(heard, *heard.also))
 
     def awaiting_answer(self) -> bool:
-        """True while a question the coach asked (or an offer it made) is open."""
+        """True while a question the coach asked or an offer it made is open, or just after
+        a timer was set (a correction may follow: "no, make it 15")."""
         return any(self._questions().values())
 
     def _questions(self) -> dict[str, Any]:
