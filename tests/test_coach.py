@@ -153,7 +153,7 @@ def test_rounds_or_a_side_asked_for_during_a_count_are_kept_for_the_stretch(coac
     talk(coach, "hold for 10 seconds")
     run_for(coach, clock, 2)
     kept = CAT.line("coach_kept_for_stretch")
-    assert talk(coach, "do 1 rep") == f"{CAT.line('routine_adjust_reps', reps=1)} {kept}"
+    assert talk(coach, "do 1 rep") == f"{CAT.line('routine_adjust_reps_one')} {kept}"
     assert (
         talk(coach, "left side only")
         == f"{CAT.line('routine_adjust_side_one', side='left')} {kept}"
@@ -393,7 +393,7 @@ def test_a_start_with_rounds_said_during_the_stretch_changes_it_rather_than_rest
     talk(coach, "start the stretch")
     run_for(coach, clock, 20)
     runner = coach.runner
-    assert talk(coach, "change the routine to one round") == CAT.line("routine_adjust_reps", reps=1)
+    assert talk(coach, "change the routine to one round") == CAT.line("routine_adjust_reps_one")
     assert coach.runner is runner  # the same run, not started again
 
 

@@ -127,6 +127,8 @@ def knee_text() -> str:
         ('wait = "rest"', 'wait = "forever"', "rest", "'wait'"),
         ("round {rep} of {reps}", "round {rep} of {total}", "ready", "unknown field"),
         ("round {rep} of {reps}", "round {rep} of {reps!r}", "ready", "a field is a bare"),
+        ('say_one = "Now the {side} knee."', 'say_one = "Now the {knee}."', "ready", "say_one"),
+        ('say_one = "Now the {side} knee."', 'say_one = " "', "ready", "non-empty"),
         ('name = "knee-to-chest"', 'name = "knees"', "name", "file name"),
         ("hold_seconds = 12", "hold_seconds = 90", "hold_seconds", "from 5 to 15"),
         ("reps_range = [1, 10]", "reps_range = [3, 1]", "reps_range", "[min, max]"),
@@ -604,17 +606,17 @@ def test_leaving_a_side_before_any_instruction_goes_straight_to_the_other(
 def test_adjust_fewer_reps_moves_to_the_other_side(knee: routine.Routine) -> None:
     runner, clock, _ = make_runner(knee, reps=3)
     run_until(runner, clock, clock.now() + runner.timeline.holds[1].start + 1)  # right, rep 2
-    assert runner.adjust({"reps": 1}) == line("routine_adjust_reps", reps=1)
+    assert runner.adjust({"reps": 1}) == line("routine_adjust_reps_one")
     sides = [s.side for s in runner.timeline.steps if s.template.id == "hold"]
     assert sides == ["right", "right", "left"]
     text = [c.say for c in runner.timeline.cues]
-    assert "Now the left knee, round 1 of 1." in text
+    assert "Now the left knee." in text
 
 
 def test_adjust_before_the_start_rebuilds_everything(knee: routine.Routine) -> None:
     runner, _, _ = make_runner(knee)
     assert runner.adjust({"side": "right", "reps": 1}) == " ".join(
-        [line("routine_adjust_reps", reps=1), line("routine_adjust_side_one", side="right")]
+        [line("routine_adjust_reps_one"), line("routine_adjust_side_one", side="right")]
     )
     assert [s.side for s in runner.timeline.steps if s.template.id == "hold"] == ["right"]
 
@@ -771,3 +773,12 @@ def test_a_reply_too_long_for_the_gap_pauses_the_routine_until_said(
     clock.advance(speaker.prepare(answer) / 2 + 1)
     runner.advance(clock.now())
     assert not runner.paused
+
+
+def test_one_round_a_side_never_says_round_1_of_1(knee: routine.Routine) -> None:
+    """A cue's ``say_one`` is said instead when each side has one round."""
+    one = [c.say for c in make_runner(knee, reps=1)[0].timeline.cues]
+    two = [c.say for c in make_runner(knee, reps=2)[0].timeline.cues]
+    assert "Now the right knee." in one and "Now the left knee." in one
+    assert not [s for s in one if "round" in s]
+    assert "Now the right knee, round 2 of 2." in two and "Now the right knee." not in two

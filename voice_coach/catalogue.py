@@ -124,6 +124,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_adjust_what": (),
     "routine_adjust_hold": ("seconds",),
     "routine_adjust_reps": ("reps",),
+    "routine_adjust_reps_one": (),
     "routine_adjust_side_one": ("side",),
     "routine_adjust_side_both": (),
     "routine_hold_range": ("low", "high"),

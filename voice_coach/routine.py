@@ -14,7 +14,8 @@ Routine file schema (also at the top of ``prompts/routines/knee-to-chest.toml``)
   ``transition`` and ``wait`` a number (quiet seconds after the sentence), ``"hold"`` (the hold
   starts with this cue; the next cue comes hold seconds after it starts, with the count between)
   or ``"rest"`` (the next cue comes rest seconds after it starts). Sentences may use ``{side}``
-  ``{rep}`` ``{reps}`` ``{seconds}`` ``{rest}``.
+  ``{rep}`` ``{reps}`` ``{seconds}`` ``{rest}``. An optional ``say_one`` is said instead of
+  ``say`` when each side has one round ("round 1 of 1" is never said).
 
 Timing rule: a cue's speech never delays the next cue. Durations come from an injected
 ``estimate(text) -> seconds``; a cue that would run past the next cue is cut short (its
@@ -77,6 +78,13 @@ class CueTemplate:
     """``instruction`` or ``transition``."""
     wait: float | str
     """Quiet seconds after the sentence, or ``"hold"`` / ``"rest"``."""
+    say_one: str | None = None
+    """Said instead of ``say`` when each side has one round ("round 1 of 1" is not said)."""
+
+    def text(self, fields: dict[str, Any]) -> str:
+        """The sentence with its fields filled in."""
+        one = self.say_one is not None and fields.get("reps") == 1
+        return (self.say_one if one else self.say).format(**fields)
 
 
 @dataclass(frozen=True)
@@ -164,24 +172,33 @@ def _int_in(data: dict, key: str, bounds: tuple[int, int], path: Path) -> int:
 
 def _cue_from_dict(data: Any, path: Path, step_id: str, number: int) -> CueTemplate:
     where = f"cue {number} of step '{step_id}'"
-    if not isinstance(data, dict) or set(data) - {"say", "kind", "wait"}:
-        raise fail(path, step_id, f"{where}: must be a table with say, kind, wait")
+    if not isinstance(data, dict) or set(data) - {"say", "say_one", "kind", "wait"}:
+        raise fail(path, step_id, f"{where}: must be a table with say, kind, wait (and say_one)")
     say, kind, wait = data.get("say"), data.get("kind"), data.get("wait", 1.0)
-    if not isinstance(say, str) or not say.strip():
-        raise fail(path, step_id, f"{where}: 'say' must be a non-empty sentence")
-    try:
-        unknown = catalogue.template_fields(say) - TEMPLATE_FIELDS
-    except ValueError as exc:
-        raise fail(path, step_id, f"{where}: bad {{field}}: {exc}") from None
-    if unknown:
-        raise fail(path, step_id, f"{where}: unknown field(s) {sorted(unknown)}; "
-                   f"valid: {sorted(TEMPLATE_FIELDS)}")  # fmt: skip
+    say_one = data.get("say_one")
+    for key, text in (("say", say), ("say_one", say_one)):
+        if text is not None or key == "say":
+            _check_template(text, path, step_id, f"{where}: '{key}'")
     if kind not in CUE_KINDS:
         raise fail(path, step_id, f"{where}: 'kind' must be one of {list(CUE_KINDS)}")
     number_ok = isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait <= 60
     if not number_ok and wait not in ("hold", "rest"):
         raise fail(path, step_id, f"{where}: 'wait' must be 0-60 seconds, 'hold' or 'rest'")
-    return CueTemplate(say.strip(), kind, wait if isinstance(wait, str) else float(wait))
+    wait = wait if isinstance(wait, str) else float(wait)
+    return CueTemplate(say.strip(), kind, wait, say_one.strip() if say_one else None)
+
+
+def _check_template(text: Any, path: Path, step_id: str, where: str) -> None:
+    """Raise when a cue's sentence is empty or names a field a cue does not have."""
+    if not isinstance(text, str) or not text.strip():
+        raise fail(path, step_id, f"{where} must be a non-empty sentence")
+    try:
+        unknown = catalogue.template_fields(text) - TEMPLATE_FIELDS
+    except ValueError as exc:
+        raise fail(path, step_id, f"{where}: bad {{field}}: {exc}") from None
+    if unknown:
+        raise fail(path, step_id, f"{where}: unknown field(s) {sorted(unknown)}; "
+                   f"valid: {sorted(TEMPLATE_FIELDS)}")  # fmt: skip
 
 
 def _step_from_dict(data: Any, path: Path, number: int) -> Step:
@@ -509,7 +526,7 @@ def layout(
         fields = {"side": side or "", "rep": rep, "reps": params.reps, "seconds": params.hold,
                   "rest": _whole(s.rest_seconds)}  # fmt: skip
         for tmpl in step.cues:
-            text = tmpl.say.format(**fields)
+            text = tmpl.text(fields)
             spoken = float(estimate(text))
             cues.append(Cue(t, spoken, index, text, tmpl.kind))
             if tmpl.wait == "hold":
@@ -1058,7 +1075,10 @@ def adjust_reply(slots: Mapping[str, Any]) -> str:
     if slots.get("seconds") is not None:
         replies.append(_line("routine_adjust_hold", seconds=int(slots["seconds"])))
     if slots.get("reps") is not None:
-        replies.append(_line("routine_adjust_reps", reps=int(slots["reps"])))
+        reps = int(slots["reps"])
+        replies.append(
+            _line("routine_adjust_reps_one" if reps == 1 else "routine_adjust_reps", reps=reps)
+        )
     side = slots.get("side")
     if side == "both":
         replies.append(_line("routine_adjust_side_both"))
