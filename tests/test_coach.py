@@ -251,6 +251,16 @@ def test_pain_stops_the_routine_and_a_yes_about_the_leg_sends_to_a_doctor(coach,
     assert "medical practitioner" in talk(coach, "yes")
 
 
+def test_pain_in_the_stretch_with_the_legs_said_fine_stops_it_without_the_leg_question(
+    coach, clock
+):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    said = talk(coach, "ow that hurts, my legs are fine")
+    assert said == CAT.line("routine_pain_no_leg") and not coach.active()
+    assert coach.dialogue.asked_leg is None
+
+
 def test_a_red_flag_stops_the_routine(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 10)

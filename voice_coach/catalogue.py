@@ -94,7 +94,9 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     ),
     "timer_choice": {"keep": WORDS, "corrections?": WORDS, "pause?": WORDS},
     "requests": {"joins": WORDS, "courtesy": WORDS},
-    "routine_talk?": dict.fromkeys(("what_now?", "which_side?", "starts?", "later?"), WORDS),
+    "routine_talk?": dict.fromkeys(
+        ("what_now?", "which_side?", "starts?", "later?", "amount?"), WORDS
+    ),
     "caution_memory?": {"intents": WORDS},
     "pets?": {"words": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
@@ -112,6 +114,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_not_paused": (),
     "routine_stopped": (),
     "routine_pain": (),
+    "routine_pain_no_leg": (),
     "routine_skip_last": (),
     "routine_status": ("total", "ahead"),
     "routine_status_hold": ("hold", "ahead"),
@@ -194,6 +197,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "stretch_after_red_flag": (),
     "ask_in_conversation": (),
     "leg_pain_no": (),
+    "pain_no_leg": (),
     "leg_pain_unsure": (),
     "goodbye_asleep": ("wake_word",),
     "loop_listening": (),

@@ -345,7 +345,10 @@ class Coach:
                 self.ended_by = None  # "carry on" no longer restarts the stretch
             return None
         self.ended_by = "pain" if self.runner.timeline.routine != "count" else None
-        return self.runner.pain()
+        said = self.runner.pain()
+        if self.dialogue.asked_leg is None and said:  # "ow, my leg's fine": no leg question
+            return self.cat.line("routine_pain_no_leg")
+        return said
 
     def _red_flag(self, reply: Reply) -> str | None:
         """End a running stretch, saying to lower the leg first (the advice follows)."""

@@ -16,7 +16,7 @@ from typing import Any
 from . import catalogue as catalogue_mod
 from . import understand as understand_mod
 from .catalogue import Catalogue, Intent
-from .understand import STARTS, Understanding
+from .understand import PAIN_INTENT, STARTS, Understanding
 
 ACTION_INTENTS = (
     "start_routine",
@@ -292,6 +292,12 @@ class Dialogue:
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
+        if (
+            intent in (None, "adjust")
+            and not heard.slots
+            and self._names_routine_talk("amount", heard.text)
+        ):  # "how many reps should I do?": what the article says of holds, and no more
+            intent = "stretching"
         named = [i for i in self._memory if self.matcher.caution(i, heard.text)]
         self.kept_cautions.update(named)
         if intent is None and named:  # "I take warfarin": what it means for the advice
@@ -353,6 +359,8 @@ class Dialogue:
             self.recent_offer = spec.offer
         self.asked_leg = intent if intent in LEG_QUESTIONS else None
         self.asked_about = heard.text
+        if intent == PAIN_INTENT and self._denies_leg_pain(heard.text):
+            self.asked_leg, text = None, self.cat.line("pain_no_leg")  # "… my leg is fine"
         if intent == "symptom_check":
             said = self._symptom_placed(heard.text)
             if said is not None:  # "my arm is numb", "my leg isn't numb": no question
@@ -444,9 +452,11 @@ class Dialogue:
         return None
 
     def _denies_leg_pain(self, text: str) -> bool:
-        """ "No pain down my leg": a denial, with nothing that takes it back ("until")."""
-        denied = any(p.search(text) for p in self._pain_denied)
-        return denied and not any(p.search(text) for p in self._denial_unless)
+        """ "No pain down my leg": a denial, with nothing after it that takes it back ("until")."""
+        found = [m.start() for p in self._pain_denied if (m := p.search(text))]
+        if not found:  # what comes before a denial does not take it back ("…, but my leg is fine")
+            return False
+        return not any(p.search(text, min(found)) for p in self._denial_unless)
 
     def _symptom_placed(self, text: str) -> str | None:
         """For a nerve sign named with its place outside the legs ("my arm is numb") or

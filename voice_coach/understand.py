@@ -199,6 +199,17 @@ class Matcher:
                 for w in self.normalise(phrase).split()
             )
         )
+        self._stems = tuple(
+            sorted(
+                {
+                    k
+                    for i in cat.intents.values()
+                    for k in map(self.normalise, i.keywords)
+                    if " " not in k and len(k) >= STEM_LETTERS
+                }
+            )
+        )
+        """Single-word keywords, which also match the words they begin ("tingl": "tingle")."""
         self._keywords = {
             i.id: [
                 (word_pattern(k), 1.0 if " " not in k else MULTIWORD_WEIGHT)
@@ -405,11 +416,13 @@ class Matcher:
         return best
 
     def unknown_share(self, text: str) -> float:
-        """Share of the content words that no phrasing or keyword of the catalogue uses."""
+        """Share of the content words that no phrasing or keyword of the catalogue uses (a
+        keyword's stem covers the words it begins: "tingl" covers "tingle")."""
         content = [w for w in text.split() if w not in self.stopwords and not w.isdigit()]
         if not content:
             return 0.0
-        return sum(w not in self._vocabulary for w in content) / len(content)
+        unknown = [w for w in content if w not in self._vocabulary]
+        return sum(not w.startswith(self._stems) for w in unknown) / len(content)
 
     def understand(self, text: str) -> Understanding:
         """Match one sentence."""
@@ -474,6 +487,11 @@ class Matcher:
         """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
         return all(any(p.search(text) for p in group) for group in self._leg_pain_groups)
 
+    def _leg_not_back(self, text: str) -> bool:
+        """Pain named in a leg and the back not named: a question for the leg, not the
+        article's answer for a back ("I have a cramp in my leg")."""
+        return self._leg_pain(text) and not any(p.search(text) for p in self._back_places)
+
     def _feared(self, text: str) -> Understanding | None:
         """What a frightened sentence says besides the fear, when that is urgent (an
         emergency, pain or a nerve sign)."""
@@ -520,9 +538,10 @@ class Matcher:
 
     def _accept(self, intent_id: str, score: float, text: str) -> bool:
         intent = self.cat.intents[intent_id]
-        urgent = intent_id == EMERGENCY_INTENT  # "I've collapsed and hurt my shoulder"
-        if intent.kind == "knowledge" and not urgent and self.off_topic(text):
-            return False
+        urgent = intent_id in (EMERGENCY_INTENT, SAFETY_INTENT)  # "I've collapsed and hurt …"
+        if intent.kind == "knowledge" and not urgent:
+            if self.off_topic(text) or self._leg_not_back(text):  # "a cramp in my leg"
+                return False
         if score >= ACCEPT_SCORE:
             return True
         has_keyword = any(p.search(text) for p, _ in self._keywords[intent_id])
