@@ -701,3 +701,22 @@ def test_a_bare_hold_length_and_a_reminder_for_tablets(text, intent, slots):
 def test_what_the_article_does_not_cover_is_not_answered_from_it(text, line):
     said = answer(understand(text))
     assert said == (CAT.line(line) if line else CAT.intent("not_covered").answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("how do I stop it coming back", "prevention"),
+        ("how do i stop it coming dad", None),  # misheard: a question, never the command
+        ("how can I stop combat", None),
+        ("how do I stop the stretch", "stop"),
+        ("how do I stop it", "stop"),
+        ("how can I stop talking to you", "stop"),
+        ("how do I pause it", "pause"),
+        ("stop", "stop"),
+    ],
+)
+def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, intent):
+    """ "Stop" in a how-question is carried out only when the words after "how do I" are the
+    command alone ([requests] asked_how)."""
+    assert understand(text).intent == intent

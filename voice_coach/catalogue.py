@@ -93,7 +93,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         WORDS,
     ),
     "timer_choice": {"keep": WORDS, "corrections?": WORDS, "pause?": WORDS},
-    "requests": {"joins": WORDS, "courtesy": WORDS},
+    "requests": {"joins": WORDS, "courtesy": WORDS, "asked_how?": WORDS},
     "routine_talk?": dict.fromkeys(
         ("what_now?", "which_side?", "starts?", "later?", "amount?"), WORDS
     ),

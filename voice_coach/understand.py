@@ -235,6 +235,10 @@ class Matcher:
             *(p for i in STORY_BLOCKERS for p, _ in self._keywords.get(i, [])),
             *(p for words in self._cautions.values() for p in words),
         ]
+        asked = sorted(lang["requests"].get("asked_how", []), key=len, reverse=True)
+        self._asked_how = re.compile(
+            r"^(?:" + "|".join(map(re.escape, asked)) + r")\b" if asked else r"(?!)"
+        )
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
         thanks = "|".join(map(re.escape, courtesy))
         self._courtesy = re.compile(rf"^(?:{thanks})\b(?!\s+for\b)\s*|\s*\b(?:{thanks})$")
@@ -447,6 +451,9 @@ class Matcher:
                 return feared
         if best == MORE_INTENT:  # "tell me more about ice": a question about ice
             best = self._more_about(norm, scores) or best
+        if best in HALTS and not self._halts_when_asked_how(norm, best):
+            scores.pop(best)  # "how do I stop it coming back?": a question, not the command
+            best = max(scores, key=scores.__getitem__)
         score = round(min(100.0, max(0.0, scores[best])), 1)
         accepted = self._accept(best, score, norm)
         parts = self._requests(norm, best if accepted else None)
@@ -482,6 +489,21 @@ class Matcher:
     def _is_duration(self, text: str) -> bool:
         """Whether the normalised text is only an amount of time ("15 minutes")."""
         return self._amount.fullmatch(text) is not None
+
+    def _halts_when_asked_how(self, text: str, halt: str) -> bool:
+        """False for a question about how to do something that uses a halting command's
+        word ("how do I stop it coming back?"); True when the words after ``[requests]
+        asked_how`` are that command alone ("how do I stop the stretch?") or none was said."""
+        found = self._asked_how.match(text)
+        if found is None:
+            return True
+        rest = text[found.end() :].strip()
+        scores = self.scores(rest) if rest else {}
+        return (
+            bool(scores)
+            and max(scores, key=scores.__getitem__) == halt
+            and (scores[halt] >= ACCEPT_SCORE)
+        )
 
     def _leg_pain(self, text: str) -> bool:
         """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
