@@ -262,6 +262,16 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
             'line = "red_flag_leg"',
             "'red_flag_pregnancy' is named by no",
         ),
+        ('line = "risk_burn"', 'line = "risk_brun"', "'line' 'risk_brun' is no line"),
+        ('line = "risk_burn"', 'line = "risk_stretch"', "'risk_burn' is named by no"),
+        (
+            'intents = ["ice_heat"]\nwords = ["burn"',
+            'intents = ["icing"]\nwords = ["burn"',
+            "'icing'",
+        ),
+        ('words = ["burn", ', "words = [2, ", "'words' must be"),
+        ("remember = true", 'remember = "yes"', "'remember' must be true or false"),
+        ('name = "a burn from heat or cold"', 'name = ""', "needs a name"),
     ],
 )
 def test_red_flags_denials_and_pronunciations_are_checked_at_load(tmp_path, old, new, problem):

@@ -268,6 +268,15 @@ def test_a_red_flag_stops_the_routine(coach, clock):
     assert not coach.active() and answer == CAT.line("red_flag_leg")
 
 
+def test_wait_a_bit_pauses_a_stretch_started_after_a_red_flag(coach, clock):
+    """Questions after a red flag ("can it wait?") repeat its advice; a pause is a pause."""
+    talk(coach, "my leg has gone numb")
+    assert talk(coach, "start the stretch") == CAT.line("stretch_after_red_flag")
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert talk(coach, "wait a bit") == CAT.line("routine_paused") and coach.runner.paused
+
+
 def test_preferences_before_the_start_and_refusals_out_of_bounds(coach, clock, speaker):
     assert talk(coach, "do 20 reps") == CAT.line("routine_reps_range", low=1, high=10)
     kept = CAT.line("coach_kept_for_stretch")  # nothing starts yet: says how to start

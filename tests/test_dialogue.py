@@ -580,7 +580,6 @@ def test_no_to_where_a_feeling_is_still_says_to_see_a_practitioner():
     [
         "stop and call an ambulance",
         "I've collapsed and hurt my shoulder",
-        "I'm pregnant and I feel faint",
     ],
 )
 def test_an_emergency_is_answered_whatever_else_the_sentence_holds(text):
@@ -589,7 +588,12 @@ def test_an_emergency_is_answered_whatever_else_the_sentence_holds(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["I fell down the stairs and I can't get up", "I can't get up and my leg is numb"]
+    "text",
+    [
+        "I fell down the stairs and I can't get up",
+        "I can't get up and my leg is numb",
+        "I'm pregnant and I feel faint",
+    ],
 )
 def test_a_red_flag_that_is_also_an_emergency_gets_both_answers(text):
     reply = Dialogue().handle(text)
@@ -853,3 +857,110 @@ def test_the_other_side_after_the_stretching_answer_is_answered(text):
     talk = Dialogue()
     talk.handle("how do I stretch my back")
     assert talk.handle(text).text == CAT.line("caution_stretching")
+
+
+@pytest.mark.parametrize(
+    ("flag", "question", "kind"),
+    [
+        ("I have chest pain", "should I wait a bit", "wait"),
+        ("I've wet myself", "can it wait till monday", "wait"),
+        ("my leg has gone numb", "is it ok to wait a few days", "wait"),
+        ("my leg has gone numb", "is it that serious?", "serious"),
+        ("the pain shoots down my leg", "but I can't get to a doctor", "no_doctor"),
+        ("the pain shoots down my leg", "it's sunday, the surgery is closed", "no_doctor"),
+        ("the pain shoots down my leg", "so what should I do in the meantime", "meantime"),
+    ],
+)
+def test_a_question_after_a_red_flag_never_sounds_like_leave_to_wait(flag, question, kind):
+    talk = Dialogue()
+    first = talk.handle(flag).text
+    reply = talk.handle(question)
+    line = CAT.line(f"after_red_flag_{kind}")
+    want = f"{line} {first}" if kind in ("wait", "serious") else line
+    assert reply.text == want and reply.action is None
+
+
+def test_wait_is_still_a_pause_with_no_red_flag_before():
+    assert Dialogue().handle("should I wait a bit").intent == "pause"
+
+
+@pytest.mark.parametrize("answer", ["only when I walk", "when I walk", "just when I stand up"])
+def test_when_the_leg_pain_comes_is_a_yes_to_the_leg_question(answer):
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    assert talk.handle(answer).text == CAT.line("red_flag_leg")
+
+
+def test_not_sure_in_an_answer_to_the_leg_question_is_no_no():
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    reply = talk.handle("hmm I'm not sure, it's more of an ache around my hips")
+    assert reply.text != CAT.line("leg_pain_no") and "medical practitioner" in reply.text
+
+
+def test_a_question_after_the_leg_question_is_still_answered():
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    assert talk.handle("if I take ibuprofen will it help").intent == "medication"
+
+
+@pytest.mark.parametrize("text", ["is that okay", "is this ok", "is that everything"])
+def test_a_yes_or_no_question_is_never_a_goodbye(text):
+    assert Dialogue().handle(text).intent != "goodbye"
+
+
+def test_say_that_again_after_slower_repeats_the_answer_not_the_change():
+    talk = Dialogue()
+    answer = talk.handle("should I use ice or heat").text
+    talk.handle("slower please")
+    assert talk.handle("say that again").text == answer
+
+
+@pytest.mark.parametrize(
+    "text", ["I'm on the floor and I can't move my legs", "I've been lying here all night"]
+)
+def test_stuck_on_the_floor_gets_the_emergency_answer(text):
+    assert Dialogue().handle(text).text.startswith(CAT.intent("emergency").answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("I'm diabetic, can I use a heat pad", "risk_heat_skin"),
+        ("can I use ice if I have poor circulation", "risk_heat_skin"),
+        ("I've burnt myself with the heat pad", "risk_burn"),
+        ("I've had a hip replacement, can I do the stretch", "risk_stretch"),
+        ("I have arthritis in my knees, can I still do the stretch", "risk_stretch"),
+        ("I had back surgery last year", "risk_stretch"),
+    ],
+)
+def test_a_risk_named_with_its_question_gets_its_line_instead_of_the_answer(text, line):
+    reply = Dialogue().handle(text)
+    assert reply.text == CAT.line(line) and reply.action is None
+
+
+def test_a_risk_named_earlier_is_said_before_the_stretch_once_then_it_starts():
+    talk = Dialogue()
+    assert talk.handle("I had surgery on my back, should I use ice").intent == "ice_heat"
+    assert talk.handle("how do I stretch my back").text == CAT.line("risk_stretch")
+    assert talk.handle("yes").action != "start_routine"  # no offer was made
+    assert talk.handle("start the stretch").action == "start_routine"
+
+
+@pytest.mark.parametrize("text", ["the surgery is closed", "should I use ice or heat"])
+def test_no_risk_without_its_words(text):
+    assert not Dialogue().handle(text).text.startswith("After an operation")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my husband has a back spasm", None),
+        ("my son is 15 and hurt his back playing rugby", "caution_overview"),
+    ],
+)
+def test_a_carer_asking_for_someone_else_is_answered(text, line):
+    """Family words are stopwords: neither unknown words nor what the question is about."""
+    reply = Dialogue().handle(text)
+    assert reply.intent == "overview"
+    assert reply.text == (CAT.line(line) if line else CAT.intent("overview").answer)

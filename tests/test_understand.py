@@ -547,7 +547,7 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("should I call my GP", "see_doctor"),
         ("aah my back's seized", "pain_report"),
         ("my lower back is really sore", "pain_report"),
-        ("is it safe to exercise when pregnant", None),
+        ("is it safe to exercise when pregnant", "see_doctor"),  # a midwife's question
         ("I'm sick of this pain", None),
         ("should I use heat at night", "ice_heat"),
         # Walkthrough sentences the red-flag and emergency words must leave alone.
@@ -720,3 +720,50 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
     """ "Stop" in a how-question is carried out only when the words after "how do I" are the
     command alone ([requests] asked_how)."""
     assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my chest feels heavy", "red_flag_chest"),
+        ("I feel breathless", "red_flag_chest"),
+        ("my heart is racing", "red_flag_chest"),
+        ("pain between my shoulder blades and my left arm", "red_flag_chest"),
+        ("I couldn't feel the toilet paper", "red_flag_urgent"),
+        ("I've got no control down there", "red_flag_urgent"),
+        ("I keep leaking", "red_flag_urgent"),
+        ("I've had a bit of an accident in my pants", "red_flag_urgent"),
+        ("he's wet himself", "red_flag_urgent"),
+        ("I'm a bit wobbly on my legs these days", "red_flag_leg"),
+        ("he's got pain down his leg", "red_flag_leg"),
+        ("I've had a bit of a temperature", "red_flag_answer"),
+        ("I feel hot and cold", "red_flag_answer"),
+        ("my back is red and hot", "red_flag_answer"),
+        ("I'm shaking and cold", "red_flag_answer"),
+        ("I'm 80 and I fell", "red_flag_answer"),
+        ("I keep falling over", "red_flag_answer"),
+        ("I've lost a stone without trying", "red_flag_answer"),
+        ("the pain keeps me awake at night", "red_flag_answer"),
+        ("the pain is there all the time even when I lie still", "red_flag_answer"),
+        ("I'm pregnant, can I use a heat pad", "red_flag_pregnancy"),
+        ("I've just had a baby and my back aches", "red_flag_pregnancy"),
+    ],
+)
+def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
+    """A second review's sentences, each once missed (most got the out-of-scope line)."""
+    heard = understand(text)
+    assert heard.intent == "see_doctor" and answer(heard) == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I keep falling asleep",
+        "I'm not pregnant",
+        "is it ok if my knee wobbles a bit in the stretch",
+        "my left arm is fine, it's just my back",
+        "is ice or heat better for a pulled back, I can't feel the cold",
+    ],
+)
+def test_everyday_words_near_the_new_red_flags_are_none(text):
+    assert understand(text).intent != "see_doctor"

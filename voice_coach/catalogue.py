@@ -69,6 +69,8 @@ PHRASE_FIELDS = ("seconds", "minutes", "reps")
 """The ``{fields}`` a phrase may hold, each standing for a number."""
 MORE_PREFIX = "more_"
 """Lines said for "tell me more" or "why?" after the answer of the intent they name."""
+RISK_PREFIX = "risk_"
+"""Lines a ``[[risks]]`` entry names: said instead of the answers of its intents."""
 RED_FLAG_PREFIX = "red_flag_"
 """Lines a ``[[red_flags]]`` rule may name as its ``line`` (said instead of
 ``red_flag_answer``)."""
@@ -89,15 +91,17 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         (
             *("starts", "negations", "unless", "yes", "back", "legs", "denials", "elsewhere"),
             *("pain_denials", "pain_denial_unless", "leg_pain_places", "leg_pain_words"),
+            *("conditions?", "unsure?"),
         ),
         WORDS,
     ),
     "timer_choice": {"keep": WORDS, "corrections?": WORDS, "pause?": WORDS},
-    "requests": {"joins": WORDS, "courtesy": WORDS, "asked_how?": WORDS},
+    "requests": {"joins": WORDS, "courtesy": WORDS, "asked_how?": WORDS, "yes_no?": WORDS},
     "routine_talk?": dict.fromkeys(
         ("what_now?", "which_side?", "starts?", "later?", "amount?"), WORDS
     ),
     "caution_memory?": {"intents": WORDS},
+    "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
     "pets?": {"words": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
@@ -197,6 +201,10 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "stretch_after_red_flag": (),
     "ask_in_conversation": (),
     "leg_pain_no": (),
+    "after_red_flag_wait": (),
+    "after_red_flag_serious": (),
+    "after_red_flag_no_doctor": (),
+    "after_red_flag_meantime": (),
     "pain_no_leg": (),
     "leg_pain_unsure": (),
     "goodbye_asleep": ("wake_word",),
@@ -465,6 +473,7 @@ def check_language(
     _check_red_flags(path, language["red_flags"], lines)
     _check_language_tables(path, language)
     _check_cautions(path, language.get("cautions", {}), intents, lines)
+    _check_risks(path, language.get("risks", []), intents, lines)
     _check_cautions(path, language.get("follow_ups", {}), intents, lines, "follow_ups")
     for intent_id in language.get("caution_memory", {}).get("intents", []):
         if intent_id not in language.get("cautions", {}):
@@ -489,10 +498,7 @@ def _check_red_flags(path: Path, rules: Any, lines: dict[str, str]) -> None:
     if not isinstance(rules, list) or not rules:
         raise fail(path, "red_flags", "must be one or more [[red_flags]] tables")
     for number, rule in enumerate(rules, start=1):
-        name = rule.get("name") if isinstance(rule, dict) else None
-        where = f"{path}: red flag {number} ({name or 'no name'})"
-        if not isinstance(name, str) or not name.strip():
-            raise CatalogueError(f"{where}: needs a name (a string)")
+        where = _named_entry(path, "red flag", number, rule)
         groups = rule.get("groups")
         if not _strings_list(groups, nested=True):
             raise CatalogueError(f"{where}: 'groups' must be a non-empty list of word lists")
@@ -500,14 +506,51 @@ def _check_red_flags(path: Path, rules: Any, lines: dict[str, str]) -> None:
             raise CatalogueError(f"{where}: 'examples' must list sentences that set it off")
         if "ignore" in rule and not _strings_list(rule["ignore"]):
             raise CatalogueError(f"{where}: 'ignore' must be a non-empty list of phrases")
-        line = rule.get("line", "red_flag_answer")
-        if not isinstance(line, str) or not line.startswith(RED_FLAG_PREFIX) or line not in lines:
-            named = sorted(k for k in lines if k.startswith(RED_FLAG_PREFIX))
-            raise CatalogueError(f"{where}: 'line' {line!r} is no line; valid: {', '.join(named)}")
+        _check_line_named(where, rule.get("line", "red_flag_answer"), RED_FLAG_PREFIX, lines)
     used = {rule.get("line") for rule in rules}
     for key in lines:
         if key.startswith(RED_FLAG_PREFIX) and key not in LINE_FIELDS and key not in used:
             raise CatalogueError(f"line '{key}' is named by no [[red_flags]] rule of {path}")
+
+
+def _named_entry(path: Path, kind: str, number: int, entry: Any) -> str:
+    """Where an entry of an array of tables is, for messages; raises when it has no name."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    where = f"{path}: {kind} {number} ({name or 'no name'})"
+    if not isinstance(name, str) or not name.strip():
+        raise CatalogueError(f"{where}: needs a name (a string)")
+    return where
+
+
+def _check_line_named(where: str, line: Any, prefix: str, lines: dict[str, str]) -> None:
+    """Raise unless ``line`` is a sentence key of ``lines/`` starting with ``prefix``."""
+    if not isinstance(line, str) or not line.startswith(prefix) or line not in lines:
+        named = sorted(k for k in lines if k.startswith(prefix))
+        raise CatalogueError(f"{where}: 'line' {line!r} is no line; valid: {', '.join(named)}")
+
+
+def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict[str, str]) -> None:
+    """Each ``[[risks]]`` entry has a name, the intents it changes, its words and a
+    ``risk_`` line; every ``risk_`` line is named by one."""
+    if not isinstance(risks, list):
+        raise fail(path, "risks", "must be [[risks]] tables")
+    for number, risk in enumerate(risks, start=1):
+        where = _named_entry(path, "risk", number, risk)
+        if not _strings_list(risk.get("words")):
+            raise CatalogueError(f"{where}: 'words' must be {WORDS}")
+        named = risk.get("intents")
+        unknown = [i for i in named or [] if i not in intents] if _strings_list(named) else [""]
+        if unknown:
+            raise CatalogueError(
+                f"{where}: 'intents' {unknown} unknown; valid: {', '.join(intents)}"
+            )
+        _check_line_named(where, risk.get("line"), RISK_PREFIX, lines)
+        if not isinstance(risk.get("remember", False), bool):
+            raise CatalogueError(f"{where}: 'remember' must be true or false")
+    used = {risk.get("line") for risk in risks}
+    for key in lines:
+        if key.startswith(RISK_PREFIX) and key not in used:
+            raise fail(path, "risks", f"the line '{key}' is named by no [[risks]] entry")
 
 
 def _check_cautions(
@@ -636,7 +679,7 @@ def _load_lines(root: Path) -> dict[str, str]:
 
 def _check_line(path: Path, key: str, text: str) -> None:
     """A known key whose template uses only the fields the program fills in."""
-    extra = key.startswith((CAUTION_PREFIX, RED_FLAG_PREFIX, MORE_PREFIX))
+    extra = key.startswith((CAUTION_PREFIX, RED_FLAG_PREFIX, MORE_PREFIX, RISK_PREFIX))
     allowed = LINE_FIELDS.get(key, () if extra else None)
     if allowed is None:
         raise fail(path, key, "unknown sentence key: the program never says it (a typo?)")

@@ -119,6 +119,10 @@ only up to this many words ("the ten minute one")."""
 
 LEG_LINE = "red_flag_leg"
 """What a yes to the leg question gets ("the left one", "a little")."""
+NOT_REPEATED = ("repeat", "speech_adjust")
+"""Replies that "say that again" does not repeat: after "slower", the answer before it."""
+RED_FLAG_AGAIN = ("wait", "serious")
+"""Kinds of ``[after_red_flag]`` question answered with the red-flag answer said again."""
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 LEG_ANSWERS = (
@@ -165,12 +169,20 @@ class Dialogue:
         self.misses: int = 0
         self.red_flagged: bool = False
         """A red flag was heard in this conversation."""
+        self.red_flag_said: str | None = None
+        """The latest red-flag answer, said again to "can it wait?" (``[after_red_flag]``)."""
         self.cautioned: bool = False
         """The first request to stretch after it got the advice to have it checked."""
         self.kept_cautions: set[str] = set()
         """Intents of ``[caution_memory]`` whose caution words were named in this
         conversation ("I take warfarin" ... "can I take ibuprofen?")."""
         self._memory: list[str] = self.cat.language.get("caution_memory", {}).get("intents", [])
+        self.kept_risks: set[str] = set()
+        """Names of ``[[risks]]`` (with ``remember``) named in this conversation, whose line
+        the first later request for one of their intents gets ("I had back surgery" ...
+        "start the stretch")."""
+        self.risks_said: set[str] = set()
+        """Names of kept risks whose line was said: asking again is answered as usual."""
         leg = self.cat.language["leg_denial"]
         self._leg_yes = [understand_mod.word_pattern(w) for w in leg["yes"]]
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
@@ -212,7 +224,7 @@ class Dialogue:
             text = " ".join(t for t in (reply.text, after.text) if t)
             reply = replace(after, text=text)
         self._ask(asked)  # "ouch, and stop": the leg question is still open
-        if reply.intent != "repeat" and reply.text:
+        if reply.intent not in NOT_REPEATED and reply.text:
             self.last_answer, self.last_intent = reply.text, reply.intent
         return reply
 
@@ -289,6 +301,9 @@ class Dialogue:
                 return answered
         if heard.red_flag is not None:
             return self._red_flag(heard.red_flag, heard.text)
+        after = self._after_red_flag(heard.text)
+        if after is not None:
+            return after
         follow_up = self._follow_up(heard)
         if follow_up is not None:
             return follow_up
@@ -303,6 +318,12 @@ class Dialogue:
         if intent is None and named:  # "I take warfarin": what it means for the advice
             self.misses = 0
             return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
+        risks = self.matcher.risks(heard.text)
+        self.kept_risks.update(r["name"] for r in risks if r.get("remember"))
+        if intent is None and risks:  # "I've had a hip replacement": before the stretch
+            self.misses = 0
+            self.risks_said.update(r["name"] for r in risks)
+            return Reply(self.cat.line(risks[0]["line"]), None)
         if intent == "more":
             return self._more()
         if intent is None and self._denies_leg_pain(heard.text):
@@ -323,6 +344,9 @@ class Dialogue:
             offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
+        risk = self._risk_line(intent if intent != "yes" or not offer else "start_routine", risks)
+        if risk is not None:  # "I'm diabetic, can I use a heat pad?"
+            return Reply(risk, intent)
         if intent in STARTS - {"resume"} and self._names_routine_talk("later", heard.text):
             later = self.matcher.caution("stretching", heard.text)  # "again tomorrow?"
             if later is not None:
@@ -417,8 +441,32 @@ class Dialogue:
         gets that answer first."""
         self.red_flagged, self.cautioned = True, False  # each red flag: warn again
         self.recent_offer = None
-        text = self.matcher.red_flag_answer(rule, said, line)
+        text = self.red_flag_said = self.matcher.red_flag_answer(rule, said, line)
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
+
+    def _after_red_flag(self, text: str) -> Reply | None:
+        """After a red flag, "can it wait?", "is it serious?", "I can't get to a doctor" or
+        "what do I do in the meantime?": its ``after_red_flag_<kind>`` line, followed for
+        :data:`RED_FLAG_AGAIN` by the red-flag answer again; None for anything else."""
+        if self.red_flag_said is None:
+            return None
+        for kind, phrases in self.cat.language.get("after_red_flag", {}).items():
+            if any(understand_mod.word_pattern(p).search(text) for p in phrases):
+                said = self.cat.line(f"after_red_flag_{kind}")
+                if kind in RED_FLAG_AGAIN:
+                    said = f"{said} {self.red_flag_said}"
+                return Reply(said, understand_mod.SAFETY_INTENT)
+        return None
+
+    def _risk_line(self, intent: str, named: list[dict[str, Any]]) -> str | None:
+        """The line of the first ``[[risks]]`` entry for ``intent`` named now, or kept from
+        earlier and not yet said; None when none applies."""
+        for risk in self.matcher.risks_for(intent):
+            kept = risk["name"] in self.kept_risks and risk["name"] not in self.risks_said
+            if risk in named or kept:
+                self.risks_said.add(risk["name"])
+                return self.cat.line(risk["line"])
+        return None
 
     def _caution_first(self, intent: str, offer: str | None) -> bool:
         """After a red flag, whether this is the first request to stretch (or to carry on),
@@ -474,11 +522,14 @@ class Dialogue:
         red-flag rules still see once their `ignore` phrases are struck out is a yes."""
         if heard.red_flag is not None:
             return "yes"
+        rule = self.cat.language["leg_denial"]
+        if any(f"{heard.text} ".startswith(f"{c} ") for c in rule.get("conditions", [])):
+            return "yes"  # "only when I walk": when it runs down, not another question
         if heard.intent not in LEG_ANSWERS:
             return None
-        rule = self.cat.language["leg_denial"]
         words = heard.text.split()
         hedged = any(w in rule["unless"] for w in words)
+        hedged = hedged or any(p in heard.text for p in rule.get("unsure", []))  # "not sure"
         said_no = bool(words) and words[0] in rule["starts"]
         said_no = said_no or any(w in rule["negations"] for w in words)
         if heard.intent not in ("unsure", "yes") and said_no and not hedged:

@@ -53,6 +53,8 @@ SAFETY_INTENT = "see_doctor"
 RED_FLAG_LINE = "red_flag_answer"
 """Said for a red flag whose rule names no ``line`` of its own."""
 EMERGENCY_INTENT = "emergency"
+GOODBYE_INTENT = "goodbye"
+"""Ends the conversation: never the meaning of a yes-or-no question ("is that okay?")."""
 """Someone who cannot get up: like a red flag, it stops a routine and is answered asleep."""
 
 
@@ -153,6 +155,9 @@ class Matcher:
             intent: [word_pattern(w) for w in words]
             for intent, words in lang.get("cautions", {}).items()
         }
+        self._risks = [
+            (risk, [word_pattern(w) for w in risk["words"]]) for risk in lang.get("risks", [])
+        ]
         self._follow_ups = {
             intent: [word_pattern(w) for w in words]
             for intent, words in lang.get("follow_ups", {}).items()
@@ -198,6 +203,12 @@ class Matcher:
                 for phrase in words
                 for w in self.normalise(phrase).split()
             )
+            | frozenset(
+                w
+                for risk in lang.get("risks", [])
+                for phrase in risk["words"]
+                for w in self.normalise(phrase).split()
+            )
         )
         self._stems = tuple(
             sorted(
@@ -238,6 +249,10 @@ class Matcher:
         asked = sorted(lang["requests"].get("asked_how", []), key=len, reverse=True)
         self._asked_how = re.compile(
             r"^(?:" + "|".join(map(re.escape, asked)) + r")\b" if asked else r"(?!)"
+        )
+        opening = sorted(lang["requests"].get("yes_no", []), key=len, reverse=True)
+        self._asked_yes_no = re.compile(
+            r"^(?:" + "|".join(map(re.escape, opening)) + r")\b" if opening else r"(?!)"
         )
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
         thanks = "|".join(map(re.escape, courtesy))
@@ -377,6 +392,15 @@ class Matcher:
         pet = intent_id == "medication" and any(p.search(text) for p in self._pets)
         return f"{said} {self.cat.line('pet_medicine')}" if pet else said  # "can my dog"
 
+    def risks(self, text: str) -> list[dict[str, Any]]:
+        """The ``[[risks]]`` entries whose words the normalised text names, in file order
+        ("I'm diabetic, can I use a heat pad?")."""
+        return [risk for risk, words in self._risks if any(p.search(text) for p in words)]
+
+    def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
+        """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
+        return [risk for risk, _ in self._risks if intent_id in risk["intents"]]
+
     def follow_up(self, intent_id: str, text: str) -> str | None:
         """The ``caution_`` line of ``intent_id`` when the normalised text, a short question
         right after its answer, names one of its ``[follow_ups]`` words ("how long?")."""
@@ -453,6 +477,9 @@ class Matcher:
             best = self._more_about(norm, scores) or best
         if best in HALTS and not self._halts_when_asked_how(norm, best):
             scores.pop(best)  # "how do I stop it coming back?": a question, not the command
+            best = max(scores, key=scores.__getitem__)
+        if best == GOODBYE_INTENT and self._asked_yes_no.match(norm):
+            scores.pop(best)  # "is that okay?" is no goodbye, though it is near "ok that's it"
             best = max(scores, key=scores.__getitem__)
         score = round(min(100.0, max(0.0, scores[best])), 1)
         accepted = self._accept(best, score, norm)
