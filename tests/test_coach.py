@@ -268,6 +268,26 @@ def test_a_red_flag_stops_the_routine(coach, clock):
     assert not coach.active() and answer == CAT.line("red_flag_leg")
 
 
+@pytest.mark.parametrize(
+    "said", ["stop stop, should I worry", "ouch, should I be worried", "pause, is that bad"]
+)
+def test_a_command_with_a_question_after_a_red_flag_still_ends_the_stretch(coach, clock, said):
+    talk(coach, "my leg has gone numb")
+    talk(coach, "start the stretch")
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert coach.active()
+    talk(coach, said)
+    assert not coach.active()
+
+
+def test_a_risk_named_during_the_stretch_ends_it_with_its_line(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert talk(coach, "oh I forgot, I had a hip replacement") == CAT.line("risk_stretch")
+    assert not coach.active()
+
+
 def test_wait_a_bit_pauses_a_stretch_started_after_a_red_flag(coach, clock):
     """Questions after a red flag ("can it wait?") repeat its advice; a pause is a pause."""
     talk(coach, "my leg has gone numb")

@@ -763,7 +763,55 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "is it ok if my knee wobbles a bit in the stretch",
         "my left arm is fine, it's just my back",
         "is ice or heat better for a pulled back, I can't feel the cold",
+        "can I alternate hot and cold",
+        "is a temperature of 40 degrees ok for the heat pad",
+        "my left arm doesn't hurt",
+        "I pull my knee with my left arm because my right arm hurts",
+        "should I hold my knee tightly with my left arm",
+        "I have a crushing pain in my lower back",
+        "the ice pack keeps falling off",
+        "I am scared of falling over when I stretch",
+        "I fell out of the habit of stretching, can I start again",
+        "my hot water bottle has been leaking",
+        "I read in the paper that numbness is a bad sign",
+        "I had a baby ten years ago and my back hurts",
+        "I've lost a stone on my diet and my back hurts",
     ],
 )
 def test_everyday_words_near_the_new_red_flags_are_none(text):
     assert understand(text).intent != "see_doctor"
+
+
+def test_an_accident_in_a_car_is_a_fall_not_a_bladder_sign():
+    heard = understand("my husband had an accident in his car and hurt his back")
+    assert heard.intent == "see_doctor" and answer(heard) == CAT.line("red_flag_answer")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("my helper is here", None),  # "help" is a stem, "helper" no word of it
+        ("I am surely going to be ok", None),
+    ],
+)
+def test_stems_and_leg_pain_leave_other_questions_alone(text, intent):
+    assert understand(text).intent == intent
+
+
+def test_every_phrase_the_rules_match_is_written_as_matching_reads_it():
+    """Matching reads normalised text ("ok" is "okay", "just" is dropped, numbers are
+    digits), so a phrase written otherwise can never match."""
+    lang = CAT.language
+    tables = [
+        *(p for rule in lang["red_flags"] for g in rule["groups"] for p in g),
+        *(p for rule in lang["red_flags"] for p in rule.get("ignore", [])),
+        *(p for risk in lang.get("risks", []) for p in risk["words"]),
+        *(p for words in lang.get("after_red_flag", {}).values() for p in words),
+        *(p for words in lang["leg_denial"].values() for p in words),
+        *(p for words in lang.get("cautions", {}).values() for p in words),
+        *(p for words in lang.get("routine_talk", {}).values() for p in words),
+        *lang["requests"].get("asked_how", []),
+        *lang["requests"].get("yes_no", []),
+    ]
+    dead = sorted({p for p in tables if normalise(p) != p})
+    assert not dead, f"phrases that matching never sees: {dead}"

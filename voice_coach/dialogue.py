@@ -123,6 +123,9 @@ NOT_REPEATED = ("repeat", "speech_adjust")
 """Replies that "say that again" does not repeat: after "slower", the answer before it."""
 RED_FLAG_AGAIN = ("wait", "serious")
 """Kinds of ``[after_red_flag]`` question answered with the red-flag answer said again."""
+URGENT_LINES = ("red_flag_chest", "red_flag_urgent")
+"""Red-flag lines after which every ``[after_red_flag]`` question gets the answer again:
+"what do I do in the meantime?" must not soften "phone the emergency services"."""
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 LEG_ANSWERS = (
@@ -170,7 +173,10 @@ class Dialogue:
         self.red_flagged: bool = False
         """A red flag was heard in this conversation."""
         self.red_flag_said: str | None = None
-        """The latest red-flag answer, said again to "can it wait?" (``[after_red_flag]``)."""
+        """The latest red-flag (or emergency) answer, said again to "can it wait?"
+        (``[after_red_flag]``)."""
+        self.red_flag_urgent: bool = False
+        """That answer sends to the emergency services or says "today" (:data:`URGENT_LINES`)."""
         self.cautioned: bool = False
         """The first request to stretch after it got the advice to have it checked."""
         self.kept_cautions: set[str] = set()
@@ -187,6 +193,7 @@ class Dialogue:
         self._leg_yes = [understand_mod.word_pattern(w) for w in leg["yes"]]
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
+        self._leg_when = [understand_mod.word_pattern(w) for w in leg.get("conditions", [])]
         self._denied = [understand_mod.word_pattern(w) for w in leg["denials"]]
         self._pain_denied = [understand_mod.word_pattern(w) for w in leg["pain_denials"]]
         self._denial_unless = [understand_mod.word_pattern(w) for w in leg["pain_denial_unless"]]
@@ -274,6 +281,8 @@ class Dialogue:
             text = self.last_answer or self.cat.line("nothing_to_repeat")
             return Reply(text, "repeat", action="repeat")
         intent = heard.intent
+        risks = self.matcher.risks(heard.text)  # kept even when a red flag is answered
+        self.kept_risks.update(r["name"] for r in risks if r.get("remember"))
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, None
         asked_about = self.asked_about
@@ -301,7 +310,7 @@ class Dialogue:
                 return answered
         if heard.red_flag is not None:
             return self._red_flag(heard.red_flag, heard.text)
-        after = self._after_red_flag(heard.text)
+        after = self._after_red_flag(heard)
         if after is not None:
             return after
         follow_up = self._follow_up(heard)
@@ -318,12 +327,10 @@ class Dialogue:
         if intent is None and named:  # "I take warfarin": what it means for the advice
             self.misses = 0
             return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
-        risks = self.matcher.risks(heard.text)
-        self.kept_risks.update(r["name"] for r in risks if r.get("remember"))
         if intent is None and risks:  # "I've had a hip replacement": before the stretch
             self.misses = 0
             self.risks_said.update(r["name"] for r in risks)
-            return Reply(self.cat.line(risks[0]["line"]), None)
+            return self._risk_reply(self.cat.line(risks[0]["line"]), None)
         if intent == "more":
             return self._more()
         if intent is None and self._denies_leg_pain(heard.text):
@@ -346,7 +353,7 @@ class Dialogue:
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
         risk = self._risk_line(intent if intent != "yes" or not offer else "start_routine", risks)
         if risk is not None:  # "I'm diabetic, can I use a heat pad?"
-            return Reply(risk, intent)
+            return self._risk_reply(risk, intent)
         if intent in STARTS - {"resume"} and self._names_routine_talk("later", heard.text):
             later = self.matcher.caution("stretching", heard.text)  # "again tomorrow?"
             if later is not None:
@@ -381,6 +388,8 @@ class Dialogue:
         self.pending_offer = spec.offer
         if intent != "resume":  # "go on then", with nothing paused, may still start it
             self.recent_offer = spec.offer
+        if intent == understand_mod.EMERGENCY_INTENT:  # "can it wait?" gets it again
+            self.red_flag_said, self.red_flag_urgent = text, True
         self.asked_leg = intent if intent in LEG_QUESTIONS else None
         self.asked_about = heard.text
         if intent == PAIN_INTENT and self._denies_leg_pain(heard.text):
@@ -442,21 +451,36 @@ class Dialogue:
         self.red_flagged, self.cautioned = True, False  # each red flag: warn again
         self.recent_offer = None
         text = self.red_flag_said = self.matcher.red_flag_answer(rule, said, line)
+        urgent = any(self.cat.line(key) in text for key in URGENT_LINES)
+        self.red_flag_urgent = urgent or self.matcher.is_emergency(said)
         return Reply(text, understand_mod.SAFETY_INTENT, action=understand_mod.SAFETY_INTENT)
 
-    def _after_red_flag(self, text: str) -> Reply | None:
+    def _after_red_flag(self, heard: Understanding) -> Reply | None:
         """After a red flag, "can it wait?", "is it serious?", "I can't get to a doctor" or
         "what do I do in the meantime?": its ``after_red_flag_<kind>`` line, followed for
-        :data:`RED_FLAG_AGAIN` by the red-flag answer again; None for anything else."""
-        if self.red_flag_said is None:
+        :data:`RED_FLAG_AGAIN` (or any kind, after an urgent one) by the red-flag answer
+        again; None for anything else. A running stretch is ended, as for the red flag, so
+        "stop, should I worry?" still stops it; an emergency is answered as one."""
+        text = heard.text
+        if self.red_flag_said is None or heard.intent == understand_mod.EMERGENCY_INTENT:
             return None
         for kind, phrases in self.cat.language.get("after_red_flag", {}).items():
             if any(understand_mod.word_pattern(p).search(text) for p in phrases):
+                kind = kind if kind in RED_FLAG_AGAIN or not self.red_flag_urgent else "wait"
                 said = self.cat.line(f"after_red_flag_{kind}")
                 if kind in RED_FLAG_AGAIN:
                     said = f"{said} {self.red_flag_said}"
-                return Reply(said, understand_mod.SAFETY_INTENT)
+                safety = understand_mod.SAFETY_INTENT
+                return Reply(said, safety, action=safety)
         return None
+
+    def _risk_reply(self, line: str, intent: str | None) -> Reply:
+        """A ``[[risks]]`` line: no offer stays open ("okay" must not start the stretch),
+        and a running stretch is ended as for a red flag ("I forgot, I had a hip
+        replacement")."""
+        self.recent_offer = None
+        safety = understand_mod.SAFETY_INTENT
+        return Reply(line, intent, action=safety)
 
     def _risk_line(self, intent: str, named: list[dict[str, Any]]) -> str | None:
         """The line of the first ``[[risks]]`` entry for ``intent`` named now, or kept from
@@ -501,10 +525,27 @@ class Dialogue:
 
     def _denies_leg_pain(self, text: str) -> bool:
         """ "No pain down my leg": a denial, with nothing after it that takes it back ("until")."""
-        found = [m.start() for p in self._pain_denied if (m := p.search(text))]
+        found = [m for p in self._pain_denied if (m := p.search(text))]
         if not found:  # what comes before a denial does not take it back ("…, but my leg is fine")
             return False
-        return not any(p.search(text, min(found)) for p in self._denial_unless)
+        first = min(found, key=lambda m: m.start())
+        if self._leg_besides(text, first):  # "my left leg hurts, the right leg is fine"
+            return False
+        return not any(p.search(text, first.start()) for p in self._denial_unless)
+
+    def _leg_besides(self, text: str, denial: re.Match[str]) -> bool:
+        """Whether a part of a leg is named besides the one a denial is about: before it,
+        or after it once the leg it names is passed ("no pain down my leg, it's my hip")."""
+        if any(p.search(text[: denial.start()]) for p in self._leg_legs):
+            return True
+        after = text[denial.end() :].split()
+        if not any(p.search(denial.group(0)) for p in self._leg_legs):
+            own = next((i for i, w in enumerate(after[:3]) if self._names_leg(w)), None)
+            after = after if own is None else after[own + 1 :]
+        return any(self._names_leg(w) for w in after)
+
+    def _names_leg(self, word: str) -> bool:
+        return any(p.match(word) for p in self._leg_legs)
 
     def _symptom_placed(self, text: str) -> str | None:
         """For a nerve sign named with its place outside the legs ("my arm is numb") or
@@ -523,7 +564,10 @@ class Dialogue:
         if heard.red_flag is not None:
             return "yes"
         rule = self.cat.language["leg_denial"]
-        if any(f"{heard.text} ".startswith(f"{c} ") for c in rule.get("conditions", [])):
+        back_only = any(p.search(heard.text) for p in self._leg_back) and not any(
+            p.search(heard.text) for p in self._leg_legs
+        )
+        if not back_only and any(p.search(heard.text) for p in self._leg_when):
             return "yes"  # "only when I walk": when it runs down, not another question
         if heard.intent not in LEG_ANSWERS:
             return None
@@ -534,9 +578,6 @@ class Dialogue:
         said_no = said_no or any(w in rule["negations"] for w in words)
         if heard.intent not in ("unsure", "yes") and said_no and not hedged:
             return "no"
-        back_only = any(p.search(heard.text) for p in self._leg_back) and not any(
-            p.search(heard.text) for p in self._leg_legs
-        )
         if heard.intent == "yes" or (
             not back_only and any(p.search(heard.text) for p in self._leg_yes)
         ):

@@ -53,6 +53,11 @@ SAFETY_INTENT = "see_doctor"
 RED_FLAG_LINE = "red_flag_answer"
 """Said for a red flag whose rule names no ``line`` of its own."""
 EMERGENCY_INTENT = "emergency"
+LEG_ASKED_ANYWAY = frozenset({"stretching", "medication"})
+"""Answers kept with a pain in a leg named: the stretch is about the knee, and a medicine
+question may hold a caution ("can I take ibuprofen for my leg pain, I take warfarin")."""
+STEM_ENDINGS = frozenset({"", "s", "e", "es", "ed", "d", "ing", "y"})
+"""Endings a word may add to a keyword's stem and still count as known to the catalogue."""
 GOODBYE_INTENT = "goodbye"
 """Ends the conversation: never the meaning of a yes-or-no question ("is that okay?")."""
 """Someone who cannot get up: like a red flag, it stops a routine and is answered asleep."""
@@ -246,6 +251,10 @@ class Matcher:
             *(p for i in STORY_BLOCKERS for p, _ in self._keywords.get(i, [])),
             *(p for words in self._cautions.values() for p in words),
         ]
+        goodbye = cat.intents.get(GOODBYE_INTENT)
+        byes = [k for k in map(self.normalise, goodbye.keywords if goodbye else ()) if " " not in k]
+        self._bye = re.compile(rf"\b(?:{'|'.join(map(re.escape, byes))})\b" if byes else r"(?!)")
+        """A goodbye's own words ("bye"): "is that it, bye" is a goodbye after all."""
         asked = sorted(lang["requests"].get("asked_how", []), key=len, reverse=True)
         self._asked_how = re.compile(
             r"^(?:" + "|".join(map(re.escape, asked)) + r")\b" if asked else r"(?!)"
@@ -450,7 +459,12 @@ class Matcher:
         if not content:
             return 0.0
         unknown = [w for w in content if w not in self._vocabulary]
-        return sum(not w.startswith(self._stems) for w in unknown) / len(content)
+        return sum(not self._stemmed(w) for w in unknown) / len(content)
+
+    def _stemmed(self, word: str) -> bool:
+        """Whether ``word`` is a keyword's stem with a plain ending ("tingl": "tingle",
+        "tingling"; not "count": "country")."""
+        return any(word.startswith(s) and word[len(s) :] in STEM_ENDINGS for s in self._stems)
 
     def understand(self, text: str) -> Understanding:
         """Match one sentence."""
@@ -478,7 +492,7 @@ class Matcher:
         if best in HALTS and not self._halts_when_asked_how(norm, best):
             scores.pop(best)  # "how do I stop it coming back?": a question, not the command
             best = max(scores, key=scores.__getitem__)
-        if best == GOODBYE_INTENT and self._asked_yes_no.match(norm):
+        if best == GOODBYE_INTENT and self._asked_yes_no.match(norm) and not self._bye.search(norm):
             scores.pop(best)  # "is that okay?" is no goodbye, though it is near "ok that's it"
             best = max(scores, key=scores.__getitem__)
         score = round(min(100.0, max(0.0, scores[best])), 1)
@@ -589,7 +603,8 @@ class Matcher:
         intent = self.cat.intents[intent_id]
         urgent = intent_id in (EMERGENCY_INTENT, SAFETY_INTENT)  # "I've collapsed and hurt …"
         if intent.kind == "knowledge" and not urgent:
-            if self.off_topic(text) or self._leg_not_back(text):  # "a cramp in my leg"
+            leg = intent_id not in LEG_ASKED_ANYWAY and self._leg_not_back(text)
+            if self.off_topic(text) or leg:  # "a cramp in my leg"
                 return False
         if score >= ACCEPT_SCORE:
             return True
