@@ -1019,3 +1019,64 @@ def test_a_carer_asking_for_someone_else_is_answered(text, line):
     reply = Dialogue().handle(text)
     assert reply.intent == "overview"
     assert reply.text == (CAT.line(line) if line else CAT.intent("overview").answer)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        ["I feel faint", "start the stretch"],
+        ["I feel faint", "how do I stretch my back", "yes"],
+    ],
+)
+def test_no_stretch_straight_after_an_emergency_answer(said):
+    talk = Dialogue()
+    replies = [talk.handle(text) for text in said]
+    assert replies[-1].action != "start_routine"
+    assert CAT.line("stretch_after_red_flag") in [r.text for r in replies]
+
+
+@pytest.mark.parametrize(
+    "first", ["I'm pregnant and my back hurts", "I take warfarin and my leg is numb"]
+)
+def test_a_caution_said_with_a_red_flag_is_kept(first):
+    talk = Dialogue()
+    talk.handle(first)
+    assert talk.handle("can I take ibuprofen?").text == CAT.line("caution_medication")
+
+
+@pytest.mark.parametrize(
+    ("said", "line"),
+    [
+        (["I have diabetes, can I use a heat pad?"], "risk_heat_skin"),
+        (["my back hurts", "it stops at my knee"], "red_flag_leg"),
+        (["my back hurts", "the left leg is fine"], "leg_pain_unsure"),
+    ],
+)
+def test_a_second_review_s_conversations(said, line):
+    talk = Dialogue()
+    assert [talk.handle(text) for text in said][-1].text == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("set a timer for 20 minutes while I wait", "timer_set"),
+        ("is it dangerous to use heat", "ice_heat"),
+    ],
+)
+def test_a_request_after_a_red_flag_is_answered_as_itself(question, intent):
+    talk = Dialogue()
+    talk.handle("the pain shoots down my leg")
+    assert talk.handle(question).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've never had surgery, how do I stretch my back",
+        "I don't have arthritis, can I stretch",
+        "I'm not diabetic, should I use heat",
+    ],
+)
+def test_a_risk_denied_is_no_risk(text):
+    assert not Dialogue().handle(text).text.startswith(("After an operation", "With diabetes"))

@@ -747,6 +747,12 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
         ("the pain is there all the time even when I lie still", "red_flag_answer"),
         ("I'm pregnant, can I use a heat pad", "red_flag_pregnancy"),
         ("I've just had a baby and my back aches", "red_flag_pregnancy"),
+        ("I can hardly breathe", "red_flag_chest"),
+        ("I'm struggling for breath", "red_flag_chest"),
+        ("there's a pain across my chest", "red_flag_chest"),
+        ("my heart is beating really fast", "red_flag_chest"),
+        ("my back and chest hurt", "red_flag_chest"),
+        ("the pain spreads round to my chest", "red_flag_chest"),
     ],
 )
 def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
@@ -776,6 +782,11 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "I read in the paper that numbness is a bad sign",
         "I had a baby ten years ago and my back hurts",
         "I've lost a stone on my diet and my back hurts",
+        "I'm shivering because the ice pack is cold",
+        "the stretch goes down the back of my leg",
+        "I lie awake at night worrying",
+        "my wife is pregnant and my back hurts from lifting things",
+        "I pull my knee to my chest",
     ],
 )
 def test_everyday_words_near_the_new_red_flags_are_none(text):
@@ -815,3 +826,15 @@ def test_every_phrase_the_rules_match_is_written_as_matching_reads_it():
     ]
     dead = sorted({p for p in tables if normalise(p) != p})
     assert not dead, f"phrases that matching never sees: {dead}"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("I burnt myself with the hot water bottle", "risk_burn"),
+        ("I'm diabetic, can I use a heat pad?", "risk_heat_skin"),
+        ("I had a hip replacement, how do I stretch", "risk_stretch"),
+    ],
+)
+def test_ask_says_a_risk_line_as_the_conversation_does(text, line):
+    assert answer(understand(text)) == CAT.line(line)

@@ -545,6 +545,8 @@ def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict
                 f"{where}: 'intents' {unknown} unknown; valid: {', '.join(intents)}"
             )
         _check_line_named(where, risk.get("line"), RISK_PREFIX, lines)
+        if "ignore" in risk and not _strings_list(risk["ignore"]):
+            raise CatalogueError(f"{where}: 'ignore' must be a non-empty list of phrases")
         if not isinstance(risk.get("remember", False), bool):
             raise CatalogueError(f"{where}: 'remember' must be true or false")
     used = {risk.get("line") for risk in risks}

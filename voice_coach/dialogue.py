@@ -87,13 +87,15 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     """The stateless answer to an understood sentence (what ``voice-coach ask`` says)."""
     matcher = understand_mod.matcher_for(cat)
     cat = matcher.cat
-    if understanding.intent is None:
-        return cat.line("fallback")
     if understanding.red_flag is not None:
         return matcher.red_flag_answer(understanding.red_flag, understanding.text)
+    risks = matcher.risks(understanding.text)
+    if understanding.intent is None:
+        return cat.line(risks[0]["line"] if risks else "fallback")
     said = []
     for heard in (understanding, *understanding.also):
-        caution = matcher.caution(heard.intent, heard.text)
+        risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
+        caution = cat.line(risk["line"]) if risk else matcher.caution(heard.intent, heard.text)
         said.append(caution or stateless_answer(cat.intent(heard.intent), heard.slots))
     return " ".join(said)
 
@@ -123,9 +125,25 @@ NOT_REPEATED = ("repeat", "speech_adjust")
 """Replies that "say that again" does not repeat: after "slower", the answer before it."""
 RED_FLAG_AGAIN = ("wait", "serious")
 """Kinds of ``[after_red_flag]`` question answered with the red-flag answer said again."""
+AFTER_RED_FLAG_INTENTS = (
+    None,
+    "pause",
+    "stop",
+    "see_doctor",
+    "scared",
+    "unsure",
+    "how_long",
+    "overview",
+    "yes",
+    "no",
+)
+"""What a question after a red flag ("can it wait?") may be matched as; another request in
+it ("set a timer while I wait") is answered as that request."""
 URGENT_LINES = ("red_flag_chest", "red_flag_urgent")
 """Red-flag lines after which every ``[after_red_flag]`` question gets the answer again:
 "what do I do in the meantime?" must not soften "phone the emergency services"."""
+SIDES = frozenset({"left", "right", "one"})
+"""Words of an answer to the leg question that name one leg only ("the left one is fine")."""
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 LEG_ANSWERS = (
@@ -283,6 +301,8 @@ class Dialogue:
         intent = heard.intent
         risks = self.matcher.risks(heard.text)  # kept even when a red flag is answered
         self.kept_risks.update(r["name"] for r in risks if r.get("remember"))
+        named = [i for i in self._memory if self.matcher.caution(i, heard.text)]
+        self.kept_cautions.update(named)  # "I'm pregnant and ..." ... "can I take ibuprofen?"
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, None
         asked_about = self.asked_about
@@ -322,15 +342,13 @@ class Dialogue:
             and self._names_routine_talk("amount", heard.text)
         ):  # "how many reps should I do?": what the article says of holds, and no more
             intent = "stretching"
-        named = [i for i in self._memory if self.matcher.caution(i, heard.text)]
-        self.kept_cautions.update(named)
-        if intent is None and named:  # "I take warfarin": what it means for the advice
-            self.misses = 0
-            return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
-        if intent is None and risks:  # "I've had a hip replacement": before the stretch
+        if intent is None and risks:  # "I have diabetes, can I use a heat pad?"
             self.misses = 0
             self.risks_said.update(r["name"] for r in risks)
             return self._risk_reply(self.cat.line(risks[0]["line"]), None)
+        if intent is None and named:  # "I take warfarin": what it means for the advice
+            self.misses = 0
+            return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
         if intent == "more":
             return self._more()
         if intent is None and self._denies_leg_pain(heard.text):
@@ -390,6 +408,8 @@ class Dialogue:
             self.recent_offer = spec.offer
         if intent == understand_mod.EMERGENCY_INTENT:  # "can it wait?" gets it again
             self.red_flag_said, self.red_flag_urgent = text, True
+            self.red_flagged, self.cautioned = True, False  # no stretch before it is checked
+            self.pending_offer = self.recent_offer = None
         self.asked_leg = intent if intent in LEG_QUESTIONS else None
         self.asked_about = heard.text
         if intent == PAIN_INTENT and self._denies_leg_pain(heard.text):
@@ -462,8 +482,8 @@ class Dialogue:
         again; None for anything else. A running stretch is ended, as for the red flag, so
         "stop, should I worry?" still stops it; an emergency is answered as one."""
         text = heard.text
-        if self.red_flag_said is None or heard.intent == understand_mod.EMERGENCY_INTENT:
-            return None
+        if self.red_flag_said is None or heard.intent not in AFTER_RED_FLAG_INTENTS:
+            return None  # "set a timer while I wait", "is it dangerous to use heat": asked
         for kind, phrases in self.cat.language.get("after_red_flag", {}).items():
             if any(understand_mod.word_pattern(p).search(text) for p in phrases):
                 kind = kind if kind in RED_FLAG_AGAIN or not self.red_flag_urgent else "wait"
@@ -569,6 +589,9 @@ class Dialogue:
         )
         if not back_only and any(p.search(heard.text) for p in self._leg_when):
             return "yes"  # "only when I walk": when it runs down, not another question
+        legs = any(p.search(heard.text) for p in self._leg_legs)
+        if heard.intent in understand_mod.HALTS and legs:
+            return "yes"  # "it stops at my knee": no command
         if heard.intent not in LEG_ANSWERS:
             return None
         words = heard.text.split()
@@ -576,8 +599,10 @@ class Dialogue:
         hedged = hedged or any(p in heard.text for p in rule.get("unsure", []))  # "not sure"
         said_no = bool(words) and words[0] in rule["starts"]
         said_no = said_no or any(w in rule["negations"] for w in words)
+        one_side = any(w in SIDES for w in words) and (legs or "one" in words)
+        one_side = one_side and not {"both", "legs"} & set(words)  # "not right now": no side
         if heard.intent not in ("unsure", "yes") and said_no and not hedged:
-            return "no"
+            return "unsure" if one_side else "no"  # "the left leg is fine": and the right?
         if heard.intent == "yes" or (
             not back_only and any(p.search(heard.text) for p in self._leg_yes)
         ):

@@ -161,7 +161,9 @@ class Matcher:
             for intent, words in lang.get("cautions", {}).items()
         }
         self._risks = [
-            (risk, [word_pattern(w) for w in risk["words"]]) for risk in lang.get("risks", [])
+            (risk, [word_pattern(w) for w in risk["words"]], [word_pattern(w) for w in ignore])
+            for risk in lang.get("risks", [])
+            for ignore in [risk.get("ignore", [])]
         ]
         self._follow_ups = {
             intent: [word_pattern(w) for w in words]
@@ -404,11 +406,18 @@ class Matcher:
     def risks(self, text: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries whose words the normalised text names, in file order
         ("I'm diabetic, can I use a heat pad?")."""
-        return [risk for risk, words in self._risks if any(p.search(text) for p in words)]
+        found = []
+        for risk, words, ignore in self._risks:
+            rest = text
+            for p in ignore:  # "I'm not diabetic", "my husband had a hip replacement"
+                rest = p.sub(" ", rest)
+            if any(p.search(rest) for p in words):
+                found.append(risk)
+        return found
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
-        return [risk for risk, _ in self._risks if intent_id in risk["intents"]]
+        return [risk for risk, _, _ in self._risks if intent_id in risk["intents"]]
 
     def follow_up(self, intent_id: str, text: str) -> str | None:
         """The ``caution_`` line of ``intent_id`` when the normalised text, a short question
