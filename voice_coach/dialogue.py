@@ -212,6 +212,10 @@ class Dialogue:
         self._leg_back = [understand_mod.word_pattern(w) for w in leg["back"]]
         self._leg_legs = [understand_mod.word_pattern(w) for w in leg["legs"]]
         self._leg_when = [understand_mod.word_pattern(w) for w in leg.get("conditions", [])]
+        self._after_red_flag_words = {
+            kind: [understand_mod.word_pattern(p) for p in phrases]
+            for kind, phrases in self.cat.language.get("after_red_flag", {}).items()
+        }
         self._denied = [understand_mod.word_pattern(w) for w in leg["denials"]]
         self._pain_denied = [understand_mod.word_pattern(w) for w in leg["pain_denials"]]
         self._denial_unless = [understand_mod.word_pattern(w) for w in leg["pain_denial_unless"]]
@@ -484,8 +488,8 @@ class Dialogue:
         text = heard.text
         if self.red_flag_said is None or heard.intent not in AFTER_RED_FLAG_INTENTS:
             return None  # "set a timer while I wait", "is it dangerous to use heat": asked
-        for kind, phrases in self.cat.language.get("after_red_flag", {}).items():
-            if any(understand_mod.word_pattern(p).search(text) for p in phrases):
+        for kind, patterns in self._after_red_flag_words.items():
+            if any(p.search(text) for p in patterns):
                 kind = kind if kind in RED_FLAG_AGAIN or not self.red_flag_urgent else "wait"
                 said = self.cat.line(f"after_red_flag_{kind}")
                 if kind in RED_FLAG_AGAIN:

@@ -115,6 +115,19 @@ def _half_more(match: re.Match[str]) -> str:
     return f"{int(match.group(1)) * 60 + 30} {smaller}"
 
 
+def struck(text: str, ignore: list[re.Pattern[str]]) -> str:
+    """``text`` with every phrase of ``ignore`` struck out ("no fever", "I'm not diabetic")."""
+    for pattern in ignore:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def opening(phrases: list[str]) -> re.Pattern[str]:
+    """A pattern for a text that starts with one of ``phrases`` (the longest first)."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"^(?:" + "|".join(map(re.escape, ordered)) + r")\b" if ordered else r"(?!)")
+
+
 def word_pattern(item: str) -> re.Pattern[str]:
     """A phrase or a short word matches whole words; a longer single word as a stem."""
     if " " in item or len(item) < STEM_LETTERS:
@@ -257,14 +270,8 @@ class Matcher:
         byes = [k for k in map(self.normalise, goodbye.keywords if goodbye else ()) if " " not in k]
         self._bye = re.compile(rf"\b(?:{'|'.join(map(re.escape, byes))})\b" if byes else r"(?!)")
         """A goodbye's own words ("bye"): "is that it, bye" is a goodbye after all."""
-        asked = sorted(lang["requests"].get("asked_how", []), key=len, reverse=True)
-        self._asked_how = re.compile(
-            r"^(?:" + "|".join(map(re.escape, asked)) + r")\b" if asked else r"(?!)"
-        )
-        opening = sorted(lang["requests"].get("yes_no", []), key=len, reverse=True)
-        self._asked_yes_no = re.compile(
-            r"^(?:" + "|".join(map(re.escape, opening)) + r")\b" if opening else r"(?!)"
-        )
+        self._asked_how = opening(lang["requests"].get("asked_how", []))
+        self._asked_yes_no = opening(lang["requests"].get("yes_no", []))
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
         thanks = "|".join(map(re.escape, courtesy))
         self._courtesy = re.compile(rf"^(?:{thanks})\b(?!\s+for\b)\s*|\s*\b(?:{thanks})$")
@@ -369,9 +376,7 @@ class Matcher:
         """Names of every red-flag rule the normalised text satisfies."""
         flagged = []
         for name, groups, ignore in self._red_flags:
-            rest = text
-            for pattern in ignore:  # "no fever", "fell asleep": struck out first
-                rest = pattern.sub(" ", rest)
+            rest = struck(text, ignore)  # "no fever", "fell asleep": struck out first
             if all(any(p.search(rest) for p in group) for group in groups):
                 flagged.append(name)
         return flagged
@@ -406,14 +411,11 @@ class Matcher:
     def risks(self, text: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries whose words the normalised text names, in file order
         ("I'm diabetic, can I use a heat pad?")."""
-        found = []
-        for risk, words, ignore in self._risks:
-            rest = text
-            for p in ignore:  # "I'm not diabetic", "my husband had a hip replacement"
-                rest = p.sub(" ", rest)
-            if any(p.search(rest) for p in words):
-                found.append(risk)
-        return found
+        return [
+            risk
+            for risk, words, ignore in self._risks
+            if any(p.search(struck(text, ignore)) for p in words)  # not "I'm not diabetic"
+        ]
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
