@@ -426,6 +426,61 @@ def test_which_knee_during_the_stretch_names_the_side_and_does_not_pause(coach, 
     assert talk(coach, "what should I do next") == coach.runner.last_instruction.say
 
 
+@pytest.mark.parametrize(
+    "remark",
+    [
+        "that feels good",
+        "oh that's better",
+        "mm lovely",
+        "feels great",
+        "I can feel the stretch",
+        "that's a nice stretch",
+    ],
+)
+def test_a_remark_that_the_stretch_feels_fine_is_answered_and_it_goes_on(coach, clock, remark):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    assert talk(coach, remark) == CAT.line("coach_feels_fine")
+    assert not coach.runner.paused and coach.dialogue.pending_offer is None
+
+
+@pytest.mark.parametrize(
+    "remark",
+    [
+        "that doesn't feel good",
+        "not so good",
+        "good but it hurts",
+        "it feels worse",
+        "I can feel the stretch in my leg",
+        "I felt a click",
+        "mm",
+    ],
+)
+def test_a_remark_that_may_be_about_pain_pauses_or_stops_the_stretch(coach, clock, remark):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    assert talk(coach, remark) != CAT.line("coach_feels_fine")
+    assert coach.runner.paused or not coach.active()  # paused, or stopped for pain
+
+
+def test_the_stretching_question_during_the_stretch_is_its_latest_instruction(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    assert talk(coach, "how do I stretch my back") == coach.runner.last_instruction.say
+    assert coach.dialogue.pending_offer is None  # not offered again: "yes" starts nothing
+    talk(coach, "stop")
+    assert talk(coach, "how do I stretch my back") == CAT.intent("stretching").answer
+    assert coach.dialogue.pending_offer is not None
+
+
+def test_a_remark_that_it_feels_fine_while_paused_keeps_it_paused(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    talk(coach, "pause")
+    assert talk(coach, "that feels good") == CAT.line("coach_paused_unclear")
+    assert coach.runner.paused
+
+
 def test_a_start_with_rounds_said_during_the_stretch_changes_it_rather_than_restarting(
     coach, clock
 ):

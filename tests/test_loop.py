@@ -212,6 +212,22 @@ def test_something_unclear_heard_during_the_stretch_pauses_it_aloud(speaker):
     assert speaker.texts()[-1] == CAT.line("coach_paused_unclear")
 
 
+@pytest.mark.parametrize(
+    ("heard", "line"),
+    [("that feels good", "coach_feels_fine"), ("which knee", "coach_which_side")],
+)
+def test_talk_during_the_stretch_is_answered_with_the_heard_earcon_and_no_pause(
+    speaker, heard, line
+):
+    coach, session = coached(speaker)
+    session.handle_event(final("start the stretch"))
+    coach.runner.advance(coach.clock.now() + 20)
+    session.handle_event(final(heard))
+    assert not coach.runner.paused
+    assert speaker.texts()[-1] == CAT.line(line, side=coach.runner.side)
+    assert speaker.played[-1][0].tolist() == earcons.heard().tolist()
+
+
 def test_wait_said_over_an_answer_pauses_it_and_carry_on_says_it_again(speaker):
     """With a coach, "wait" heard over an answer is cut by the coach's pause, which keeps
     the sentence it cut for "carry on" (cutting it first would lose it)."""

@@ -98,7 +98,17 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "timer_choice": {"keep": WORDS, "corrections?": WORDS, "pause?": WORDS},
     "requests": {"joins": WORDS, "courtesy": WORDS, "asked_how?": WORDS, "yes_no?": WORDS},
     "routine_talk?": dict.fromkeys(
-        ("what_now?", "which_side?", "starts?", "later?", "amount?"), WORDS
+        (
+            "what_now?",
+            "which_side?",
+            "starts?",
+            "later?",
+            "amount?",
+            "fine?",
+            "fine_unless?",
+            "questions?",
+        ),
+        WORDS,
     ),
     "caution_memory?": {"intents": WORDS},
     "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
@@ -177,6 +187,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_nothing_running": (),
     "coach_paused_unclear": (),
     "coach_which_side": ("side",),
+    "coach_feels_fine": (),
     "coach_timers_still_running": (),
     "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),

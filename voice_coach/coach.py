@@ -17,12 +17,16 @@ from typing import Any
 
 from . import earcons, routine, timers
 from .clock import Clock, MonotonicClock
-from .dialogue import UNCLEAR, Dialogue, Handler, Reply
+from .dialogue import TALK, UNCLEAR, Dialogue, Handler, Reply
+from .understand import opening
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.2
 """How often timers are checked (s)."""
+FINE_WORDS = 6
+"""A remark that the stretch feels fine is at most this many words ("oh that feels good");
+a longer sentence not understood pauses it, as it may be about pain."""
 
 
 class Coach:
@@ -84,6 +88,8 @@ class Coach:
             "emergency": self._red_flag,
             "goodbye": self._goodbye,
             "overview": self._what_now,
+            "stretching": self._stretching,
+            TALK: self._talk,
             UNCLEAR: self._unclear,
         }.items():
             dialogue.on(action, self._locked(handler))
@@ -272,9 +278,6 @@ class Coach:
         and say how to carry on; otherwise the reply is said as it is."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
-        side = self._which_side(reply)  # "which knee?"
-        if side is not None:
-            return side
         if not self.runner.held:  # also while an answer is said over it
             self.runner.pause()
         return self.cat.line("coach_paused_unclear")
@@ -315,6 +318,43 @@ class Coach:
         if not self._is_routine_talk("what_now", reply.request):
             return None
         return self.runner.repeat()
+
+    def _talk(self, reply: Reply) -> str | None:
+        """Talk during a running stretch that needs no pause: "which knee?", or a remark that
+        it feels fine (``[routine_talk] fine``, with none of its ``fine_unless`` words)."""
+        if not self.active() or self.runner.timeline.routine == "count":
+            return None
+        side = self._which_side(reply)
+        if side is not None or self.runner.paused:
+            return side
+        return self.cat.line("coach_feels_fine") if self._feels_fine(reply.request) else None
+
+    def _feels_fine(self, request: str) -> bool:
+        """Whether the (normalised) ``request`` says the stretch feels fine ("that feels
+        good"), in at most :data:`FINE_WORDS` words and with no word that says otherwise."""
+        talk = self.cat.language.get("routine_talk", {})
+        words = request.split()
+        if not words or len(words) > FINE_WORDS or set(words) & set(talk.get("fine_unless", [])):
+            return False
+        padded = f" {request} "
+        return any(f" {phrase} " in padded for phrase in talk.get("fine", []))
+
+    def _stretching(self, reply: Reply) -> str | None:
+        """The stretching answer asked for during the stretch itself, which it would offer
+        again: a question ("how do I do the stretch?", ``[routine_talk] questions``) gets
+        the latest instruction, a remark ("I can feel the stretch") ``coach_feels_fine``, or
+        pauses it when it says more (``fine_unless``: "I feel the stretch in my leg")."""
+        plain = reply.text == self.cat.intents["stretching"].answer  # not a caution
+        if not plain or not self.active() or self.runner.timeline.routine == "count":
+            return None
+        self.dialogue.pending_offer = self.dialogue.recent_offer = None
+        talk = self.cat.language.get("routine_talk", {})
+        if opening(talk.get("questions", [])).match(reply.request):
+            return self.runner.repeat()
+        unless = set(talk.get("fine_unless", []))
+        if self.runner.paused or set(reply.request.split()) & unless:
+            return self._unclear(reply)
+        return self.cat.line("coach_feels_fine")
 
     def _which_side(self, reply: Reply) -> str | None:
         """The side being stretched, when the request asks which (``[routine_talk]

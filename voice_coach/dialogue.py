@@ -39,14 +39,19 @@ ACTION_INTENTS = (
     "see_doctor",
     "emergency",
     "overview",
+    "stretching",
 )
 """Intents whose reply may carry an action the caller carries out ("overview": "what do I
-do now?" during the stretch is about the stretch)."""
+do now?" during the stretch is about the stretch; "stretching": so is "I can feel the
+stretch")."""
 BARE_NO = frozenset({"no", "nope", "nah", "noo", "nooo"})
 """Words of a bare "no" ("no no no"), which mid-stretch may be pain (not "no, I'm fine")."""
 UNCLEAR = "unclear"
 """The action of a reply to something not understood, or a bare "no" with nothing asked:
 the caller may pause a running stretch for it (it may be pain), saying so instead."""
+TALK = "routine_talk"
+"""The action of talk during a stretch that needs no pause ("which knee?", "that feels
+good"), tried before :data:`UNCLEAR`; its handler returns the answer, or None."""
 
 Handler = Callable[["Reply"], "str | None"]
 """Carries out a reply's action; returns the sentence to say instead, or None to keep it."""
@@ -226,9 +231,10 @@ class Dialogue:
         self.handlers: dict[str, Handler] = {}
 
     def on(self, action: str, handler: Handler) -> None:
-        """Register the code that carries out ``action`` (an intent id, or :data:`UNCLEAR`)."""
-        if action not in (*ACTION_INTENTS, UNCLEAR):
-            valid = ", ".join((*ACTION_INTENTS, UNCLEAR))
+        """Register the code that carries out ``action`` (an intent id, :data:`UNCLEAR` or
+        :data:`TALK`)."""
+        if action not in (*ACTION_INTENTS, UNCLEAR, TALK):
+            valid = ", ".join((*ACTION_INTENTS, UNCLEAR, TALK))
             raise ValueError(f"unknown action {action!r}; valid: {valid}")
         self.handlers[action] = handler
 
@@ -287,6 +293,11 @@ class Dialogue:
         self.last_request = reply.intent
         if reply.intent in KEEP_QUESTIONS:
             self._ask(asked)  # "hang on, my phone's ringing": the question waits
+        talk = self.handlers.get(TALK) if reply.action == UNCLEAR else None
+        answered = talk(reply) if talk is not None else None
+        if answered is not None:  # "which knee?": answered, and the stretch goes on
+            self.misses = 0
+            return replace(reply, text=answered, action=TALK)
         handler = self.handlers.get(reply.action or "")
         if handler is not None:
             said = handler(reply)
