@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voice_coach import catalogue
-from voice_coach.dialogue import Dialogue
+from voice_coach.dialogue import Dialogue, answer
 from voice_coach.understand import understand
 
 CAT = catalogue.load()
@@ -966,6 +966,33 @@ def test_stuck_on_the_floor_gets_the_emergency_answer(text):
 def test_a_risk_named_with_its_question_gets_its_line_instead_of_the_answer(text, line):
     reply = Dialogue().handle(text)
     assert reply.text == CAT.line(line) and reply.action == "see_doctor"  # a stretch ends
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is ibuprofen ok for a 12 year old",
+        "can I give ibuprofen to a fourteen-year-old",
+        "how much paracetamol can my daughter have",
+        "what can my 10 year old take for back pain",
+        "can my teenager take naproxen",
+    ],
+)
+def test_a_medicine_for_a_child_gets_the_child_line_in_the_conversation_and_in_ask(text):
+    assert Dialogue().handle(text).text == CAT.line("risk_child_medicine")
+    assert answer(understand(text)) == CAT.line("risk_child_medicine")
+
+
+@pytest.mark.parametrize(
+    "text", ["I'm 80 years old, can I take ibuprofen", "I am aged 18, what can I take"]
+)
+def test_a_medicine_for_an_adult_of_any_age_gets_the_adult_answer(text):
+    assert Dialogue().handle(text).text == CAT.intent("medication").answer
+
+
+def test_child_words_with_nothing_understood_are_not_the_child_medicine_line():
+    assert CAT.line("risk_child_medicine") not in Dialogue().handle("my kids are at school").text
+    assert answer(understand("my kids are at school")) == CAT.line("fallback")
 
 
 def test_a_risk_named_earlier_is_said_before_the_stretch_once_then_it_starts():

@@ -584,10 +584,10 @@ def test_emergencies_and_acute_pain_phrased_as_a_reviewer_did(text, intent):
         ("what about paracetamol and ibuprofen together", "caution_medication"),
         ("can I take paracetamol", "caution_medication"),  # not an anti-inflammatory
         ("is tylenol ok for my back", "caution_medication"),
-        ("can I give my son ibuprofen, he's fourteen and hurt his back", "caution_medication"),
+        ("can I give my son ibuprofen, he's fourteen and hurt his back", "risk_child_medicine"),
         ("my eight year old has a bad back, what should I do", "caution_overview"),
-        ("my 12 year old has back pain, what tablets can he take", "caution_medication"),
-        ("can I give my 12 year old ibuprofen for his back", "caution_medication"),
+        ("my 12 year old has back pain, what tablets can he take", "risk_child_medicine"),
+        ("can I give my 12 year old ibuprofen for his back", "risk_child_medicine"),
         ("can my dog have ibuprofen", "caution_medication"),
         ("I took four ibuprofen an hour ago, can I take more", "caution_medication"),
         ("is twenty minutes of ice ok", "caution_ice_heat"),  # no time is given: not a yes

@@ -542,7 +542,8 @@ def _check_line_named(where: str, line: Any, prefix: str, lines: dict[str, str])
 
 def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict[str, str]) -> None:
     """Each ``[[risks]]`` entry has a name, the intents it changes, its words and a
-    ``risk_`` line; every ``risk_`` line is named by one."""
+    ``risk_`` line (optional: ``ignore``, ``remember``, ``alone``, ``under_age``); every
+    ``risk_`` line is named by one."""
     if not isinstance(risks, list):
         raise fail(path, "risks", "must be [[risks]] tables")
     for number, risk in enumerate(risks, start=1):
@@ -558,8 +559,12 @@ def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict
         _check_line_named(where, risk.get("line"), RISK_PREFIX, lines)
         if "ignore" in risk and not _strings_list(risk["ignore"]):
             raise CatalogueError(f"{where}: 'ignore' must be a non-empty list of phrases")
-        if not isinstance(risk.get("remember", False), bool):
-            raise CatalogueError(f"{where}: 'remember' must be true or false")
+        for flag in ("remember", "alone"):
+            if not isinstance(risk.get(flag, False), bool):
+                raise CatalogueError(f"{where}: '{flag}' must be true or false")
+        age = risk.get("under_age")
+        if age is not None and (isinstance(age, bool) or not isinstance(age, int) or age < 1):
+            raise CatalogueError(f"{where}: 'under_age' must be a whole number of years, 1 or more")
     used = {risk.get("line") for risk in risks}
     for key in lines:
         if key.startswith(RISK_PREFIX) and key not in used:

@@ -96,7 +96,8 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
         return matcher.red_flag_answer(understanding.red_flag, understanding.text)
     risks = matcher.risks(understanding.text)
     if understanding.intent is None:
-        return cat.line(risks[0]["line"] if risks else "fallback")
+        alone = [r for r in risks if r.get("alone", True)]  # not "my kids are at school"
+        return cat.line(alone[0]["line"] if alone else "fallback")
     said = []
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
@@ -357,10 +358,11 @@ class Dialogue:
             and self._names_routine_talk("amount", heard.text)
         ):  # "how many reps should I do?": what the article says of holds, and no more
             intent = "stretching"
-        if intent is None and risks:  # "I have diabetes, can I use a heat pad?"
+        alone = [r for r in risks if r.get("alone", True)]  # not "my kids are at school"
+        if intent is None and alone:  # "I have diabetes, can I use a heat pad?"
             self.misses = 0
-            self.risks_said.update(r["name"] for r in risks)
-            return self._risk_reply(self.cat.line(risks[0]["line"]), None)
+            self.risks_said.update(r["name"] for r in alone)
+            return self._risk_reply(self.cat.line(alone[0]["line"]), None)
         if intent is None and named:  # "I take warfarin": what it means for the advice
             self.misses = 0
             return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])

@@ -128,6 +128,17 @@ def opening(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(map(re.escape, ordered)) + r")\b" if ordered else r"(?!)")
 
 
+AGES = re.compile(r"\b(?:(\d+) (?:years?|yrs?) old|aged (\d+))\b")
+"""An age said in a normalised text ("a 12 year old", "aged 9"): its years."""
+
+
+def _age_under(text: str, limit: int | None) -> bool:
+    """Whether the normalised text says an age of fewer than ``limit`` years."""
+    if limit is None:
+        return False
+    return any(int(old or aged) < limit for old, aged in AGES.findall(text))
+
+
 def word_pattern(item: str) -> re.Pattern[str]:
     """A phrase or a short word matches whole words; a longer single word as a stem."""
     if " " in item or len(item) < STEM_LETTERS:
@@ -411,11 +422,12 @@ class Matcher:
     def risks(self, text: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries whose words the normalised text names, in file order
         ("I'm diabetic, can I use a heat pad?")."""
-        return [
-            risk
-            for risk, words, ignore in self._risks
-            if any(p.search(struck(text, ignore)) for p in words)  # not "I'm not diabetic"
-        ]
+        named = []
+        for risk, words, ignore in self._risks:
+            kept = struck(text, ignore)  # not "I'm not diabetic"
+            if any(p.search(kept) for p in words) or _age_under(kept, risk.get("under_age")):
+                named.append(risk)
+        return named
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
