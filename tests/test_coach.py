@@ -435,6 +435,8 @@ def test_which_knee_during_the_stretch_names_the_side_and_does_not_pause(coach, 
         "feels great",
         "I can feel the stretch",
         "that's a nice stretch",
+        "that feels better",
+        "my back feels better",
     ],
 )
 def test_a_remark_that_the_stretch_feels_fine_is_answered_and_it_goes_on(coach, clock, remark):

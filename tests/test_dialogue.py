@@ -971,6 +971,38 @@ def test_a_risk_named_with_its_question_gets_its_line_instead_of_the_answer(text
 @pytest.mark.parametrize(
     "text",
     [
+        "my back feels better",
+        "it's feeling a bit better now",
+        "the pain has eased",
+        "the spasm has gone",
+        "much better",
+        "it's easing off",
+    ],
+)
+def test_a_remark_that_the_back_is_better_is_not_taken_for_a_question(text):
+    """ "My back feels better" was the how-long answer, "the pain has eased" a pain report."""
+    assert Dialogue().handle(text).text == CAT.line("feeling_better")
+    assert answer(understand(text)) == CAT.line("feeling_better")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("when will my back feel better", "how_long"),
+        ("is it better to use ice or heat", "ice_heat"),
+        ("the pain has eased but it still hurts", "pain_report"),
+        ("it's not getting better", "see_doctor"),
+        ("it's better but now my leg is numb", "see_doctor"),
+    ],
+)
+def test_questions_and_pain_that_name_better_are_answered_as_before(text, intent):
+    reply = Dialogue().handle(text)
+    assert reply.text != CAT.line("feeling_better") and reply.intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "is ibuprofen ok for a 12 year old",
         "can I give ibuprofen to a fourteen-year-old",
         "how much paracetamol can my daughter have",

@@ -113,6 +113,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "caution_memory?": {"intents": WORDS},
     "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
     "pets?": {"words": WORDS},
+    "better?": {"words": WORDS, "unless": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
@@ -195,6 +196,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_busy": (),
     "safety_notice": (),
     "fallback": (),
+    "feeling_better": (),
     "fallback_again": (),
     "fallback_back": (),
     "fallback_short": (),

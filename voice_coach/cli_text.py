@@ -14,6 +14,7 @@ from .understand import understand
 
 CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {
     "overview",
+    "stretching",
     "goodbye",
     "pain_report",
     "symptom_check",

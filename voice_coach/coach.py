@@ -18,7 +18,6 @@ from typing import Any
 from . import earcons, routine, timers
 from .clock import Clock, MonotonicClock
 from .dialogue import TALK, UNCLEAR, Dialogue, Handler, Reply
-from .understand import opening
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +348,7 @@ class Coach:
             return None
         self.dialogue.pending_offer = self.dialogue.recent_offer = None
         talk = self.cat.language.get("routine_talk", {})
-        if opening(talk.get("questions", [])).match(reply.request):
+        if self.dialogue.matcher.asks(reply.request):
             return self.runner.repeat()
         unless = set(talk.get("fine_unless", []))
         if self.runner.paused or set(reply.request.split()) & unless:

@@ -95,6 +95,9 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     if understanding.red_flag is not None:
         return matcher.red_flag_answer(understanding.red_flag, understanding.text)
     risks = matcher.risks(understanding.text)
+    better = understanding.intent in understand_mod.BETTER_INTENTS
+    if better and matcher.says_better(understanding.text):  # "my back feels better"
+        return cat.line("feeling_better")
     if understanding.intent is None:
         alone = [r for r in risks if r.get("alone", True)]  # not "my kids are at school"
         return cat.line(alone[0]["line"] if alone else "fallback")
@@ -366,6 +369,11 @@ class Dialogue:
         if intent is None and named:  # "I take warfarin": what it means for the advice
             self.misses = 0
             return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
+        if intent in understand_mod.BETTER_INTENTS and self.matcher.says_better(heard.text):
+            self.misses = 0
+            return Reply(
+                self.cat.line("feeling_better"), None, action=TALK
+            )  # or "good" mid-stretch
         if intent == "more":
             return self._more()
         if intent is None and self._denies_leg_pain(heard.text):

@@ -128,6 +128,11 @@ def opening(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(map(re.escape, ordered)) + r")\b" if ordered else r"(?!)")
 
 
+BETTER_INTENTS = (None, "how_long", "pain_report")
+"""Intents that a remark that the back is better is mistaken for ("my back feels better" is
+near "when will my back feel better", "the pain has eased" names the pain)."""
+BETTER_WORDS = 10
+"""A remark that the back is better is at most this many words."""
 AGES = re.compile(r"\b(?:(\d+) (?:years?|yrs?) old|aged (\d+))\b")
 """An age said in a normalised text ("a 12 year old", "aged 9"): its years."""
 
@@ -281,6 +286,8 @@ class Matcher:
         byes = [k for k in map(self.normalise, goodbye.keywords if goodbye else ()) if " " not in k]
         self._bye = re.compile(rf"\b(?:{'|'.join(map(re.escape, byes))})\b" if byes else r"(?!)")
         """A goodbye's own words ("bye"): "is that it, bye" is a goodbye after all."""
+        self._question = opening(lang.get("routine_talk", {}).get("questions", []))
+        self._better = lang.get("better", {})
         self._asked_how = opening(lang["requests"].get("asked_how", []))
         self._asked_yes_no = opening(lang["requests"].get("yes_no", []))
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
@@ -428,6 +435,21 @@ class Matcher:
             if any(p.search(kept) for p in words) or _age_under(kept, risk.get("under_age")):
                 named.append(risk)
         return named
+
+    def asks(self, text: str) -> bool:
+        """Whether the normalised text starts as a question does (``[routine_talk]
+        questions``): "is it better to use ice?" asks, "it's better now" does not."""
+        return self._question.match(text) is not None
+
+    def says_better(self, text: str) -> bool:
+        """Whether the normalised text says the back is better (``[better] words``), in at
+        most :data:`BETTER_WORDS` words with none of ``[better] unless``, and not asking."""
+        words = text.split()
+        unless = set(self._better.get("unless", []))
+        if not words or len(words) > BETTER_WORDS or unless & set(words) or self.asks(text):
+            return False
+        padded = f" {text} "
+        return any(f" {phrase} " in padded for phrase in self._better.get("words", []))
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
