@@ -8,6 +8,7 @@ from fakes import ClockSpeaker, FakeClock
 from voice_coach import catalogue
 from voice_coach.coach import Coach
 from voice_coach.dialogue import Dialogue
+from voice_coach.routine import spoken_duration
 
 CAT = catalogue.load()
 
@@ -195,6 +196,32 @@ def test_cancel_it_just_after_setting_a_timer_cancels_the_timer(coach):
     ref = CAT.line("routine_timer_ref", duration="5 minutes")
     assert talk(coach, "cancel it") == CAT.line("routine_timer_cancelled", ref=ref)
     assert len(coach.timers) == 0
+
+
+@pytest.mark.parametrize(
+    "again", ["another one for 20 minutes", "one more for twenty minutes", "and one for 20 minutes"]
+)
+def test_another_one_just_after_a_timer_sets_a_second_timer(coach, again):
+    talk(coach, "set a timer for 10 minutes")
+    assert talk(coach, again) == CAT.line(
+        "routine_timer_started", duration=spoken_duration(20 * 60)
+    )
+    assert sorted(t.seconds for t in coach.timers.running) == [600, 1200]
+
+
+def test_another_one_with_no_timer_asked_for_is_not_a_timer(coach):
+    talk(coach, "how do I stretch my back")
+    talk(coach, "another one for 20 minutes")
+    assert len(coach.timers) == 0
+
+
+def test_a_reminder_every_few_hours_is_set_once_and_says_so(coach):
+    said = talk(coach, "remind me every 4 hours to take my tablets")
+    started = CAT.line("routine_timer_started_task", duration="4 hours", task="take your tablets")
+    assert said == f"{started} {CAT.line('coach_timer_once')}"
+    assert talk(coach, "set a timer for 4 hours") == CAT.line(
+        "routine_timer_started", duration="4 hours"
+    )  # no "once" when none was asked to repeat
 
 
 def test_a_hold_too_long_for_the_stretch_is_refused_not_counted(coach, clock, speaker):

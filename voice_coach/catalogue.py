@@ -95,7 +95,13 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         ),
         WORDS,
     ),
-    "timer_choice": {"keep": WORDS, "corrections?": WORDS, "pause?": WORDS},
+    "timer_choice": {
+        "keep": WORDS,
+        "corrections?": WORDS,
+        "pause?": WORDS,
+        "another?": WORDS,
+        "repeats?": WORDS,
+    },
     "requests": {"joins": WORDS, "courtesy": WORDS, "asked_how?": WORDS, "yes_no?": WORDS},
     "routine_talk?": dict.fromkeys(
         (
@@ -190,6 +196,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_which_side": ("side",),
     "coach_feels_fine": (),
     "coach_timers_still_running": (),
+    "coach_timer_once": (),
     "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),

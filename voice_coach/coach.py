@@ -18,6 +18,7 @@ from typing import Any
 from . import earcons, routine, timers
 from .clock import Clock, MonotonicClock
 from .dialogue import TALK, UNCLEAR, Dialogue, Handler, Reply
+from .understand import word_pattern
 
 log = logging.getLogger(__name__)
 
@@ -408,13 +409,17 @@ class Coach:
 
     # -- timers and voice ----------------------------------------------------------
     def _timer_set(self, reply: Reply) -> str | None:
+        """Start (or change) a timer; one asked to repeat ("every 4 hours", ``[timer_choice]
+        repeats``) is set once, and ``coach_timer_once`` says so."""
         slots = reply.slots
-        return self.timers.start(
-            timers.duration_from_slots(slots),
-            slots.get("label"),
-            slots.get("task"),
-            slots.get("change"),
+        seconds = timers.duration_from_slots(slots)
+        said = self.timers.start(
+            seconds, slots.get("label"), slots.get("task"), slots.get("change")
         )
+        repeats = self.cat.language["timer_choice"].get("repeats", [])
+        if seconds and any(word_pattern(w).search(reply.request) for w in repeats):
+            said = f"{said} {self.cat.line('coach_timer_once')}"
+        return said
 
     def _timer_cancel(self, reply: Reply) -> str | None:
         if not self.active():  # "cancel it" said over an answer, heard as "stop": cut it

@@ -229,6 +229,10 @@ class Dialogue:
         self._pain_denied = [understand_mod.word_pattern(w) for w in leg["pain_denials"]]
         self._denial_unless = [understand_mod.word_pattern(w) for w in leg["pain_denial_unless"]]
         self._elsewhere = frozenset(leg["elsewhere"])
+        self._another = [
+            understand_mod.word_pattern(w)
+            for w in self.cat.language["timer_choice"].get("another", [])
+        ]
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
         ]
@@ -334,6 +338,9 @@ class Dialogue:
                 return choice
         if timer_set is not None and heard.red_flag is None:
             heard = self._timer_correction(heard, timer_set)
+            intent = heard.intent
+        if heard.red_flag is None:
+            heard = self._another_timer(heard)  # "another one for 20 minutes"
             intent = heard.intent
         if asked_timer is not None:
             heard = self._timer_answer(heard, asked_timer)
@@ -680,6 +687,22 @@ class Dialogue:
             slots["minutes"] = int(number.group(1))
         slots["change"] = "set"
         return Understanding("timer_set", 100.0, named | slots, heard.text, "timer_set")
+
+    def _another_timer(self, heard: Understanding) -> Understanding:
+        """After a timer request, "another one for 20 minutes" (one of ``[timer_choice]
+        another``, a duration, at most :data:`CORRECTION_WORDS` words and nothing else
+        understood) sets a new timer."""
+        if heard.intent is not None or self.last_intent not in TIMER_INTENTS:
+            return heard
+        if len(heard.text.split()) > CORRECTION_WORDS + 2:
+            return heard
+        if not any(p.search(heard.text) for p in self._another):
+            return heard
+        slots = self.matcher.slots(heard.text, "timer_set")
+        if not {"minutes", "seconds"} & set(slots):
+            return heard
+        slots.pop("change", None)  # a new timer, not a change to the last one
+        return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
 
     def _cancel_choice(
         self, heard: Understanding, choices: dict[str, dict[str, Any]]

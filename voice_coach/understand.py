@@ -90,7 +90,7 @@ class Understanding:
 TASK_WORDS = 8
 """Longest reminder task kept, words ("take the ice off"); a longer one is left out."""
 _NOT_A_TASK = r"(?!\d|what\b|which\b|how\b|when\b|where\b|why\b|go off\b|ring\b|remind\b)"
-_WHEN = r"(?:\s+(?:in|for|after)\s+\d+\s+\w+)?"
+_WHEN = r"(?:\s+(?:in|for|after|every)\s+\d+\s+\w+)?"
 TASK_PATTERNS = (
     re.compile(rf"\b(?:remind|tell)\s+me{_WHEN}\s+to\s+{_NOT_A_TASK}(.+)$"),
     re.compile(rf"\b(?:timer|reminder){_WHEN}\s+to\s+{_NOT_A_TASK}(.+)$"),
