@@ -969,6 +969,26 @@ def test_a_risk_named_with_its_question_gets_its_line_instead_of_the_answer(text
 
 
 @pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my husband's back hurts", "pain_report_other"),
+        ("she is in a lot of pain", "pain_report_other"),
+        ("my mum says it's tingling", "symptom_check_other"),
+    ],
+)
+def test_pain_said_of_someone_else_asks_about_their_legs(text, line):
+    talk = Dialogue()
+    assert talk.handle(text).text == CAT.line(line)
+    assert answer(understand(text)) == CAT.line(line)
+    assert talk.handle("yes, his left leg").text == CAT.line("red_flag_leg")
+
+
+@pytest.mark.parametrize("text", ["my back hurts", "it's tingling", "i have pins and needles"])
+def test_pain_of_ones_own_asks_about_your_legs(text):
+    assert "your legs" in Dialogue().handle(text).text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "my back feels better",

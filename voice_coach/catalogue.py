@@ -120,6 +120,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
     "pets?": {"words": WORDS},
     "better?": {"words": WORDS, "unless": WORDS},
+    "others?": {"words": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
@@ -204,6 +205,8 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "safety_notice": (),
     "fallback": (),
     "feeling_better": (),
+    "pain_report_other": (),
+    "symptom_check_other": (),
     "fallback_again": (),
     "fallback_back": (),
     "fallback_short": (),

@@ -105,7 +105,10 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
         caution = cat.line(risk["line"]) if risk else matcher.caution(heard.intent, heard.text)
-        said.append(caution or stateless_answer(cat.intent(heard.intent), heard.slots))
+        plain = stateless_answer(cat.intent(heard.intent), heard.slots)
+        if heard.intent in LEG_QUESTIONS and matcher.about_other(heard.text):
+            plain = cat.line(f"{heard.intent}_other")  # "my wife's back hurts": her legs
+        said.append(caution or plain)
     return " ".join(said)
 
 
@@ -451,6 +454,8 @@ class Dialogue:
             if said is not None:  # "my arm is numb", "my leg isn't numb": no question
                 self.asked_leg = None
                 return Reply(said, intent, action=intent)
+        if self.asked_leg and text == spec.answer and self.matcher.about_other(heard.text):
+            text = self.cat.line(f"{intent}_other")  # "my wife's back hurts": her legs
         named = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = named

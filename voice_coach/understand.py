@@ -182,6 +182,7 @@ class Matcher:
         }
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
+        self._others = [word_pattern(w) for w in lang.get("others", {}).get("words", [])]
         self._places = [word_pattern(w) for w in lang["off_topic"]["places"]]
         self._back_places = [word_pattern(w) for w in lang["off_topic"]["back_places"]]
         self._pets = [word_pattern(w) for w in lang.get("pets", {}).get("words", [])]
@@ -461,6 +462,11 @@ class Matcher:
         if not any(p.search(text) for p in self._follow_ups.get(intent_id, [])):
             return None
         return self.cat.line(catalogue_mod.CAUTION_PREFIX + intent_id)
+
+    def about_other(self, text: str) -> bool:
+        """Whether the normalised text speaks of someone else (``[others] words``: "my
+        wife's back hurts"), so a question back is asked of them."""
+        return any(p.search(text) for p in self._others)
 
     def names_back(self, text: str) -> bool:
         """Whether the normalised text names the back, a spasm or a medicine for it."""
