@@ -9,6 +9,7 @@ import pytest
 
 from voice_coach import catalogue
 from voice_coach.dialogue import answer
+from voice_coach.recognise import grammar_phrases
 from voice_coach.understand import normalise, understand
 
 CAT = catalogue.default()
@@ -753,6 +754,11 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
         ("my heart is beating really fast", "red_flag_chest"),
         ("my back and chest hurt", "red_flag_chest"),
         ("the pain spreads round to my chest", "red_flag_chest"),
+        ("I'm gasping for air", "red_flag_chest"),
+        ("my heart keeps fluttering", "red_flag_chest"),
+        ("I'm expecting, can I use a heat pad", "red_flag_pregnancy"),
+        ("I had a c-section last week and my back hurts", "red_flag_pregnancy"),
+        ("my back has hurt since my caesarean, can I use heat", "red_flag_pregnancy"),
     ],
 )
 def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
@@ -787,6 +793,8 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "I lie awake at night worrying",
         "my wife is pregnant and my back hurts from lifting things",
         "I pull my knee to my chest",
+        "I'm expecting a call, can you set a timer",
+        "I had a c-section ten years ago and my back hurts",
     ],
 )
 def test_everyday_words_near_the_new_red_flags_are_none(text):
@@ -809,6 +817,24 @@ def test_stems_and_leg_pain_leave_other_questions_alone(text, intent):
     assert understand(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        (sentence, intent)
+        for intent, sentences in CAT.language["also_means"].items()
+        for sentence in sentences
+    ],
+)
+def test_every_also_means_sentence_is_its_intent_and_not_in_the_language_model(text, intent):
+    assert understand(text).intent == intent
+    assert text not in grammar_phrases(CAT)
+
+
+def test_also_means_is_for_the_whole_sentence_and_a_red_flag_comes_first():
+    assert understand("are you still there, my leg is numb").intent == "see_doctor"
+    assert understand("are you still there").intent == "greeting"
+
+
 def test_every_phrase_the_rules_match_is_written_as_matching_reads_it():
     """Matching reads normalised text ("ok" is "okay", "just" is dropped, numbers are
     digits), so a phrase written otherwise can never match."""
@@ -821,6 +847,11 @@ def test_every_phrase_the_rules_match_is_written_as_matching_reads_it():
         *(p for words in lang["leg_denial"].values() for p in words),
         *(p for words in lang.get("cautions", {}).values() for p in words),
         *(p for words in lang.get("routine_talk", {}).values() for p in words),
+        *(p for words in lang.get("better", {}).values() for p in words),
+        *(p for words in lang.get("also_means", {}).values() for p in words),
+        *lang.get("others", {}).get("words", []),
+        *lang["timer_choice"].get("another", []),
+        *lang["timer_choice"].get("repeats", []),
         *lang["requests"].get("asked_how", []),
         *lang["requests"].get("yes_no", []),
     ]

@@ -497,6 +497,7 @@ def check_language(
     _check_language_tables(path, language)
     _check_cautions(path, language.get("cautions", {}), intents, lines)
     _check_risks(path, language.get("risks", []), intents, lines)
+    _check_also_means(path, language.get("also_means", {}), intents)
     _check_cautions(path, language.get("follow_ups", {}), intents, lines, "follow_ups")
     for intent_id in language.get("caution_memory", {}).get("intents", []):
         if intent_id not in language.get("cautions", {}):
@@ -550,6 +551,17 @@ def _check_line_named(where: str, line: Any, prefix: str, lines: dict[str, str])
     if not isinstance(line, str) or not line.startswith(prefix) or line not in lines:
         named = sorted(k for k in lines if k.startswith(prefix))
         raise CatalogueError(f"{where}: 'line' {line!r} is no line; valid: {', '.join(named)}")
+
+
+def _check_also_means(path: Path, table: Any, intents: dict[str, Intent]) -> None:
+    """``[also_means]`` maps intent ids to lists of whole sentences."""
+    if not isinstance(table, dict):
+        raise fail(path, "also_means", "must be a table of intent = [sentences]")
+    for intent, sentences in table.items():
+        if intent not in intents:
+            raise fail(path, "also_means", f"'{intent}' is no intent; valid: {', '.join(intents)}")
+        if not _strings_list(sentences):
+            raise fail(path, "also_means", f"'{intent}' must be {WORDS}")
 
 
 def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict[str, str]) -> None:

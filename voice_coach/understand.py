@@ -183,6 +183,11 @@ class Matcher:
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
         self._others = [word_pattern(w) for w in lang.get("others", {}).get("words", [])]
+        self._also_means = {
+            self.normalise(sentence): intent
+            for intent, sentences in lang.get("also_means", {}).items()
+            for sentence in sentences
+        }
         self._places = [word_pattern(w) for w in lang["off_topic"]["places"]]
         self._back_places = [word_pattern(w) for w in lang["off_topic"]["back_places"]]
         self._pets = [word_pattern(w) for w in lang.get("pets", {}).get("words", [])]
@@ -525,6 +530,9 @@ class Matcher:
         flag = self.red_flag(norm)
         if flag:
             return Understanding(SAFETY_INTENT, 100.0, {}, norm, SAFETY_INTENT, flag)
+        if norm in self._also_means:  # "are you still there": kept out of the language model
+            meant = self._also_means[norm]
+            return Understanding(meant, 100.0, self.slots(norm, meant), norm, meant)
         rest = self._courtesy.sub("", norm).strip()
         if rest and rest != norm:  # "thanks, what about heat?": the request, when clear
             request = self.understand(rest)
