@@ -946,7 +946,8 @@ def test_say_that_again_after_slower_repeats_the_answer_not_the_change():
 
 
 @pytest.mark.parametrize(
-    "text", ["I'm on the floor and I can't move my legs", "I've been lying here all night"]
+    "text",
+    ["I'm on the floor and I can't move my legs", "I've been lying here all night", "I passed out"],
 )
 def test_stuck_on_the_floor_gets_the_emergency_answer(text):
     assert Dialogue().handle(text).text.startswith(CAT.intent("emergency").answer)

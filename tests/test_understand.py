@@ -759,12 +759,40 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
         ("I'm expecting, can I use a heat pad", "red_flag_pregnancy"),
         ("I had a c-section last week and my back hurts", "red_flag_pregnancy"),
         ("my back has hurt since my caesarean, can I use heat", "red_flag_pregnancy"),
+        # a third review's sentences, each once out of scope or answered with advice
+        ("I can't feel when I need to go", "red_flag_urgent"),
+        ("I don't know when I need to wee", "red_flag_urgent"),
+        ("I can't tell if I need the toilet", "red_flag_urgent"),
+        ("I've not been able to go to the toilet", "red_flag_urgent"),
+        ("I can't poo", "red_flag_urgent"),
+        ("I can't feel myself when I go to the loo", "red_flag_urgent"),
+        ("I'm leaking", "red_flag_urgent"),
+        ("it's numb around my back passage", "red_flag_urgent"),
+        ("he can't feel his bottom", "red_flag_urgent"),
+        ("she slipped on the ice yesterday and hurt her back", "red_flag_answer"),
+        ("I fell out of bed", "red_flag_answer"),
+        ("my mum had a fall and now her back hurts", "red_flag_answer"),
+        ("my husband fell over last night and hurt his back", "red_flag_answer"),
+        ("my mum is 90 and she fell", "red_flag_answer"),
+        ("my dad slipped in the bath", "red_flag_answer"),
+        ("I missed a step", "red_flag_answer"),
+        ("I came down hard on my tailbone", "red_flag_answer"),
+        ("I got rear-ended yesterday", "red_flag_answer"),
+        ("my husband can't feel his legs", "red_flag_leg"),
+        ("he can't move his legs", "red_flag_leg"),
+        ("there's a pain going into my bottom and down", "red_flag_leg"),
+        ("I've been losing weight", "red_flag_answer"),
+        ("I've been sweating a lot at night", "red_flag_answer"),
+        ("I'm hot and sweaty and shaking", "red_flag_answer"),
+        ("the pain is there all the time", "red_flag_answer"),
+        ("it's constant", "red_flag_answer"),
+        ("I inject drugs", "red_flag_answer"),
     ],
 )
 def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
     """A second review's sentences, each once missed (most got the out-of-scope line)."""
     heard = understand(text)
-    assert heard.intent == "see_doctor" and answer(heard) == CAT.line(line)
+    assert heard.intent == "see_doctor" and answer(heard).startswith(CAT.line(line))
 
 
 @pytest.mark.parametrize(
@@ -795,6 +823,13 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "I pull my knee to my chest",
         "I'm expecting a call, can you set a timer",
         "I had a c-section ten years ago and my back hurts",
+        "I'm able to go to the toilet fine",
+        "I need to go to the loo, can you pause",
+        "my ice pack slipped on the floor",
+        "the ice fell over",
+        "my dog fell asleep on my legs",
+        "I have a sharp pain at the bottom of my back",
+        "I'm losing weight on my diet",
     ],
 )
 def test_everyday_words_near_the_new_red_flags_are_none(text):
