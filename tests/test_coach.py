@@ -492,6 +492,13 @@ def test_a_remark_that_may_be_about_pain_pauses_or_stops_the_stretch(coach, cloc
     assert coach.runner.paused or not coach.active()  # paused, or stopped for pain
 
 
+def test_ow_again_during_the_stretch_stops_it_and_asks_about_the_legs(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 26)
+    assert "legs" in talk(coach, "ow again")
+    assert not coach.active() and coach.dialogue.asked_leg
+
+
 def test_the_stretching_question_during_the_stretch_is_its_latest_instruction(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 20)

@@ -865,6 +865,37 @@ def test_every_also_means_sentence_is_its_intent_and_not_in_the_language_model(t
     assert text not in grammar_phrases(CAT)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ow again",
+        "argh again",
+        "it's spasming again",
+        "my back has gone into spasm again",
+        "I'm on the floor and my back is in spasm",
+        "I'm 82 and my back's gone",
+        "it's really bad",
+        "I'm crying with the pain",
+    ],
+)
+def test_pain_felt_now_is_a_pain_report_not_a_repeat_or_prevention(text):
+    """A third review: "ow again" mid-stretch was "say that again", and the stretch went on."""
+    assert understand(text).intent == "pain_report"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("say that again", "repeat"),
+        ("how do I stop it seizing up again", "prevention"),
+        ("my neck is in spasm", None),
+        ("the weather is bad", None),
+    ],
+)
+def test_questions_and_other_places_are_not_pain_felt_now(text, intent):
+    assert understand(text).intent == intent
+
+
 def test_also_means_is_for_the_whole_sentence_and_a_red_flag_comes_first():
     assert understand("are you still there, my leg is numb").intent == "see_doctor"
     assert understand("are you still there").intent == "greeting"

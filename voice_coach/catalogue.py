@@ -121,6 +121,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "pets?": {"words": WORDS},
     "better?": {"words": WORDS, "unless": WORDS},
     "others?": {"words": WORDS},
+    "pain_now?": {"words": WORDS, "instead_of": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):

@@ -183,6 +183,9 @@ class Matcher:
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
         self._others = [word_pattern(w) for w in lang.get("others", {}).get("words", [])]
+        pain_now = lang.get("pain_now", {})
+        self._pain_now_words = [word_pattern(w) for w in pain_now.get("words", [])]
+        self._pain_now_over = frozenset(pain_now.get("instead_of", []))
         self._also_means = {
             self.normalise(sentence): intent
             for intent, sentences in lang.get("also_means", {}).items()
@@ -556,6 +559,8 @@ class Matcher:
             best = max(scores, key=scores.__getitem__)
         score = round(min(100.0, max(0.0, scores[best])), 1)
         accepted = self._accept(best, score, norm)
+        if (not accepted or best in self._pain_now_over) and self._pain_now(norm):
+            return Understanding(PAIN_INTENT, score, {}, norm, best)  # "ow again", "it's bad"
         parts = self._requests(norm, best if accepted else None)
         if parts:
             return replace(parts[0], also=tuple(parts[1:]))
@@ -604,6 +609,13 @@ class Matcher:
             and max(scores, key=scores.__getitem__) == halt
             and (scores[halt] >= ACCEPT_SCORE)
         )
+
+    def _pain_now(self, text: str) -> bool:
+        """A statement of pain felt now (``[pain_now] words``, not a question, no other part
+        of the body named): "ow again", "my back has gone into spasm again"."""
+        if self.asks(text) or self.off_topic(text):
+            return False
+        return any(p.search(text) for p in self._pain_now_words)
 
     def _leg_pain(self, text: str) -> bool:
         """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
