@@ -102,6 +102,23 @@ def test_an_unclear_answer_to_the_leg_question_gets_the_caution(answer):
     assert talk.handle(answer).text == CAT.line("leg_pain_unsure")
 
 
+@pytest.mark.parametrize("ack", ["ok", "right", "alright", "okay then"])
+def test_an_okay_to_the_leg_question_asks_again_and_the_next_answer_counts(ack):
+    """A third review: "ok" was a yes, a red flag that kept the stretch from starting."""
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    assert talk.handle(ack).text == CAT.line("leg_ask_again")
+    assert talk.handle("no").text == CAT.line("leg_pain_no")
+    assert talk.handle("how do I stretch my back").text == CAT.intent("stretching").answer
+
+
+def test_a_second_okay_to_the_leg_question_is_taken_as_a_yes():
+    talk = Dialogue()
+    talk.handle("my back hurts")
+    talk.handle("ok")
+    assert talk.handle("ok").intent == "see_doctor"
+
+
 def test_a_bare_number_or_a_second_try_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

@@ -91,7 +91,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         (
             *("starts", "negations", "unless", "yes", "back", "legs", "denials", "elsewhere"),
             *("pain_denials", "pain_denial_unless", "leg_pain_places", "leg_pain_words"),
-            *("conditions?", "unsure?"),
+            *("conditions?", "unsure?", "acknowledgements?"),
         ),
         WORDS,
     ),
@@ -206,6 +206,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "safety_notice": (),
     "fallback": (),
     "feeling_better": (),
+    "leg_ask_again": (),
     "pain_report_other": (),
     "symptom_check_other": (),
     "fallback_again": (),

@@ -239,6 +239,8 @@ class Dialogue:
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
         ]
+        self.leg_asked_again = False
+        """Whether the leg question was asked again after an answer that was only "okay"."""
         self.handlers: dict[str, Handler] = {}
 
     def on(self, action: str, handler: Handler) -> None:
@@ -568,6 +570,11 @@ class Dialogue:
             return self._red_flag(flag, together)
         if heard.story:  # the whole story answers the question, not its closing question
             heard = Understanding(None, heard.score, {}, heard.story)
+        acknowledged = heard.text in self.cat.language["leg_denial"].get("acknowledgements", [])
+        if acknowledged and not self.leg_asked_again:  # "okay": not a yes, nor a no
+            self.asked_leg, self.asked_about, self.leg_asked_again = asked, about, True
+            return Reply(self.cat.line("leg_ask_again"), "unsure")
+        self.leg_asked_again = False
         verdict = self._leg_verdict(heard)
         if verdict == "yes":
             return self._red_flag(None, heard.text, LEG_LINE)
