@@ -499,6 +499,20 @@ def test_ow_again_during_the_stretch_stops_it_and_asks_about_the_legs(coach, clo
     assert not coach.active() and coach.dialogue.asked_leg
 
 
+@pytest.mark.parametrize("ack", ["ok", "yep", "got it", "right"])
+def test_okay_with_nothing_asked_during_the_stretch_is_heard_and_it_goes_on(coach, clock, ack):
+    """A third review: "ok" got "What would you like to know?", "got it" paused it."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    assert talk(coach, ack) == ""
+    assert not coach.runner.paused
+    talk(coach, "pause")
+    assert talk(coach, ack) == CAT.line("coach_still_paused")
+    assert coach.runner.paused
+    talk(coach, "stop")
+    assert talk(coach, ack) == CAT.intent("yes").answer
+
+
 def test_the_stretching_question_during_the_stretch_is_its_latest_instruction(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 20)

@@ -228,6 +228,16 @@ def test_talk_during_the_stretch_is_answered_with_the_heard_earcon_and_no_pause(
     assert speaker.played[-1][0].tolist() == earcons.heard().tolist()
 
 
+def test_okay_during_the_stretch_is_only_the_heard_earcon(speaker):
+    coach, session = coached(speaker)
+    session.handle_event(final("start the stretch"))
+    coach.runner.advance(coach.clock.now() + 20)
+    said = len(speaker.texts())
+    session.handle_event(final("okay"))
+    assert len(speaker.texts()) == said and not coach.runner.paused
+    assert speaker.played[-1][0].tolist() == earcons.heard().tolist()
+
+
 def test_wait_said_over_an_answer_pauses_it_and_carry_on_says_it_again(speaker):
     """With a coach, "wait" heard over an answer is cut by the coach's pause, which keeps
     the sentence it cut for "carry on" (cutting it first would lose it)."""

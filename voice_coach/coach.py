@@ -320,10 +320,13 @@ class Coach:
         return self.runner.repeat()
 
     def _talk(self, reply: Reply) -> str | None:
-        """Talk during a running stretch that needs no pause: "which knee?", or a remark that
-        it feels fine (``[routine_talk] fine``, with none of its ``fine_unless`` words)."""
+        """Talk during a running stretch that needs no pause: "okay" with nothing asked (said
+        nothing to), "which knee?", or a remark that it feels fine (``[routine_talk] fine``,
+        with none of its ``fine_unless`` words)."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
+        if reply.intent == "yes":  # "okay" with nothing asked: heard, and it goes on
+            return self.cat.line("coach_still_paused") if self.runner.paused else ""
         side = self._which_side(reply)
         if side is not None or self.runner.paused:
             return side

@@ -51,7 +51,8 @@ UNCLEAR = "unclear"
 the caller may pause a running stretch for it (it may be pain), saying so instead."""
 TALK = "routine_talk"
 """The action of talk during a stretch that needs no pause ("which knee?", "that feels
-good"), tried before :data:`UNCLEAR`; its handler returns the answer, or None."""
+good", "okay" with nothing asked), tried before :data:`UNCLEAR` and the plain "yes" answer;
+its handler returns the answer ("" for nothing to say), or None."""
 
 Handler = Callable[["Reply"], "str | None"]
 """Carries out a reply's action; returns the sentence to say instead, or None to keep it."""
@@ -306,9 +307,10 @@ class Dialogue:
         self.last_request = reply.intent
         if reply.intent in KEEP_QUESTIONS:
             self._ask(asked)  # "hang on, my phone's ringing": the question waits
-        talk = self.handlers.get(TALK) if reply.action == UNCLEAR else None
+        plain_yes = reply.intent == "yes" and reply.text == self.cat.intent("yes").answer
+        talk = self.handlers.get(TALK) if reply.action == UNCLEAR or plain_yes else None
         answered = talk(reply) if talk is not None else None
-        if answered is not None:  # "which knee?": answered, and the stretch goes on
+        if answered is not None:  # "which knee?", "okay": answered, and the stretch goes on
             self.misses = 0
             return replace(reply, text=answered, action=TALK)
         handler = self.handlers.get(reply.action or "")

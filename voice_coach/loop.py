@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from . import earcons
 from .audio import level_dbfs
 from .catalogue import Catalogue
-from .dialogue import UNCLEAR, Dialogue, Reply
+from .dialogue import TALK, UNCLEAR, Dialogue, Reply
 from .errors import ResourceMissing
 from .recognise import Recogniser, Transcript
 from .understand import EMERGENCY_INTENT, Understanding
@@ -523,6 +523,9 @@ class Session:
         self._say_reply(self.dialogue.respond(heard))
 
     def _say_reply(self, reply: Reply) -> None:
+        if reply.action == TALK and not reply.text:  # "okay" mid-stretch: heard, no more
+            self.speaker.play(earcons.heard())
+            return
         if reply.intent == "goodbye":
             self.asleep = True
             self.speak(self.cat.line("goodbye_asleep", wake_word=self.options.wake_word))
