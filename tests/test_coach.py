@@ -492,6 +492,21 @@ def test_a_remark_that_may_be_about_pain_pauses_or_stops_the_stretch(coach, cloc
     assert coach.runner.paused or not coach.active()  # paused, or stopped for pain
 
 
+@pytest.mark.parametrize("asked", ["how long do I hold it", "how many reps should I do"])
+def test_how_long_to_hold_during_the_stretch_is_the_hold_counted_and_no_offer(coach, clock, asked):
+    talk(coach, "start the stretch, hold for 14 seconds")
+    run_for(coach, clock, 10)
+    assert talk(coach, asked) == CAT.line("coach_hold_now", seconds=14)
+    assert coach.dialogue.pending_offer is None and coach.active()
+
+
+def test_only_one_round_during_the_stretch_changes_it_and_does_not_pause(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 10)
+    assert talk(coach, "only one round") == CAT.line("routine_adjust_reps_one")
+    assert not coach.runner.paused and coach.runner.timeline.params.reps == 1
+
+
 def test_ow_again_during_the_stretch_stops_it_and_asks_about_the_legs(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 26)

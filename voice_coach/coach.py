@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from . import earcons, routine, timers
+from . import catalogue, earcons, routine, timers
 from .clock import Clock, MonotonicClock
 from .dialogue import TALK, UNCLEAR, Dialogue, Handler, Reply
 from .understand import word_pattern
@@ -344,13 +344,19 @@ class Coach:
 
     def _stretching(self, reply: Reply) -> str | None:
         """The stretching answer asked for during the stretch itself, which it would offer
-        again: a question ("how do I do the stretch?", ``[routine_talk] questions``) gets
-        the latest instruction, a remark ("I can feel the stretch") ``coach_feels_fine``, or
-        pauses it when it says more (``fine_unless``: "I feel the stretch in my leg")."""
-        plain = reply.text == self.cat.intents["stretching"].answer  # not a caution
-        if not plain or not self.active() or self.runner.timeline.routine == "count":
+        again: "how long do I hold it?" gets the hold being counted (``coach_hold_now``), a
+        question ("how do I do the stretch?", ``[routine_talk] questions``) the latest
+        instruction, a remark ("I can feel the stretch") ``coach_feels_fine``, or pauses it
+        when it says more (``fine_unless``: "I feel the stretch in my leg")."""
+        if not self.active() or self.runner.timeline.routine == "count":
             return None
         self.dialogue.pending_offer = self.dialogue.recent_offer = None
+        params = self.runner.timeline.params
+        caution = self.cat.line(catalogue.CAUTION_PREFIX + "stretching")  # its follow-ups too
+        if reply.text == caution and params is not None:
+            return self.cat.line("coach_hold_now", seconds=params.hold)  # "how long do I hold?"
+        if reply.text != self.cat.intents["stretching"].answer:  # another caution
+            return None
         talk = self.cat.language.get("routine_talk", {})
         if self.dialogue.matcher.asks(reply.request):
             return self.runner.repeat()
