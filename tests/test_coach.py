@@ -507,6 +507,24 @@ def test_only_one_round_during_the_stretch_changes_it_and_does_not_pause(coach, 
     assert not coach.runner.paused and coach.runner.timeline.params.reps == 1
 
 
+@pytest.mark.parametrize("again", ["one more time", "again", "repeat that"])
+def test_again_just_after_the_stretch_ended_offers_it_again(coach, clock, again):
+    """A third review: it said "I haven't said anything yet to repeat"."""
+    talk(coach, "start the stretch, one round, left side only")
+    run_for(coach, clock, 90)
+    assert not coach.active()
+    assert talk(coach, again) == CAT.line("coach_offer_again")
+    talk(coach, "yes")
+    assert coach.active()
+
+
+def test_again_after_a_question_answered_since_the_stretch_repeats_that_answer(coach, clock):
+    talk(coach, "start the stretch, one round, left side only")
+    run_for(coach, clock, 90)
+    talk(coach, "should I use ice or heat")
+    assert talk(coach, "say that again") == CAT.intent("ice_heat").answer
+
+
 def test_ow_again_during_the_stretch_stops_it_and_asks_about_the_legs(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 26)

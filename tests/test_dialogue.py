@@ -119,6 +119,27 @@ def test_a_second_okay_to_the_leg_question_is_taken_as_a_yes():
     assert talk.handle("ok").intent == "see_doctor"
 
 
+def test_ready_after_waiting_for_the_offer_starts_the_stretch():
+    """A third review: "ready" after "hang on" got "Nothing is paused right now"."""
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    talk.handle("hang on, let me get on the floor")
+    assert talk.handle("ready").action == "start_routine"
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("set an alarm for 15 minutes", 15),
+        ("let me know in 20 minutes", 20),
+        ("wake me in half an hour", 30),
+    ],
+)
+def test_timers_asked_for_in_other_words_are_set(text, minutes):
+    reply = Dialogue().handle(text)
+    assert reply.action == "timer_set" and reply.slots.get("minutes") == minutes
+
+
 def test_a_bare_number_or_a_second_try_answers_the_timer_question():
     talk = Dialogue()
     talk.handle("set a timer for ice")

@@ -198,6 +198,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_which_side": ("side",),
     "coach_feels_fine": (),
     "coach_still_paused": (),
+    "coach_offer_again": (),
     "coach_hold_now": ("seconds",),
     "coach_timers_still_running": (),
     "coach_timer_once": (),

@@ -56,6 +56,8 @@ class Coach:
         self.interrupted: str | None = None
         """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
         self.last_run: Callable[[], str | None] | None = None
+        self._answer_at_start: str | None = None
+        """The dialogue's last answer when the latest routine started."""
         """Starts the latest routine (with the slots it was started with) or count again
         ("do it again")."""
         self.ended_by: str | None = None
@@ -196,6 +198,7 @@ class Coach:
             routine.RoutineRunner(spec, self.speaker, self.clock, hold=hold, reps=reps, side=side)
         )
         self.last_run = lambda: self._begin(spec, slots)
+        self._answer_at_start = self.dialogue.last_answer
 
     def _restart(self, reply: Reply) -> str | None:
         """Start the latest routine again from its first cue (or the default one)."""
@@ -302,13 +305,24 @@ class Coach:
 
     def _repeat(self, reply: Reply) -> str | None:
         """The answer to a question (or a timer's alarm) said since the latest instruction,
-        else that instruction."""
+        else that instruction; "again" just after the stretch has ended offers it again."""
         if not self.active():
-            return None
+            return self._offer_again()
         text, after = self._answered or (None, None)
         if text and after is self.runner.last_instruction:
             return text
         return self.runner.repeat()
+
+    def _offer_again(self) -> str | None:
+        """ "One more time" when the last thing said was a stretch that ran to its end (no
+        answer since it started): offered again rather than "nothing to repeat"."""
+        runner = self.runner
+        if runner is None or not runner.done or runner.stopped or runner.timeline.source is None:
+            return None
+        if self.dialogue.last_answer is not self._answer_at_start:  # answered since
+            return None
+        self.dialogue.pending_offer = runner.timeline.source.name
+        return self.cat.line("coach_offer_again")
 
     def _what_now(self, reply: Reply) -> str | None:
         """ "What do I do now?" during the stretch (``[routine_talk] what_now`` in

@@ -419,7 +419,7 @@ class Dialogue:
             return Reply(self.cat.line("timer_no_pause"), intent)  # not a cancel, nor a new one
         if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
-        if offer and intent in ("yes", "adjust"):  # "just the left side": a yes, with it
+        if offer and intent in ("yes", "adjust", "resume"):  # "just the left side", "ready"
             slots = self.matcher.slots(heard.text, "start_routine")
             slots.pop("routine", None)
             return self._start(offer, slots)
