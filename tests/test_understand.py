@@ -896,6 +896,19 @@ def test_questions_and_other_places_are_not_pain_felt_now(text, intent):
     assert understand(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("the doctor said it's a muscle spasm, what can I do", "overview"),
+        ("I've seen a doctor and they said rest", None),
+        ("when should I see a doctor", "see_doctor"),
+    ],
+)
+def test_a_doctor_already_seen_is_not_the_question_of_when_to_see_one(text, intent):
+    """A third review: "the doctor said it's a spasm" got "please see a practitioner if"."""
+    assert understand(text).intent == intent
+
+
 def test_also_means_is_for_the_whole_sentence_and_a_red_flag_comes_first():
     assert understand("are you still there, my leg is numb").intent == "see_doctor"
     assert understand("are you still there").intent == "greeting"

@@ -102,7 +102,13 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         "another?": WORDS,
         "repeats?": WORDS,
     },
-    "requests": {"joins": WORDS, "courtesy": WORDS, "asked_how?": WORDS, "yes_no?": WORDS},
+    "requests": {
+        "joins": WORDS,
+        "courtesy": WORDS,
+        "asked_how?": WORDS,
+        "yes_no?": WORDS,
+        "seen_doctor?": WORDS,
+    },
     "routine_talk?": dict.fromkeys(
         (
             "what_now?",

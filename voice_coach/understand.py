@@ -297,6 +297,7 @@ class Matcher:
         """A goodbye's own words ("bye"): "is that it, bye" is a goodbye after all."""
         self._question = opening(lang.get("routine_talk", {}).get("questions", []))
         self._better = lang.get("better", {})
+        self._seen_doctor = [word_pattern(w) for w in lang["requests"].get("seen_doctor", [])]
         self._asked_how = opening(lang["requests"].get("asked_how", []))
         self._asked_yes_no = opening(lang["requests"].get("yes_no", []))
         courtesy = sorted(lang["requests"]["courtesy"], key=len, reverse=True)
@@ -553,6 +554,9 @@ class Matcher:
             best = self._more_about(norm, scores) or best
         if best in HALTS and not self._halts_when_asked_how(norm, best):
             scores.pop(best)  # "how do I stop it coming back?": a question, not the command
+            best = max(scores, key=scores.__getitem__)
+        if best == SAFETY_INTENT and any(p.search(norm) for p in self._seen_doctor):
+            scores.pop(best)  # "the doctor said it's a spasm, what can I do?": not when to go
             best = max(scores, key=scores.__getitem__)
         if best == GOODBYE_INTENT and self._asked_yes_no.match(norm) and not self._bye.search(norm):
             scores.pop(best)  # "is that okay?" is no goodbye, though it is near "ok that's it"
