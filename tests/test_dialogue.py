@@ -119,6 +119,20 @@ def test_a_second_okay_to_the_leg_question_is_taken_as_a_yes():
     assert talk.handle("ok").intent == "see_doctor"
 
 
+def test_no_thanks_with_a_question_declines_the_offer_and_answers_the_question():
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle("no thanks, what about heat").text == CAT.intent("ice_heat").answer
+    assert talk.handle("yes").action != "start_routine"  # declined: no offer is open
+
+
+@pytest.mark.parametrize("text", ["no thank you", "nope", "no thanks, thanks"])
+def test_a_plain_no_to_the_offer_is_still_declined(text):
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    assert talk.handle(text).text == CAT.line("offer_declined")
+
+
 def test_ready_after_waiting_for_the_offer_starts_the_stretch():
     """A third review: "ready" after "hang on" got "Nothing is paused right now"."""
     talk = Dialogue()

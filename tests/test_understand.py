@@ -909,6 +909,22 @@ def test_a_doctor_already_seen_is_not_the_question_of_when_to_see_one(text, inte
     assert understand(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I've got pain between my shoulder blades", "pain_report"),
+        ("is it too late for ice, it happened three days ago", "ice_heat"),
+        ("I've had back pain for years", "see_doctor"),
+        ("my back has been hurting for weeks", "see_doctor"),
+        ("this keeps happening every few months", "prevention"),
+        ("I have not had a spasm for years", None),
+        ("I've had this mattress for years, is it good for my back", "support"),
+    ],
+)
+def test_a_third_reviews_back_questions_reach_an_answer(text, intent):
+    assert understand(text).intent == intent
+
+
 def test_also_means_is_for_the_whole_sentence_and_a_red_flag_comes_first():
     assert understand("are you still there, my leg is numb").intent == "see_doctor"
     assert understand("are you still there").intent == "greeting"

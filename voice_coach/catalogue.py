@@ -108,6 +108,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         "asked_how?": WORDS,
         "yes_no?": WORDS,
         "seen_doctor?": WORDS,
+        "declines?": WORDS,
     },
     "routine_talk?": dict.fromkeys(
         (

@@ -44,6 +44,8 @@ ACTION_INTENTS = (
 """Intents whose reply may carry an action the caller carries out ("overview": "what do I
 do now?" during the stretch is about the stretch; "stretching": so is "I can feel the
 stretch")."""
+ANSWERS = ("yes", "no", "unsure", "thanks")
+"""Intents that only answer the coach."""
 BARE_NO = frozenset({"no", "nope", "nah", "noo", "nooo"})
 """Words of a bare "no" ("no no no"), which mid-stretch may be pain (not "no, I'm fine")."""
 UNCLEAR = "unclear"
@@ -240,6 +242,7 @@ class Dialogue:
         self._keep = [
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
         ]
+        self._declines = understand_mod.opening(self.cat.language["requests"].get("declines", []))
         self.leg_asked_again = False
         """Whether the leg question was asked again after an answer that was only "okay"."""
         self.handlers: dict[str, Handler] = {}
@@ -428,6 +431,9 @@ class Dialogue:
             return self._start(slots.pop("routine", self._default_routine()), slots)
         if offer and intent == "no":
             self.declined = True
+            rest = self._after_no(heard.text)  # "no thanks, what about heat?"
+            if rest is not None:
+                return self._reply(rest)
             return Reply(self.cat.line("offer_declined"), intent)
         if intent == "no" and set(heard.text.split()) <= BARE_NO:  # "no, no!" mid-stretch
             return Reply(stateless_answer(self.cat.intent(intent), {}), intent, action=UNCLEAR)
@@ -676,6 +682,17 @@ class Dialogue:
             return False
         words = self.cat.language["timer_choice"].get("pause", [])
         return any(w in heard.text.split() for w in words)
+
+    def _after_no(self, text: str) -> Understanding | None:
+        """What follows a "no" that declines an offer (``[requests] declines``: "no thanks,
+        what about heat?"), when that is understood as a request of its own (not another
+        yes, no or thanks)."""
+        match = self._declines.match(text)
+        rest = text[match.end() :].strip() if match else ""
+        if not rest:
+            return None
+        heard = self.matcher.understand(rest)
+        return heard if heard.intent not in (None, *ANSWERS) else None
 
     def _names_routine_talk(self, kind: str, text: str) -> bool:
         """Whether the normalised text names one of ``[routine_talk] <kind>``."""
