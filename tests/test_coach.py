@@ -216,12 +216,27 @@ def test_another_one_with_no_timer_asked_for_is_not_a_timer(coach):
 
 
 def test_a_reminder_every_few_hours_is_set_once_and_says_so(coach):
-    said = talk(coach, "remind me every 4 hours to take my tablets")
-    started = CAT.line("routine_timer_started_task", duration="4 hours", task="take your tablets")
+    said = talk(coach, "remind me every 4 hours to stretch")
+    started = CAT.line("routine_timer_started_task", duration="4 hours", task="stretch")
     assert said == f"{started} {CAT.line('coach_timer_once')}"
     assert talk(coach, "set a timer for 4 hours") == CAT.line(
         "routine_timer_started", duration="4 hours"
     )  # no "once" when none was asked to repeat
+
+
+@pytest.mark.parametrize(
+    ("asked", "task"),
+    [
+        ("remind me in 2 hours to take more ibuprofen", "take more ibuprofen"),
+        ("remind me in 4 hours to take my tablets", "take your tablets"),
+    ],
+)
+def test_a_reminder_to_take_a_medicine_says_to_follow_the_label(coach, asked, task):
+    started = CAT.line(
+        "routine_timer_started_task", duration=asked.split()[3] + " hours", task=task
+    )
+    assert talk(coach, asked) == f"{started} {CAT.line('coach_timer_medicine')}"
+    assert CAT.line("coach_timer_medicine") not in talk(coach, "remind me in 10 minutes to stretch")
 
 
 def test_a_hold_too_long_for_the_stretch_is_refused_not_counted(coach, clock, speaker):

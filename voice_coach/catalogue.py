@@ -209,6 +209,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_hold_now": ("seconds",),
     "coach_timers_still_running": (),
     "coach_timer_once": (),
+    "coach_timer_medicine": (),
     "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),

@@ -56,6 +56,9 @@ class Coach:
         self.interrupted: str | None = None
         """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
         self.last_run: Callable[[], str | None] | None = None
+        medicine = self.cat.intents.get("medication")
+        self._medicine_words = [word_pattern(k) for k in medicine.keywords] if medicine else []
+        """A reminder's task naming a medicine ("take my tablets") gets the label's caution."""
         self._answer_at_start: str | None = None
         """The dialogue's last answer when the latest routine started."""
         """Starts the latest routine (with the slots it was started with) or count again
@@ -433,7 +436,8 @@ class Coach:
     # -- timers and voice ----------------------------------------------------------
     def _timer_set(self, reply: Reply) -> str | None:
         """Start (or change) a timer; one asked to repeat ("every 4 hours", ``[timer_choice]
-        repeats``) is set once, and ``coach_timer_once`` says so."""
+        repeats``) is set once, and ``coach_timer_once`` says so; a reminder to take a
+        medicine ends with ``coach_timer_medicine``."""
         slots = reply.slots
         seconds = timers.duration_from_slots(slots)
         said = self.timers.start(
@@ -442,6 +446,9 @@ class Coach:
         repeats = self.cat.language["timer_choice"].get("repeats", [])
         if seconds and any(word_pattern(w).search(reply.request) for w in repeats):
             said = f"{said} {self.cat.line('coach_timer_once')}"
+        task = slots.get("task") or ""
+        if seconds and any(p.search(task) for p in self._medicine_words):
+            said = f"{said} {self.cat.line('coach_timer_medicine')}"  # "take more ibuprofen"
         return said
 
     def _timer_cancel(self, reply: Reply) -> str | None:
