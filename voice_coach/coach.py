@@ -18,7 +18,7 @@ from typing import Any
 from . import catalogue, earcons, routine, timers
 from .clock import Clock, MonotonicClock
 from .dialogue import TALK, UNCLEAR, Dialogue, Handler, Reply
-from .understand import word_pattern
+from .understand import remark, word_pattern
 
 log = logging.getLogger(__name__)
 
@@ -353,11 +353,7 @@ class Coach:
         """Whether the (normalised) ``request`` says the stretch feels fine ("that feels
         good"), in at most :data:`FINE_WORDS` words and with no word that says otherwise."""
         talk = self.cat.language.get("routine_talk", {})
-        words = request.split()
-        if not words or len(words) > FINE_WORDS or set(words) & set(talk.get("fine_unless", [])):
-            return False
-        padded = f" {request} "
-        return any(f" {phrase} " in padded for phrase in talk.get("fine", []))
+        return remark(request, talk.get("fine", []), talk.get("fine_unless", []), FINE_WORDS)
 
     def _stretching(self, reply: Reply) -> str | None:
         """The stretching answer asked for during the stretch itself, which it would offer

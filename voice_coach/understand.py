@@ -144,6 +144,16 @@ def _age_under(text: str, limit: int | None) -> bool:
     return any(int(old or aged) < limit for old, aged in AGES.findall(text))
 
 
+def remark(text: str, phrases: list[str], unless: list[str], most: int) -> bool:
+    """Whether the normalised text is a short remark: at most ``most`` words, naming one of
+    ``phrases`` (whole words) and none of the words ``unless`` ("that feels good")."""
+    words = text.split()
+    if not words or len(words) > most or set(words) & set(unless):
+        return False
+    padded = f" {text} "
+    return any(f" {phrase} " in padded for phrase in phrases)
+
+
 def word_pattern(item: str) -> re.Pattern[str]:
     """A phrase or a short word matches whole words; a longer single word as a stem."""
     if " " in item or len(item) < STEM_LETTERS:
@@ -454,12 +464,9 @@ class Matcher:
     def says_better(self, text: str) -> bool:
         """Whether the normalised text says the back is better (``[better] words``), in at
         most :data:`BETTER_WORDS` words with none of ``[better] unless``, and not asking."""
-        words = text.split()
-        unless = set(self._better.get("unless", []))
-        if not words or len(words) > BETTER_WORDS or unless & set(words) or self.asks(text):
-            return False
-        padded = f" {text} "
-        return any(f" {phrase} " in padded for phrase in self._better.get("words", []))
+        better = self._better
+        said = remark(text, better.get("words", []), better.get("unless", []), BETTER_WORDS)
+        return said and not self.asks(text)
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
