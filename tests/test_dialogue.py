@@ -133,6 +133,17 @@ def test_a_plain_no_to_the_offer_is_still_declined(text):
     assert talk.handle(text).text == CAT.line("offer_declined")
 
 
+@pytest.mark.parametrize(
+    "text", ["can I do both knees together", "can I pull both knees up at the same time"]
+)
+def test_both_knees_at_once_is_answered_one_knee_at_a_time(text):
+    """A third review: "All right, both sides." sounded like a yes."""
+    talk = Dialogue()
+    talk.handle("how do I stretch my back")
+    reply = talk.handle(text)
+    assert reply.text == CAT.line("one_knee_at_a_time") and reply.action is None
+
+
 def test_ready_after_waiting_for_the_offer_starts_the_stretch():
     """A third review: "ready" after "hang on" got "Nothing is paused right now"."""
     talk = Dialogue()

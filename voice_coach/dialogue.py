@@ -422,6 +422,8 @@ class Dialogue:
             return Reply(self.cat.line("timer_no_pause"), intent)  # not a cancel, nor a new one
         if intent == "stop" and self.last_request in TIMER_INTENTS and "cancel" in heard.text:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
+        if intent == "adjust" and self._names_routine_talk("together", heard.text):
+            return Reply(self.cat.line("one_knee_at_a_time"), intent)  # "both knees together?"
         if offer and intent in ("yes", "adjust", "resume"):  # "just the left side", "ready"
             slots = self.matcher.slots(heard.text, "start_routine")
             slots.pop("routine", None)
