@@ -918,6 +918,9 @@ def test_a_doctor_already_seen_is_not_the_question_of_when_to_see_one(text, inte
         ("my back has been hurting for weeks", "see_doctor"),
         ("this keeps happening every few months", "prevention"),
         ("I have not had a spasm for years", None),
+        ("I think I pulled something", "pain_report"),
+        ("what's the best position to sleep in", "support"),
+        ("I'm really worried", "scared"),
         ("I've had this mattress for years, is it good for my back", "support"),
     ],
 )
