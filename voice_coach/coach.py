@@ -339,7 +339,7 @@ class Coach:
     def _talk(self, reply: Reply) -> str | None:
         """Talk during a running stretch that needs no pause: "okay" with nothing asked (said
         nothing to), "which knee?", or a remark that it feels fine (``[routine_talk] fine``,
-        with none of its ``fine_unless`` words)."""
+        every other word of it one of ``fine_only``)."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
         if reply.intent == "yes":  # "okay" with nothing asked: heard, and it goes on
@@ -351,16 +351,16 @@ class Coach:
 
     def _feels_fine(self, request: str) -> bool:
         """Whether the (normalised) ``request`` says the stretch feels fine ("that feels
-        good"), in at most :data:`FINE_WORDS` words and with no word that says otherwise."""
+        good"), in at most :data:`FINE_WORDS` words, each of them a word of such a remark."""
         talk = self.cat.language.get("routine_talk", {})
-        return remark(request, talk.get("fine", []), talk.get("fine_unless", []), FINE_WORDS)
+        return remark(request, talk.get("fine", []), talk.get("fine_only", []), FINE_WORDS)
 
     def _stretching(self, reply: Reply) -> str | None:
         """The stretching answer asked for during the stretch itself, which it would offer
         again: "how long do I hold it?" gets the hold being counted (``coach_hold_now``), a
         question ("how do I do the stretch?", ``[routine_talk] questions``) the latest
         instruction, a remark ("I can feel the stretch") ``coach_feels_fine``, or pauses it
-        when it says more (``fine_unless``: "I feel the stretch in my leg")."""
+        when it says more ("I can feel the stretch burning")."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
         self.dialogue.pending_offer = self.dialogue.recent_offer = None
@@ -370,11 +370,9 @@ class Coach:
             return self.cat.line("coach_hold_now", seconds=params.hold)  # "how long do I hold?"
         if reply.text != self.cat.intents["stretching"].answer:  # another caution
             return None
-        talk = self.cat.language.get("routine_talk", {})
         if self.dialogue.matcher.asks(reply.request):
             return self.runner.repeat()
-        unless = set(talk.get("fine_unless", []))
-        if self.runner.paused or set(reply.request.split()) & unless:
+        if self.runner.paused or not self._feels_fine(reply.request):
             return self._unclear(reply)
         return self.cat.line("coach_feels_fine")
 

@@ -144,14 +144,17 @@ def _age_under(text: str, limit: int | None) -> bool:
     return any(int(old or aged) < limit for old, aged in AGES.findall(text))
 
 
-def remark(text: str, phrases: list[str], unless: list[str], most: int) -> bool:
+def remark(text: str, phrases: list[str], only: list[str], most: int) -> bool:
     """Whether the normalised text is a short remark: at most ``most`` words, naming one of
-    ``phrases`` (whole words) and none of the words ``unless`` ("that feels good")."""
+    ``phrases`` (whole words), every other word one of ``only`` ("oh that feels good";
+    not "great, now it's burning", which may be pain)."""
     words = text.split()
-    if not words or len(words) > most or set(words) & set(unless):
+    if not words or len(words) > most:
         return False
     padded = f" {text} "
-    return any(f" {phrase} " in padded for phrase in phrases)
+    named = [phrase for phrase in phrases if f" {phrase} " in padded]
+    allowed = set(only).union(*(phrase.split() for phrase in named))
+    return bool(named) and set(words) <= allowed
 
 
 def word_pattern(item: str) -> re.Pattern[str]:
@@ -463,9 +466,9 @@ class Matcher:
 
     def says_better(self, text: str) -> bool:
         """Whether the normalised text says the back is better (``[better] words``), in at
-        most :data:`BETTER_WORDS` words with none of ``[better] unless``, and not asking."""
+        most :data:`BETTER_WORDS` words, every other one of ``[better] only``, not asking."""
         better = self._better
-        said = remark(text, better.get("words", []), better.get("unless", []), BETTER_WORDS)
+        said = remark(text, better.get("words", []), better.get("only", []), BETTER_WORDS)
         return said and not self.asks(text)
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
