@@ -225,18 +225,32 @@ def test_a_reminder_every_few_hours_is_set_once_and_says_so(coach):
 
 
 @pytest.mark.parametrize(
-    ("asked", "task"),
+    "asked",
     [
-        ("remind me in 2 hours to take more ibuprofen", "take more ibuprofen"),
-        ("remind me in 4 hours to take my tablets", "take your tablets"),
+        "remind me in 2 hours to take more ibuprofen",
+        "remind me in 4 hours to take 800mg of ibuprofen",
+        "remind me to take my tablets in 3 hours",
     ],
 )
-def test_a_reminder_to_take_a_medicine_says_to_follow_the_label(coach, asked, task):
-    started = CAT.line(
-        "routine_timer_started_task", duration=asked.split()[3] + " hours", task=task
-    )
+def test_a_reminder_to_take_a_medicine_says_no_dose_back_and_to_follow_the_label(coach, asked):
+    """A fourth review: the dose asked for was said back ("to take 800mg of ibuprofen")."""
+    hours = next(w for w in asked.split() if w.isdigit() and w != "800")
+    task = CAT.line("coach_medicine_task")
+    started = CAT.line("routine_timer_started_task", duration=f"{hours} hours", task=task)
     assert talk(coach, asked) == f"{started} {CAT.line('coach_timer_medicine')}"
     assert CAT.line("coach_timer_medicine") not in talk(coach, "remind me in 10 minutes to stretch")
+
+
+def test_a_reminder_too_long_is_refused_with_nothing_added(coach):
+    said = talk(coach, "remind me every 6 hours to take my tablets")
+    assert said == CAT.line("routine_timer_range", low="1 second", high="4 hours")
+    assert len(coach.timers) == 0
+
+
+def test_a_repeat_asked_for_at_the_end_of_a_reminder_is_not_said_back_in_it(coach):
+    said = talk(coach, "remind me to stretch every 2 hours")
+    started = CAT.line("routine_timer_started_task", duration="2 hours", task="stretch")
+    assert said == f"{started} {CAT.line('coach_timer_once')}"
 
 
 def test_a_hold_too_long_for_the_stretch_is_refused_not_counted(coach, clock, speaker):

@@ -1106,6 +1106,24 @@ def test_a_medicine_for_an_adult_of_any_age_gets_the_adult_answer(text):
     assert Dialogue().handle(text).text == CAT.intent("medication").answer
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 17, can I take ibuprofen",
+        "can I give my son ibuprofen, he's fourteen and hurt his back",
+        "how much paracetamol can my daughter have",
+    ],
+)
+def test_a_teenager_or_a_child_given_a_medicine_gets_the_child_line(text):
+    assert Dialogue().handle(text).text == CAT.line("risk_child_medicine")
+
+
+def test_a_child_named_in_passing_or_an_age_long_past_is_not_the_child_line():
+    """A fourth review: "my kids are at school, can I take ibuprofen" got the child line."""
+    for text in ("my kids are at school, can I take ibuprofen", "I was 12 years old when it began"):
+        assert Dialogue().handle(text).text != CAT.line("risk_child_medicine")
+
+
 def test_child_words_with_nothing_understood_are_not_the_child_medicine_line():
     assert CAT.line("risk_child_medicine") not in Dialogue().handle("my kids are at school").text
     assert answer(understand("my kids are at school")) == CAT.line("fallback")

@@ -766,7 +766,6 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
         ("I've not been able to go to the toilet", "red_flag_urgent"),
         ("I can't poo", "red_flag_urgent"),
         ("I can't feel myself when I go to the loo", "red_flag_urgent"),
-        ("I'm leaking", "red_flag_urgent"),
         ("it's numb around my back passage", "red_flag_urgent"),
         ("he can't feel his bottom", "red_flag_urgent"),
         ("she slipped on the ice yesterday and hurt her back", "red_flag_answer"),
@@ -787,6 +786,13 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
         ("the pain is there all the time", "red_flag_answer"),
         ("it's constant", "red_flag_answer"),
         ("I inject drugs", "red_flag_answer"),
+        ("I tripped over the cat yesterday", "red_flag_answer"),
+        ("I've had this pain for 6 weeks", "red_flag_answer"),
+        ("it's been going on for weeks", "red_flag_answer"),
+        ("it hurts constantly", "red_flag_answer"),
+        ("the pain never goes away", "red_flag_answer"),
+        ("I wake up sweating", "red_flag_answer"),
+        ("I'm expecting and my back hurts", "red_flag_pregnancy"),
     ],
 )
 def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
@@ -830,10 +836,34 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "my dog fell asleep on my legs",
         "I have a sharp pain at the bottom of my back",
         "I'm losing weight on my diet",
+        # a fourth review: each set off a red flag after the third review's new words
+        "my phone fell over",
+        "the towel slipped on the floor",
+        "the book landed on my chest",
+        "I tripped over my words",
+        "my son fell over at football",
+        "I haven't had a fall",
+        "I don't inject drugs",
+        "I'm expecting my daughter to visit",
+        "I'm leaking tears",
+        "I haven't had back pain for years",
+        "I've used ice for years on sore muscles",
+        "my dad had back pain for years",
+        "I feel hot and sweaty from the heat pad",
+        "I sweat at night because the room is hot",
     ],
 )
 def test_everyday_words_near_the_new_red_flags_are_none(text):
     assert understand(text).intent != "see_doctor"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how do I know if I need to go to the doctor", "can I tell if I need to go to hospital"],
+)
+def test_asking_whether_to_see_a_doctor_is_no_bladder_sign(text):
+    heard = understand(text)
+    assert heard.red_flag is None and heard.intent == "see_doctor"
 
 
 def test_an_accident_in_a_car_is_a_fall_not_a_bladder_sign():
@@ -947,7 +977,7 @@ def test_every_phrase_the_rules_match_is_written_as_matching_reads_it():
         *(p for words in lang.get("routine_talk", {}).values() for p in words),
         *(p for words in lang.get("better", {}).values() for p in words),
         *(p for words in lang.get("also_means", {}).values() for p in words),
-        *lang.get("others", {}).get("words", []),
+        *lang.get("others", {}).get("openings", []),
         *lang["timer_choice"].get("another", []),
         *lang["timer_choice"].get("repeats", []),
         *lang["requests"].get("asked_how", []),

@@ -128,7 +128,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
     "pets?": {"words": WORDS},
     "better?": {"words": WORDS, "only": WORDS},
-    "others?": {"words": WORDS},
+    "others?": {"openings": WORDS},
     "pain_now?": {"words": WORDS, "instead_of": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
@@ -211,6 +211,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_timers_still_running": (),
     "coach_timer_once": (),
     "coach_timer_medicine": (),
+    "coach_medicine_task": (),
     "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),

@@ -431,18 +431,22 @@ class Coach:
     def _timer_set(self, reply: Reply) -> str | None:
         """Start (or change) a timer; one asked to repeat ("every 4 hours", ``[timer_choice]
         repeats``) is set once, and ``coach_timer_once`` says so; a reminder to take a
-        medicine ends with ``coach_timer_medicine``."""
+        medicine is for ``coach_medicine_task`` (no dose said back) and ends with
+        ``coach_timer_medicine``."""
         slots = reply.slots
         seconds = timers.duration_from_slots(slots)
-        said = self.timers.start(
-            seconds, slots.get("label"), slots.get("task"), slots.get("change")
-        )
+        task = slots.get("task")
+        medicine = bool(task) and any(p.search(task) for p in self._medicine_words)
+        if medicine:  # "take 2 ibuprofen": not said back, nor the dose in it
+            task = self.cat.line("coach_medicine_task")
+        said = self.timers.start(seconds, slots.get("label"), task, slots.get("change"))
+        if seconds is None or not timers.TIMER_MIN_SECONDS <= seconds <= timers.TIMER_MAX_SECONDS:
+            return said  # asked for a duration, or refused
         repeats = self.cat.language["timer_choice"].get("repeats", [])
-        if seconds and any(word_pattern(w).search(reply.request) for w in repeats):
+        if any(word_pattern(w).search(reply.request) for w in repeats):
             said = f"{said} {self.cat.line('coach_timer_once')}"
-        task = slots.get("task") or ""
-        if seconds and any(p.search(task) for p in self._medicine_words):
-            said = f"{said} {self.cat.line('coach_timer_medicine')}"  # "take more ibuprofen"
+        if medicine:
+            said = f"{said} {self.cat.line('coach_timer_medicine')}"
         return said
 
     def _timer_cancel(self, reply: Reply) -> str | None:

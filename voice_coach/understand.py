@@ -133,8 +133,9 @@ BETTER_INTENTS = (None, "how_long", "pain_report")
 near "when will my back feel better", "the pain has eased" names the pain)."""
 BETTER_WORDS = 10
 """A remark that the back is better is at most this many words."""
-AGES = re.compile(r"\b(?:(\d+) (?:years?|yrs?) old|aged (\d+))\b")
-"""An age said in a normalised text ("a 12 year old", "aged 9"): its years."""
+AGES = re.compile(r"\b(?:(?:a|an|my|our|his|her) (\d+) (?:years?|yrs?) old|(?:aged|i am) (\d+))\b")
+"""An age said in a normalised text ("a 12 year old", "my 10 year old", "i am 17", "aged 9";
+not "since i was 12 years old"): its years."""
 
 
 def _age_under(text: str, limit: int | None) -> bool:
@@ -195,7 +196,7 @@ class Matcher:
         }
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
-        self._others = [word_pattern(w) for w in lang.get("others", {}).get("words", [])]
+        self._others = opening(lang.get("others", {}).get("openings", []))
         pain_now = lang.get("pain_now", {})
         self._pain_now_words = [word_pattern(w) for w in pain_now.get("words", [])]
         self._pain_now_over = frozenset(pain_now.get("instead_of", []))
@@ -231,7 +232,7 @@ class Matcher:
         amount = rf"\d+\s+(?:{'|'.join(map(re.escape, time_units))})"
         self._amount = re.compile(amount)
         """An amount of time, normalised ("15 minutes")."""
-        self._task_end = re.compile(rf"\s+(?:in|after|for)\s+{amount}$")
+        self._task_end = re.compile(rf"\s+(?:in|after|for|every)\s+{amount}$")
         """The time a reminder's task is followed by ("... in 10 minutes")."""
         swaps: dict[str, str] = self._slot_words.get("task_pronouns", {})
         self._task_swaps = swaps
@@ -483,9 +484,9 @@ class Matcher:
         return self.cat.line(catalogue_mod.CAUTION_PREFIX + intent_id)
 
     def about_other(self, text: str) -> bool:
-        """Whether the normalised text speaks of someone else (``[others] words``: "my
-        wife's back hurts"), so a question back is asked of them."""
-        return any(p.search(text) for p in self._others)
+        """Whether the normalised text starts by speaking of someone else (``[others]
+        openings``: "my wife's back hurts"), so a question back is asked of them."""
+        return self._others.match(text) is not None
 
     def names_back(self, text: str) -> bool:
         """Whether the normalised text names the back, a spasm or a medicine for it."""
