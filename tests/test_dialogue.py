@@ -126,6 +126,10 @@ def test_no_thanks_with_a_question_declines_the_offer_and_answers_the_question()
     assert talk.handle("yes").action != "start_routine"  # declined: no offer is open
 
 
+def test_no_thanks_with_a_question_and_no_offer_open_answers_the_question():
+    assert Dialogue().handle("no thanks, what about heat").text == CAT.intent("ice_heat").answer
+
+
 @pytest.mark.parametrize("text", ["no thank you", "nope", "no thanks, thanks"])
 def test_a_plain_no_to_the_offer_is_still_declined(text):
     talk = Dialogue()

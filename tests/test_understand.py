@@ -958,6 +958,20 @@ def test_a_third_reviews_back_questions_reach_an_answer(text, intent):
     assert understand(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("okay, what should I do", "overview"),  # was a goodbye: the coach went to sleep
+        ("ok that's it", "goodbye"),
+        ("that's all", "goodbye"),
+        ("okay stop", "stop"),
+        ("okay", "yes"),
+    ],
+)
+def test_okay_before_a_request_leaves_the_request_and_a_goodbye_needs_its_words(text, intent):
+    assert understand(text).intent == intent
+
+
 def test_also_means_is_for_the_whole_sentence_and_a_red_flag_comes_first():
     assert understand("are you still there, my leg is numb").intent == "see_doctor"
     assert understand("are you still there").intent == "greeting"

@@ -431,11 +431,12 @@ class Dialogue:
         if intent == "adjust" and self._names_routine_talk("starts", heard.text):
             slots = self.matcher.slots(heard.text, "start_routine")  # "start it, one round"
             return self._start(slots.pop("routine", self._default_routine()), slots)
+        rest = self._after_no(heard.text) if intent == "no" else None
         if offer and intent == "no":
             self.declined = True
-            rest = self._after_no(heard.text)  # "no thanks, what about heat?"
-            if rest is not None:
-                return self._reply(rest)
+        if rest is not None:  # "no thanks, what about heat?": declined, and the question
+            return self._reply(rest)
+        if offer and intent == "no":
             return Reply(self.cat.line("offer_declined"), intent)
         if intent == "no" and set(heard.text.split()) <= BARE_NO:  # "no, no!" mid-stretch
             return Reply(stateless_answer(self.cat.intent(intent), {}), intent, action=UNCLEAR)

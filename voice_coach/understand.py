@@ -128,6 +128,8 @@ def opening(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(map(re.escape, ordered)) + r")\b" if ordered else r"(?!)")
 
 
+GOODBYE_SCORE = 90.0
+"""A goodbye with none of its keywords ("ok that's it") needs at least this score."""
 BETTER_INTENTS = (None, "how_long", "pain_report")
 """Intents that a remark that the back is better is mistaken for ("my back feels better" is
 near "when will my back feel better", "the pain has eased" names the pain)."""
@@ -569,7 +571,7 @@ class Matcher:
         if best == SAFETY_INTENT and any(p.search(norm) for p in self._seen_doctor):
             scores.pop(best)  # "the doctor said it's a spasm, what can I do?": not when to go
             best = max(scores, key=scores.__getitem__)
-        if best == GOODBYE_INTENT and self._asked_yes_no.match(norm) and not self._bye.search(norm):
+        if best == GOODBYE_INTENT and self._no_goodbye(norm, scores[best]):
             scores.pop(best)  # "is that okay?" is no goodbye, though it is near "ok that's it"
             best = max(scores, key=scores.__getitem__)
         score = round(min(100.0, max(0.0, scores[best])), 1)
@@ -624,6 +626,17 @@ class Matcher:
             and max(scores, key=scores.__getitem__) == halt
             and (scores[halt] >= ACCEPT_SCORE)
         )
+
+    def _no_goodbye(self, text: str, score: float) -> bool:
+        """A sentence near a goodbye that is none: a yes-or-no question without "bye", or
+        one with no goodbye keyword and less than :data:`GOODBYE_SCORE` ("okay, what should
+        I do", near "ok that's it": going to sleep on it loses the question)."""
+        if self._bye.search(text):
+            return False
+        if self._asked_yes_no.match(text):
+            return True
+        keyword = any(p.search(text) for p, _ in self._keywords.get(GOODBYE_INTENT, []))
+        return not keyword and score < GOODBYE_SCORE
 
     def _pain_now(self, text: str) -> bool:
         """A statement of pain felt now (``[pain_now] words``, not a question, no other part
