@@ -272,6 +272,7 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
         ('words = ["a burn", ', "words = [2, ", "'words' must be"),
         ("remember = true", 'remember = "yes"', "'remember' must be true or false"),
         ("alone = false\nline", "alone = 0\nline", "'alone' must be true or false"),
+        ('instead_of = ["repeat"', 'instead_of = ["repeet"', "are no intents"),
         ('greeting = ["are you still', 'greting = ["are you still', "'greting' is no intent"),
         ('greeting = ["are you still', "greeting = 3 #", "'greeting' must be"),
         ("under_age = 18", "under_age = 0", "'under_age' must be a whole number"),

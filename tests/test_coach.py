@@ -225,20 +225,38 @@ def test_a_reminder_every_few_hours_is_set_once_and_says_so(coach):
 
 
 @pytest.mark.parametrize(
-    "asked",
+    ("asked", "hours", "medicine"),
     [
-        "remind me in 2 hours to take more ibuprofen",
-        "remind me in 4 hours to take 800mg of ibuprofen",
-        "remind me to take my tablets in 3 hours",
+        ("remind me in 2 hours to take more ibuprofen", 2, "ibuprofen"),
+        ("remind me in 4 hours to take 800mg of ibuprofen", 4, "ibuprofen"),
+        ("remind me to take my tablets in 3 hours", 3, "tablets"),
     ],
 )
-def test_a_reminder_to_take_a_medicine_says_no_dose_back_and_to_follow_the_label(coach, asked):
+def test_a_reminder_to_take_a_medicine_says_no_dose_back_and_to_follow_the_label(
+    coach, asked, hours, medicine
+):
     """A fourth review: the dose asked for was said back ("to take 800mg of ibuprofen")."""
-    hours = next(w for w in asked.split() if w.isdigit() and w != "800")
-    task = CAT.line("coach_medicine_task")
+    task = CAT.line("coach_medicine_task", medicine=medicine)
     started = CAT.line("routine_timer_started_task", duration=f"{hours} hours", task=task)
     assert talk(coach, asked) == f"{started} {CAT.line('coach_timer_medicine')}"
     assert CAT.line("coach_timer_medicine") not in talk(coach, "remind me in 10 minutes to stretch")
+
+
+def test_reminders_for_the_pharmacy_or_for_everyone_are_not_medicines_nor_repeats(coach):
+    """A code review: "pharmacy" was a medicine word and "every" matched "everyone"."""
+    for asked in (
+        "remind me in 30 minutes to call the pharmacy",
+        "remind me in 10 minutes to tell everyone dinner is ready",
+    ):
+        said = talk(coach, asked)
+        assert CAT.line("coach_timer_medicine") not in said
+        assert CAT.line("coach_timer_once") not in said
+
+
+def test_two_medicine_reminders_are_two_timers(coach):
+    talk(coach, "remind me in 2 hours to take my ibuprofen")
+    talk(coach, "remind me in 3 hours to take my paracetamol")
+    assert len(coach.timers) == 2
 
 
 def test_a_reminder_too_long_is_refused_with_nothing_added(coach):
@@ -566,6 +584,26 @@ def test_again_after_a_question_answered_since_the_stretch_repeats_that_answer(c
     talk(coach, "start the stretch, one round, left side only")
     run_for(coach, clock, 90)
     talk(coach, "should I use ice or heat")
+    assert talk(coach, "say that again") == CAT.intent("ice_heat").answer
+
+
+def test_talk_while_an_answer_is_said_over_the_stretch_is_not_taken_for_a_pause(coach, clock):
+    """A code review: "okay" said while an answer played over the stretch got "it is paused"."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 20)
+    talk(coach, "should I use ice or heat")
+    assert coach.runner.paused and not coach.runner.held  # the answer is said over it
+    assert talk(coach, "okay") == ""
+    assert talk(coach, "that feels good") == CAT.line("coach_feels_fine")
+    assert not coach.runner.held
+
+
+def test_say_that_again_after_a_stretch_with_the_same_answer_during_it_repeats_it(coach, clock):
+    talk(coach, "should I use ice or heat")
+    talk(coach, "start the stretch, one round, left side only")
+    run_for(coach, clock, 10)
+    talk(coach, "should I use ice or heat")
+    run_for(coach, clock, 90)
     assert talk(coach, "say that again") == CAT.intent("ice_heat").answer
 
 

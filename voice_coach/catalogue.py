@@ -101,6 +101,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         "pause?": WORDS,
         "another?": WORDS,
         "repeats?": WORDS,
+        "medicines?": WORDS,
     },
     "requests": {
         "joins": WORDS,
@@ -109,6 +110,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
         "yes_no?": WORDS,
         "seen_doctor?": WORDS,
         "declines?": WORDS,
+        "noted?": WORDS,
     },
     "routine_talk?": dict.fromkeys(
         (
@@ -128,13 +130,14 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
     "pets?": {"words": WORDS},
     "better?": {"words": WORDS, "only": WORDS},
-    "others?": {"openings": WORDS},
+    "others?": {"openings": WORDS, "own?": WORDS},
     "pain_now?": {"words": WORDS, "instead_of": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
 table -> key -> what its value must be. ``contractions``, ``red_flags``, ``cautions``,
-``follow_ups`` and ``pronunciations`` are checked on their own."""
+``follow_ups``, ``risks``, ``also_means`` and ``pronunciations`` are checked on their own,
+and ``[pain_now] instead_of`` and ``[caution_memory] intents`` name intents."""
 PHRASE_TABLES = {"contractions": True, "contraction_suffixes": False, "durations": False}
 """Tables of ``language.toml`` that are themselves phrase tables (True: required)."""
 
@@ -211,7 +214,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_timers_still_running": (),
     "coach_timer_once": (),
     "coach_timer_medicine": (),
-    "coach_medicine_task": (),
+    "coach_medicine_task": ("medicine",),
     "coach_hold_counted": ("seconds",),
     "coach_kept_for_stretch": (),
     "coach_timer_still_running": (),
@@ -514,6 +517,9 @@ def check_language(
     _check_cautions(path, language.get("cautions", {}), intents, lines)
     _check_risks(path, language.get("risks", []), intents, lines)
     _check_also_means(path, language.get("also_means", {}), intents)
+    _check_intents_named(
+        path, "pain_now", language.get("pain_now", {}).get("instead_of", []), intents
+    )
     _check_cautions(path, language.get("follow_ups", {}), intents, lines, "follow_ups")
     for intent_id in language.get("caution_memory", {}).get("intents", []):
         if intent_id not in language.get("cautions", {}):
@@ -567,6 +573,13 @@ def _check_line_named(where: str, line: Any, prefix: str, lines: dict[str, str])
     if not isinstance(line, str) or not line.startswith(prefix) or line not in lines:
         named = sorted(k for k in lines if k.startswith(prefix))
         raise CatalogueError(f"{where}: 'line' {line!r} is no line; valid: {', '.join(named)}")
+
+
+def _check_intents_named(path: Path, table: str, named: list[str], intents: dict) -> None:
+    """A list of intent ids in ``[table]`` names only intents of the catalogue."""
+    unknown = [i for i in named if i not in intents]
+    if unknown:
+        raise fail(path, table, f"{unknown} are no intents; valid: {', '.join(intents)}")
 
 
 def _check_also_means(path: Path, table: Any, intents: dict[str, Intent]) -> None:

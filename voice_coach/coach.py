@@ -10,6 +10,7 @@ the alarm and carries on after it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,7 +19,7 @@ from typing import Any
 from . import catalogue, earcons, routine, timers
 from .clock import Clock, MonotonicClock
 from .dialogue import TALK, UNCLEAR, Dialogue, Handler, Reply
-from .understand import remark, word_pattern
+from .understand import remark
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,13 @@ class Coach:
         self.interrupted: str | None = None
         """A sentence cut off by "pause" when no routine ran, to say again on "resume"."""
         self.last_run: Callable[[], str | None] | None = None
-        medicine = self.cat.intents.get("medication")
-        self._medicine_words = [word_pattern(k) for k in medicine.keywords] if medicine else []
-        """A reminder's task naming a medicine ("take my tablets") gets the label's caution."""
-        self._answer_at_start: str | None = None
-        """The dialogue's last answer when the latest routine started."""
         """Starts the latest routine (with the slots it was started with) or count again
         ("do it again")."""
+        medicines = self.cat.language["timer_choice"].get("medicines", [])
+        self._medicines = [(m, re.compile(rf"\b{re.escape(m)}\b")) for m in medicines]
+        """Medicines a reminder's task may name ("take my tablets"): its caution, no dose."""
+        self._answers_at_start = 0
+        """How many replies the dialogue had said when the latest routine started."""
         self.ended_by: str | None = None
         """How the latest stretch was ended: ``"stop"`` ("carry on" then starts it again) or
         ``"pain"`` ("carry on" then says why not); None otherwise."""
@@ -201,7 +202,7 @@ class Coach:
             routine.RoutineRunner(spec, self.speaker, self.clock, hold=hold, reps=reps, side=side)
         )
         self.last_run = lambda: self._begin(spec, slots)
-        self._answer_at_start = self.dialogue.last_answer
+        self._answers_at_start = self.dialogue.answers
 
     def _restart(self, reply: Reply) -> str | None:
         """Start the latest routine again from its first cue (or the default one)."""
@@ -322,7 +323,7 @@ class Coach:
         runner = self.runner
         if runner is None or not runner.done or runner.stopped or runner.timeline.source is None:
             return None
-        if self.dialogue.last_answer is not self._answer_at_start:  # answered since
+        if self.dialogue.answers != self._answers_at_start:  # answered since
             return None
         self.dialogue.pending_offer = runner.timeline.source.name
         return self.cat.line("coach_offer_again")
@@ -343,9 +344,9 @@ class Coach:
         if not self.active() or self.runner.timeline.routine == "count":
             return None
         if reply.intent == "yes":  # "okay" with nothing asked: heard, and it goes on
-            return self.cat.line("coach_still_paused") if self.runner.paused else ""
+            return self.cat.line("coach_still_paused") if self.runner.held else ""
         side = self._which_side(reply)
-        if side is not None or self.runner.paused:
+        if side is not None or self.runner.held:
             return side
         return self.cat.line("coach_feels_fine") if self._feels_fine(reply.request) else None
 
@@ -365,14 +366,14 @@ class Coach:
             return None
         self.dialogue.pending_offer = self.dialogue.recent_offer = None
         params = self.runner.timeline.params
-        caution = self.cat.line(catalogue.CAUTION_PREFIX + "stretching")  # its follow-ups too
-        if reply.text == caution and params is not None:
+        caution = self.cat.lines.get(catalogue.CAUTION_PREFIX + "stretching")  # follow-ups too
+        if caution is not None and reply.text == caution and params is not None:
             return self.cat.line("coach_hold_now", seconds=params.hold)  # "how long do I hold?"
         if reply.text != self.cat.intents["stretching"].answer:  # another caution
             return None
         if self.dialogue.matcher.asks(reply.request):
             return self.runner.repeat()
-        if self.runner.paused or not self._feels_fine(reply.request):
+        if self.runner.held or not self._feels_fine(reply.request):
             return self._unclear(reply)
         return self.cat.line("coach_feels_fine")
 
@@ -436,14 +437,13 @@ class Coach:
         slots = reply.slots
         seconds = timers.duration_from_slots(slots)
         task = slots.get("task")
-        medicine = bool(task) and any(p.search(task) for p in self._medicine_words)
-        if medicine:  # "take 2 ibuprofen": not said back, nor the dose in it
-            task = self.cat.line("coach_medicine_task")
+        medicine = next((m for m, p in self._medicines if task and p.search(task)), None)
+        if medicine:  # "take 800 mg of ibuprofen": the medicine is said back, not the dose
+            task = self.cat.line("coach_medicine_task", medicine=medicine)
         said = self.timers.start(seconds, slots.get("label"), task, slots.get("change"))
         if seconds is None or not timers.TIMER_MIN_SECONDS <= seconds <= timers.TIMER_MAX_SECONDS:
             return said  # asked for a duration, or refused
-        repeats = self.cat.language["timer_choice"].get("repeats", [])
-        if any(word_pattern(w).search(reply.request) for w in repeats):
+        if self.dialogue.matcher.repeats(reply.request):  # "every 4 hours"
             said = f"{said} {self.cat.line('coach_timer_once')}"
         if medicine:
             said = f"{said} {self.cat.line('coach_timer_medicine')}"

@@ -243,6 +243,9 @@ class Dialogue:
             understand_mod.word_pattern(w) for w in self.cat.language["timer_choice"]["keep"]
         ]
         self._declines = understand_mod.opening(self.cat.language["requests"].get("declines", []))
+        self._noted = frozenset(self.cat.language["requests"].get("noted", []))
+        self.answers = 0
+        """How many replies have been said (for "say that again" just after a stretch)."""
         self.leg_asked_again = False
         """Whether the leg question was asked again after an answer that was only "okay"."""
         self.handlers: dict[str, Handler] = {}
@@ -278,6 +281,7 @@ class Dialogue:
         self._ask(asked)  # "ouch, and stop": the leg question is still open
         if reply.intent not in NOT_REPEATED and reply.text:
             self.last_answer, self.last_intent = reply.text, reply.intent
+            self.answers += 1
         return reply
 
     def _slower_repeat(self, heard: Understanding) -> Understanding:
@@ -424,6 +428,9 @@ class Dialogue:
             intent = "timer_cancel"  # "cancel it", just after setting or checking a timer
         if intent == "adjust" and self._names_routine_talk("together", heard.text):
             return Reply(self.cat.line("one_knee_at_a_time"), intent)  # "both knees together?"
+        if offer and intent == "yes" and heard.text in self._noted:  # "I see": no consent
+            self.pending_offer = offer
+            return Reply(self.cat.line("offer_unsure"), intent)
         if offer and intent in ("yes", "adjust", "resume"):  # "just the left side", "ready"
             slots = self.matcher.slots(heard.text, "start_routine")
             slots.pop("routine", None)
@@ -459,6 +466,7 @@ class Dialogue:
             self.red_flagged, self.cautioned = True, False  # no stretch before it is checked
             self.pending_offer = self.recent_offer = None
         self.asked_leg = intent if intent in LEG_QUESTIONS else None
+        self.leg_asked_again = False  # a new question: "okay" to it is asked again
         self.asked_about = heard.text
         if intent == PAIN_INTENT and self._denies_leg_pain(heard.text):
             self.asked_leg, text = None, self.cat.line("pain_no_leg")  # "… my leg is fine"

@@ -198,7 +198,9 @@ class Matcher:
         }
         self._off_topic = [re.compile(rf"\b{re.escape(w)}\b") for w in lang["off_topic"]["words"]]
         self._back_words = [word_pattern(w) for w in lang["off_topic"]["back_words"]]
-        self._others = opening(lang.get("others", {}).get("openings", []))
+        others = lang.get("others", {})
+        self._others = opening(others.get("openings", []))
+        self._own = [word_pattern(w) for w in others.get("own", [])]
         pain_now = lang.get("pain_now", {})
         self._pain_now_words = [word_pattern(w) for w in pain_now.get("words", [])]
         self._pain_now_over = frozenset(pain_now.get("instead_of", []))
@@ -234,6 +236,11 @@ class Matcher:
         amount = rf"\d+\s+(?:{'|'.join(map(re.escape, time_units))})"
         self._amount = re.compile(amount)
         """An amount of time, normalised ("15 minutes")."""
+        repeats = self.cat.language["timer_choice"].get("repeats", [])
+        self._repeats = re.compile(
+            rf"\bevery\s+{amount}\b" + "".join(rf"|\b{re.escape(r)}\b" for r in repeats)
+        )
+        """A timer asked to repeat: "every 4 hours", or one of ``[timer_choice] repeats``."""
         self._task_end = re.compile(rf"\s+(?:in|after|for|every)\s+{amount}$")
         """The time a reminder's task is followed by ("... in 10 minutes")."""
         swaps: dict[str, str] = self._slot_words.get("task_pronouns", {})
@@ -462,6 +469,10 @@ class Matcher:
                 named.append(risk)
         return named
 
+    def repeats(self, text: str) -> bool:
+        """Whether the normalised text asks for a timer to repeat ("every 4 hours")."""
+        return self._repeats.search(text) is not None
+
     def asks(self, text: str) -> bool:
         """Whether the normalised text starts as a question does (``[routine_talk]
         questions``): "is it better to use ice?" asks, "it's better now" does not."""
@@ -487,8 +498,10 @@ class Matcher:
 
     def about_other(self, text: str) -> bool:
         """Whether the normalised text starts by speaking of someone else (``[others]
-        openings``: "my wife's back hurts"), so a question back is asked of them."""
-        return self._others.match(text) is not None
+        openings``: "my wife's back hurts") and not of oneself after it (``own``: "my wife
+        told me to ask, my back is killing me"), so a question back is asked of them."""
+        start = self._others.match(text)
+        return start is not None and not any(p.search(text, start.end()) for p in self._own)
 
     def names_back(self, text: str) -> bool:
         """Whether the normalised text names the back, a spasm or a medicine for it."""
