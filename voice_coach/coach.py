@@ -441,7 +441,7 @@ class Coach:
         if medicine:  # "take 800 mg of ibuprofen": the medicine is said back, not the dose
             task = self.cat.line("coach_medicine_task", medicine=medicine)
         said = self.timers.start(seconds, slots.get("label"), task, slots.get("change"))
-        if seconds is None or not timers.TIMER_MIN_SECONDS <= seconds <= timers.TIMER_MAX_SECONDS:
+        if seconds is None or not timers.in_range(seconds):
             return said  # asked for a duration, or refused
         if self.dialogue.matcher.repeats(reply.request):  # "every 4 hours"
             said = f"{said} {self.cat.line('coach_timer_once')}"

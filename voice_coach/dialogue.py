@@ -91,6 +91,12 @@ def stateless_answer(intent: Intent, slots: dict[str, Any]) -> str:
     return text[0].upper() + text[1:]
 
 
+def said_alone(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``[[risks]]`` entries whose line is said for their words alone (not those with
+    ``alone = false``: "my kids are at school")."""
+    return [r for r in risks if r.get("alone", True)]
+
+
 def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     """The stateless answer to an understood sentence (what ``voice-coach ask`` says)."""
     matcher = understand_mod.matcher_for(cat)
@@ -98,19 +104,19 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     if understanding.red_flag is not None:
         return matcher.red_flag_answer(understanding.red_flag, understanding.text)
     risks = matcher.risks(understanding.text)
-    better = understanding.intent in understand_mod.BETTER_INTENTS
-    if better and matcher.says_better(understanding.text):  # "my back feels better"
+    if matcher.better_remark(understanding):  # "my back feels better"
         return cat.line("feeling_better")
     if understanding.intent is None:
-        alone = [r for r in risks if r.get("alone", True)]  # not "my kids are at school"
+        alone = said_alone(risks)
         return cat.line(alone[0]["line"] if alone else "fallback")
     said = []
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
         caution = cat.line(risk["line"]) if risk else matcher.caution(heard.intent, heard.text)
-        plain = stateless_answer(cat.intent(heard.intent), heard.slots)
-        if heard.intent in LEG_QUESTIONS and matcher.about_other(heard.text):
-            plain = cat.line(f"{heard.intent}_other")  # "my wife's back hurts": her legs
+        other = matcher.other_line(heard.intent, heard.text)  # "my wife's back hurts"
+        plain = (
+            cat.line(other) if other else stateless_answer(cat.intent(heard.intent), heard.slots)
+        )
         said.append(caution or plain)
     return " ".join(said)
 
@@ -159,8 +165,7 @@ URGENT_LINES = ("red_flag_chest", "red_flag_urgent")
 "what do I do in the meantime?" must not soften "phone the emergency services"."""
 SIDES = frozenset({"left", "right", "one"})
 """Words of an answer to the leg question that name one leg only ("the left one is fine")."""
-LEG_QUESTIONS = ("pain_report", "symptom_check")
-"""Intents whose answer asks whether the pain (or the feeling) is in a leg."""
+LEG_QUESTIONS = understand_mod.LEG_QUESTIONS
 LEG_ANSWERS = (
     None, "yes", "no", "unsure", "adjust", "pain_report", "symptom_check", "thanks", "scared",
 )  # fmt: skip
@@ -382,7 +387,7 @@ class Dialogue:
             and self._names_routine_talk("amount", heard.text)
         ):  # "how many reps should I do?": what the article says of holds, and no more
             intent = "stretching"
-        alone = [r for r in risks if r.get("alone", True)]  # not "my kids are at school"
+        alone = said_alone(risks)
         if intent is None and alone:  # "I have diabetes, can I use a heat pad?"
             self.misses = 0
             self.risks_said.update(r["name"] for r in alone)
@@ -390,7 +395,7 @@ class Dialogue:
         if intent is None and named:  # "I take warfarin": what it means for the advice
             self.misses = 0
             return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
-        if intent in understand_mod.BETTER_INTENTS and self.matcher.says_better(heard.text):
+        if self.matcher.better_remark(heard):
             self.misses = 0
             return Reply(
                 self.cat.line("feeling_better"), None, action=TALK
@@ -475,8 +480,9 @@ class Dialogue:
             if said is not None:  # "my arm is numb", "my leg isn't numb": no question
                 self.asked_leg = None
                 return Reply(said, intent, action=intent)
-        if self.asked_leg and text == spec.answer and self.matcher.about_other(heard.text):
-            text = self.cat.line(f"{intent}_other")  # "my wife's back hurts": her legs
+        other = self.matcher.other_line(intent, heard.text)
+        if other and text == spec.answer:  # "my wife's back hurts": their legs
+            text = self.cat.line(other)
         named = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = named

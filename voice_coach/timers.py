@@ -31,6 +31,12 @@ TIMER_MAX_SECONDS = 4 * 3600
 """Longest timer, seconds (a product setting)."""
 
 
+def in_range(seconds: float) -> bool:
+    """Whether a timer of ``seconds`` can be set (:data:`TIMER_MIN_SECONDS` to
+    :data:`TIMER_MAX_SECONDS`)."""
+    return TIMER_MIN_SECONDS <= seconds <= TIMER_MAX_SECONDS
+
+
 _TASK_COMMON = frozenset(
     {"take", "turn", "put", "off", "the", "and", "your", "yourself", "with", "from", "have"}
 )
@@ -154,7 +160,7 @@ class Timers:
             if label:
                 return _line("routine_timer_ask_named", label=label)
             return _line("routine_timer_ask")
-        if not TIMER_MIN_SECONDS <= seconds <= TIMER_MAX_SECONDS:
+        if not in_range(seconds):
             return _line(
                 "routine_timer_range",
                 low=spoken_duration(TIMER_MIN_SECONDS),
@@ -182,7 +188,7 @@ class Timers:
         """``seconds`` more on ``timer`` (fewer when negative), within the timer limits."""
         longer = replace(timer, seconds=timer.seconds + seconds, ends=timer.ends + seconds)
         left = longer.ends - self.clock.now()
-        if not TIMER_MIN_SECONDS <= left <= TIMER_MAX_SECONDS:
+        if not in_range(left):
             return _line(
                 "routine_timer_range",
                 low=spoken_duration(TIMER_MIN_SECONDS),

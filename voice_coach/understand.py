@@ -128,6 +128,8 @@ def opening(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(map(re.escape, ordered)) + r")\b" if ordered else r"(?!)")
 
 
+LEG_QUESTIONS = ("pain_report", "symptom_check")
+"""Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 GOODBYE_SCORE = 90.0
 """A goodbye with none of its keywords ("ok that's it") needs at least this score."""
 BETTER_INTENTS = (None, "how_long", "pain_report")
@@ -484,6 +486,18 @@ class Matcher:
         better = self._better
         said = remark(text, better.get("words", []), better.get("only", []), BETTER_WORDS)
         return said and not self.asks(text)
+
+    def better_remark(self, heard: Understanding) -> bool:
+        """Whether a sentence understood as one of :data:`BETTER_INTENTS` (or nothing) is
+        really a remark that the back is better (:meth:`says_better`)."""
+        return heard.intent in BETTER_INTENTS and self.says_better(heard.text)
+
+    def other_line(self, intent_id: str | None, text: str) -> str | None:
+        """For a pain report or nerve sign about someone else (:meth:`about_other`), the
+        key of the line that asks about their legs (``<intent>_other``); else None."""
+        if intent_id in LEG_QUESTIONS and self.about_other(text):
+            return f"{intent_id}_other"
+        return None
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
