@@ -540,6 +540,9 @@ def test_each_kind_of_red_flag_gets_its_own_answer(text, line):
         ("I'm stuck in the bath", "emergency"),
         ("my back is spasming and I feel faint", "emergency"),
         ("I feel dizzy and faint", "emergency"),
+        ("I keep fainting", "emergency"),
+        ("I fainted earlier today when I got up", "emergency"),  # a keyword is enough
+        ("I have been fainting since the spasm started", "emergency"),
         ("i cant get up", "emergency"),
         ("ok im back", "resume"),
         ("the ice pack is leaking", "ice_heat"),
@@ -793,6 +796,13 @@ def test_a_question_on_how_to_stop_something_is_not_the_stop_command(text, inten
         ("the pain never goes away", "red_flag_answer"),
         ("I wake up sweating", "red_flag_answer"),
         ("I'm expecting and my back hurts", "red_flag_pregnancy"),
+        # this session's sentences: a number said between the words, or no pain word
+        ("I had a c-section 3 weeks ago, can I stretch", "red_flag_pregnancy"),
+        ("I had a caesarean three weeks ago", "red_flag_pregnancy"),
+        ("had my caesarean a week ago", "red_flag_pregnancy"),
+        ("I had a baby 2 weeks ago and my back hurts", "red_flag_pregnancy"),
+        ("I've had this for three months", "red_flag_answer"),
+        ("I've had it for 2 years", "red_flag_answer"),
     ],
 )
 def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
@@ -821,6 +831,8 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "my hot water bottle has been leaking",
         "I read in the paper that numbness is a bad sign",
         "I had a baby ten years ago and my back hurts",
+        "I had a c-section ten years ago",
+        "I've had this brace for years, is it ok",
         "I've lost a stone on my diet and my back hurts",
         "I'm shivering because the ice pack is cold",
         "the stretch goes down the back of my leg",

@@ -735,6 +735,8 @@ class Matcher:
         if score >= ACCEPT_SCORE:
             return True
         has_keyword = any(p.search(text) for p, _ in self._keywords[intent_id])
+        if has_keyword and intent_id == EMERGENCY_INTENT:  # "I fainted when I got up"
+            return True
         return has_keyword and score >= KEYWORD_ACCEPT_SCORE + KEYWORD_BONUS
 
     # -- slots ---------------------------------------------------------------------
