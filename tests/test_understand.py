@@ -863,10 +863,54 @@ def test_red_flags_said_in_everyday_words_get_their_answer(text, line):
         "my dad had back pain for years",
         "I feel hot and sweaty from the heat pad",
         "I sweat at night because the room is hot",
+        # a fourth review's sentences, set off by the rules of this session or the last
+        "my daughter had a baby 3 weeks ago and I've been helping, now my back has gone",
+        "my sister had a c section 6 weeks ago and I'm looking after her, my back is killing me",
+        "our neighbour had a baby 4 weeks ago",
+        "I've been sitting at a desk for years, is that why my back hurts",
+        "I've been lifting weights for years and now my back spasms",
+        "this spasm came on yesterday, I've been fine for months",
+        "it's the first time in years my back has hurt",
+        "for the last few weeks I've been sleeping on the sofa, could that hurt my back",
     ],
 )
 def test_everyday_words_near_the_new_red_flags_are_none(text):
     assert understand(text).intent != "see_doctor"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I'm not feeling dizzy any more", None),
+        ("I'm not feeling faint", None),
+        ("I don't feel faint, just sore", "pain_report"),
+        ("I'm not lightheaded", None),
+        ("I haven't fainted or anything, it's just a spasm", None),
+        ("I told my husband not to call an ambulance", None),
+        ("I passed out the ice packs to the kids", "ice_heat"),
+        ("I'm stuck between ice and heat, which one", "ice_heat"),
+        ("I'm stuck at home with this back, what can I do", "overview"),
+        ("I can't stand up for long at work, what posture is best", "posture"),
+        ("I'll call my son in to watch", None),
+    ],
+)
+def test_an_emergency_word_denied_or_in_another_sense_is_no_emergency(text, intent):
+    """A fourth review's sentences, each answered with the emergency line ([keyword_ignore])."""
+    assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my back's been playing up for a couple of weeks", "red_flag_answer"),
+        ("my back has been bad for months", "red_flag_answer"),
+        ("the spasms have been coming for weeks", "red_flag_answer"),
+        ("my wife had a baby 3 weeks ago and her back hurts", "red_flag_pregnancy"),
+    ],
+)
+def test_long_lasting_pain_and_a_carers_news_of_a_birth_are_red_flags(text, line):
+    heard = understand(text)
+    assert heard.intent == "see_doctor" and answer(heard).startswith(CAT.line(line))
 
 
 @pytest.mark.parametrize(

@@ -136,8 +136,9 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
 }
 """The tables of ``language.toml`` that hold words (a name ending in ``?`` is optional):
 table -> key -> what its value must be. ``contractions``, ``red_flags``, ``cautions``,
-``follow_ups``, ``risks``, ``also_means`` and ``pronunciations`` are checked on their own,
-and ``[pain_now] instead_of`` and ``[caution_memory] intents`` name intents."""
+``follow_ups``, ``risks``, ``also_means``, ``keyword_ignore`` and ``pronunciations`` are
+checked on their own, and ``[pain_now] instead_of`` and ``[caution_memory] intents`` name
+intents."""
 PHRASE_TABLES = {"contractions": True, "contraction_suffixes": False, "durations": False}
 """Tables of ``language.toml`` that are themselves phrase tables (True: required)."""
 
@@ -516,7 +517,8 @@ def check_language(
     _check_language_tables(path, language)
     _check_cautions(path, language.get("cautions", {}), intents, lines)
     _check_risks(path, language.get("risks", []), intents, lines)
-    _check_also_means(path, language.get("also_means", {}), intents)
+    for name in ("also_means", "keyword_ignore"):
+        _check_intent_phrases(path, name, language.get(name, {}), intents)
     _check_intents_named(
         path, "pain_now", language.get("pain_now", {}).get("instead_of", []), intents
     )
@@ -582,15 +584,15 @@ def _check_intents_named(path: Path, table: str, named: list[str], intents: dict
         raise fail(path, table, f"{unknown} are no intents; valid: {', '.join(intents)}")
 
 
-def _check_also_means(path: Path, table: Any, intents: dict[str, Intent]) -> None:
-    """``[also_means]`` maps intent ids to lists of whole sentences."""
+def _check_intent_phrases(path: Path, name: str, table: Any, intents: dict[str, Intent]) -> None:
+    """``[also_means]`` and ``[keyword_ignore]`` map intent ids to lists of phrases."""
     if not isinstance(table, dict):
-        raise fail(path, "also_means", "must be a table of intent = [sentences]")
-    for intent, sentences in table.items():
+        raise fail(path, name, "must be a table of intent = [phrases]")
+    for intent, phrases in table.items():
         if intent not in intents:
-            raise fail(path, "also_means", f"'{intent}' is no intent; valid: {', '.join(intents)}")
-        if not _strings_list(sentences):
-            raise fail(path, "also_means", f"'{intent}' must be {WORDS}")
+            raise fail(path, name, f"'{intent}' is no intent; valid: {', '.join(intents)}")
+        if not _strings_list(phrases):
+            raise fail(path, name, f"'{intent}' must be {WORDS}")
 
 
 def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict[str, str]) -> None:

@@ -298,6 +298,11 @@ class Matcher:
             ]
             for i in cat.intents.values()
         }
+        self._keyword_ignore = {
+            intent: [word_pattern(self.normalise(w)) for w in words]
+            for intent, words in lang.get("keyword_ignore", {}).items()
+        }
+        """Per intent, phrases struck out before its keywords are looked for ("not dizzy")."""
         more = cat.intents.get(MORE_INTENT)
         asking = {w for p in (more.phrases if more else ()) for w in self.normalise(p).split()}
         self._topics = {
@@ -545,8 +550,9 @@ class Matcher:
         for intent_id in best:
             best[intent_id] -= penalty
         for intent_id, keywords in self._keywords.items():
+            kept = self._keyword_text(intent_id, text)
             bonus = sorted(
-                (KEYWORD_BONUS * weight for p, weight in keywords if p.search(text)), reverse=True
+                (KEYWORD_BONUS * weight for p, weight in keywords if p.search(kept)), reverse=True
             )[:2]
             if bonus:
                 best[intent_id] = best.get(intent_id, 0.0) + sum(bonus)
@@ -723,7 +729,16 @@ class Matcher:
     def is_emergency(self, text: str) -> bool:
         """True when the normalised text names one of the emergency intent's keywords
         ("I fell down the stairs and I can't get up")."""
-        return any(p.search(text) for p, _ in self._keywords.get(EMERGENCY_INTENT, []))
+        return self._has_keyword(EMERGENCY_INTENT, text)
+
+    def _keyword_text(self, intent_id: str, text: str) -> str:
+        """``text`` with the intent's ``[keyword_ignore]`` phrases struck out."""
+        return struck(text, self._keyword_ignore.get(intent_id, []))
+
+    def _has_keyword(self, intent_id: str, text: str) -> bool:
+        """Whether one of the intent's keywords is in ``text``, ignored phrases left out."""
+        kept = self._keyword_text(intent_id, text)
+        return any(p.search(kept) for p, _ in self._keywords.get(intent_id, []))
 
     def _accept(self, intent_id: str, score: float, text: str) -> bool:
         intent = self.cat.intents[intent_id]
@@ -734,7 +749,7 @@ class Matcher:
                 return False
         if score >= ACCEPT_SCORE:
             return True
-        has_keyword = any(p.search(text) for p, _ in self._keywords[intent_id])
+        has_keyword = self._has_keyword(intent_id, text)
         if has_keyword and intent_id == EMERGENCY_INTENT:  # "I fainted when I got up"
             return True
         return has_keyword and score >= KEYWORD_ACCEPT_SCORE + KEYWORD_BONUS
