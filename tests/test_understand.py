@@ -914,6 +914,49 @@ def test_long_lasting_pain_and_a_carers_news_of_a_birth_are_red_flags(text, line
 
 
 @pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("it hurts to take a deep breath", "red_flag_chest"),
+        ("I had a little accident on the way to the bathroom", "red_flag_urgent"),
+        ("I'm peeing myself when I cough", "red_flag_urgent"),
+        ("I went flying on the wet floor this morning", "red_flag_answer"),
+        ("my husband fell off a chair and now his back hurts", "red_flag_answer"),
+        ("I feel really hot and clammy", "red_flag_answer"),
+        ("I'm 6 weeks postpartum and my back hurts", "red_flag_pregnancy"),
+        ("I had my baby 5 weeks ago", "red_flag_pregnancy"),
+        ("I had twins 4 weeks ago and my back is sore", "red_flag_pregnancy"),
+    ],
+)
+def test_red_flags_a_fourth_review_found_missed(text, line):
+    heard = understand(text)
+    assert heard.intent == "see_doctor" and answer(heard).startswith(CAT.line(line))
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I'm dizzy", "emergency"),
+        ("I feel woozy", "emergency"),
+        ("the room is spinning", "emergency"),
+        ("I've been on the kitchen floor since last night", "emergency"),
+        ("don't stop", "resume"),
+        ("what's the best position to lie in", "support"),
+        ("how should I sleep tonight", "support"),
+        ("how do I do the knee hug", "stretching"),
+        ("can I take something to relax the muscles", "medication"),
+        ("what's the first thing I should do", "overview"),
+        ("I've done my back in", "pain_report"),
+        ("my back is stuck", "pain_report"),
+        ("it's twinging a bit", "pain_report"),
+        ("should I do core exercises", "prevention"),
+        ("I had my baby 20 years ago", None),
+    ],
+)
+def test_sentences_a_fourth_review_found_out_of_scope_or_wrong(text, intent):
+    assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
     "text",
     ["how do I know if I need to go to the doctor", "can I tell if I need to go to hospital"],
 )
