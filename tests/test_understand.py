@@ -925,6 +925,8 @@ def test_long_lasting_pain_and_a_carers_news_of_a_birth_are_red_flags(text, line
         ("I'm 6 weeks postpartum and my back hurts", "red_flag_pregnancy"),
         ("I had my baby 5 weeks ago", "red_flag_pregnancy"),
         ("I had twins 4 weeks ago and my back is sore", "red_flag_pregnancy"),
+        ("the painkillers aren't touching it", "red_flag_answer"),
+        ("I can't put weight on my leg", "red_flag_leg"),
     ],
 )
 def test_red_flags_a_fourth_review_found_missed(text, line):
@@ -950,6 +952,7 @@ def test_red_flags_a_fourth_review_found_missed(text, line):
         ("it's twinging a bit", "pain_report"),
         ("should I do core exercises", "prevention"),
         ("I had my baby 20 years ago", None),
+        ("the heat pad is not touching it", "ice_heat"),
     ],
 )
 def test_sentences_a_fourth_review_found_out_of_scope_or_wrong(text, intent):
