@@ -291,16 +291,19 @@ class RoomRecording:
         since = self.index(seen - LOG_SLACK)
         self.room.wait_quiet(AFTER_REPLY, since, sound=half, timeout=REPLY_TIMEOUT)
 
-    def until_pause(self, start: float, pause: float) -> np.ndarray:
-        """What was recorded from ``start`` to the first ``pause`` seconds of quiet after
-        some sound: one sentence, when sentences come at least ``pause`` apart."""
+    def until_pause(self, start: float, pause: float, shortest: float = 0.3) -> np.ndarray:
+        """The first sentence recorded after ``start``: the first stretch of sound lasting
+        ``shortest`` seconds or more (the "heard" earcon lasts 0.12 s) whose gaps are shorter
+        than ``pause``, with half of ``pause`` either side."""
         samples = self.between(start)
         heard = np.flatnonzero(loud_frames(samples))
         assert len(heard), "no sound after the moment given"
         quiet = int(pause * SAMPLE_RATE / FRAME)
-        gaps = np.flatnonzero(np.diff(heard) > quiet)
-        last = heard[gaps[0]] if len(gaps) else heard[-1]
-        return samples[: (last + 1 + quiet // 2) * FRAME]
+        runs = np.split(heard, np.flatnonzero(np.diff(heard) > quiet) + 1)
+        long_enough = [r for r in runs if r[-1] - r[0] + 1 >= shortest * SAMPLE_RATE / FRAME]
+        assert long_enough, f"no sound lasting {shortest:g} s after the moment given"
+        first, last = long_enough[0][0] - quiet // 2, long_enough[0][-1] + 1 + quiet // 2
+        return samples[max(0, first) * FRAME : last * FRAME]
 
     def last_sound(self, start: float, end: float) -> float | None:
         """The monotonic time sound last stopped between ``start`` and ``end``, or None."""

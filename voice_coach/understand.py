@@ -299,7 +299,7 @@ class Matcher:
             for i in cat.intents.values()
         }
         self._keyword_ignore = {
-            intent: [word_pattern(self.normalise(w)) for w in words]
+            intent: [word_pattern(n) for w in words if (n := self.normalise(w))]
             for intent, words in lang.get("keyword_ignore", {}).items()
         }
         """Per intent, phrases struck out before its keywords are looked for ("not dizzy")."""
@@ -317,10 +317,7 @@ class Matcher:
             [word_pattern(w) for w in lang["leg_denial"][key]]
             for key in ("leg_pain_places", "leg_pain_words")
         ]
-        self._story_blockers = [
-            *(p for i in STORY_BLOCKERS for p, _ in self._keywords.get(i, [])),
-            *(p for words in self._cautions.values() for p in words),
-        ]
+        self._caution_words = [p for words in self._cautions.values() for p in words]
         goodbye = cat.intents.get(GOODBYE_INTENT)
         byes = [k for k in map(self.normalise, goodbye.keywords if goodbye else ()) if " " not in k]
         self._bye = re.compile(rf"\b(?:{'|'.join(map(re.escape, byes))})\b" if byes else r"(?!)")
@@ -598,6 +595,8 @@ class Matcher:
                 return feared
         if best == MORE_INTENT:  # "tell me more about ice": a question about ice
             best = self._more_about(norm, scores) or best
+        if best in HALTS and self.is_emergency(norm):  # "hang on, everything went black"
+            best = EMERGENCY_INTENT
         if best in HALTS and not self._halts_when_asked_how(norm, best):
             scores.pop(best)  # "how do I stop it coming back?": a question, not the command
             best = max(scores, key=scores.__getitem__)
@@ -724,7 +723,11 @@ class Matcher:
 
     def _story_says_more(self, text: str) -> bool:
         """Whether a story names something its closing question would leave unanswered."""
-        return self.off_topic(text) or any(p.search(text) for p in self._story_blockers)
+        return (
+            self.off_topic(text)
+            or any(self._has_keyword(i, text) for i in STORY_BLOCKERS)
+            or any(p.search(text) for p in self._caution_words)
+        )
 
     def is_emergency(self, text: str) -> bool:
         """True when the normalised text names one of the emergency intent's keywords
