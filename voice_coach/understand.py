@@ -667,8 +667,7 @@ class Matcher:
             return False
         if self._asked_yes_no.match(text):
             return True
-        keyword = any(p.search(text) for p, _ in self._keywords.get(GOODBYE_INTENT, []))
-        return not keyword and score < GOODBYE_SCORE
+        return not self._has_keyword(GOODBYE_INTENT, text) and score < GOODBYE_SCORE
 
     def _pain_now(self, text: str) -> bool:
         """A statement of pain felt now (``[pain_now] words``, not a question, no other part
