@@ -277,6 +277,7 @@ def test_each_schema_rule_is_enforced(tmp_path, body, problem):
         ('greeting = ["are you still', "greeting = 3 #", "'greeting' must be"),
         ("under_age = 18", "under_age = 0", "'under_age' must be a whole number"),
         ("under_age = 18", 'under_age = "18"', "'under_age' must be a whole number"),
+        ("under_age = 18\n\n# A statement", "under_age = true\n\n#", "'under_age' must be a whole"),
         ('name = "a burn from heat or cold"', 'name = ""', "needs a name"),
     ],
 )
@@ -375,8 +376,8 @@ def test_every_language_entry_is_checked_at_load_or_can_be_left_out(table, key, 
     holder = language if key is None else language[table]
     if change == "left out":
         del holder[key or table]
-    else:
-        holder[key or table] = 5
+    else:  # a number where words are due, words where a number is
+        holder[key or table] = "5" if isinstance(holder[key or table], int) else 5
     path = cat.root / "language.toml"
     try:
         catalogue.check_language(path, language, cat.intents, cat.lines)

@@ -503,6 +503,8 @@ def test_how_long_questions_say_the_article_gives_no_time():
         ("how do I stretch my back", "how many times should I do it", "caution_stretching"),
         ("should I use ice or heat", "how long for", "caution_ice_heat"),
         ("what mattress should I get", "how long should I wear the brace", "caution_support"),
+        ("would a back brace help", "can I wear it overnight", "caution_support"),
+        ("would a back brace help", "can I sleep in it", "caution_support"),
     ],
 )
 def test_a_short_question_about_the_last_answer_is_answered_from_it(first, then, line):
@@ -650,6 +652,8 @@ def test_a_real_how_long_question_after_an_answer_is_not_taken_as_a_follow_up(fi
         ("how long should I wait before stretching", "stretching"),
         ("how long should I sleep on a firm mattress", "support"),
         ("I'm a 65 year old man, how do I ease a back spasm", "overview"),
+        ("I can't get comfortable in bed, what position is best", "support"),
+        ("what's the best way to lie in bed with a bad back", "support"),
     ],
 )
 def test_caution_words_do_not_take_over_other_questions(text, intent):
@@ -832,7 +836,8 @@ def test_more_after_an_answer_the_article_has_nothing_behind_says_so():
     [
         (["i take warfarin", "can i take ibuprofen"], ["caution_medication"] * 2),
         (["im on warfarin, can i take ibuprofen", "and paracetamol"], ["caution_medication"] * 2),
-        (["my son has back pain", "what should i do"], ["caution_overview"] * 2),
+        (["my son has back pain", "what should i do"], ["pain_report_other", "caution_overview"]),
+        (["my son is 9", "what should i do"], ["caution_overview"] * 2),
         (["how do i stretch my back", "i am on blood thinners", "what painkillers can i have"],
          [None, "caution_medication", "caution_medication"]),
     ],
@@ -844,6 +849,13 @@ def test_a_medicine_risk_named_once_holds_for_the_rest_of_the_conversation(said,
         reply = talk.handle(text)
         if want is not None:
             assert reply.text == cat.line(want), text
+
+
+@pytest.mark.parametrize("text", ["I'm on blood thinners", "I take warfarin"])
+def test_a_caution_said_alone_gets_its_line_in_ask_as_in_the_conversation(text):
+    """`voice-coach ask` answered "I'm on blood thinners" with the out-of-scope line."""
+    line = catalogue.default().line("caution_medication")
+    assert answer(understand(text)) == line == Dialogue().handle(text).text
 
 
 def test_a_caution_memory_naming_an_intent_without_cautions_is_refused():
@@ -1085,6 +1097,43 @@ def test_pain_said_of_someone_else_asks_about_their_legs(text, line):
     assert talk.handle(text).text == CAT.line(line)
     assert answer(understand(text)) == CAT.line(line)
     assert talk.handle("yes, his left leg").text == CAT.line("red_flag_leg")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my 10 year old has a bad back", "pain_report_child"),
+        ("my ten year old has a bad back", "pain_report_child"),
+        ("my son is 8 and his back hurts", "pain_report_child"),
+        ("my son's back hurts, he's 12, can he take ibuprofen", "pain_report_child"),
+        ("my teenage daughter has back spasms", "pain_report_child"),
+        ("my little boy says his back hurts", "pain_report_child"),
+        ("I'm 15 and my back hurts", "pain_report_child"),
+        ("my daughter is 14 and says it's tingling", "symptom_check_child"),
+    ],
+)
+def test_pain_of_a_child_or_a_teenager_sends_to_a_doctor_and_asks_nothing(text, line):
+    """The article does not cover children: a review found a child's pain asked about
+    their legs, and "can he take ibuprofen" left unanswered."""
+    talk = Dialogue()
+    assert talk.handle(text).text == CAT.line(line)
+    assert answer(understand(text)) == CAT.line(line)
+    assert talk.handle("okay").text != CAT.line("leg_ask_again")  # no question was asked
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my son is 25 and his back hurts", "pain_report_other"),
+        ("my son's back hurts", "pain_report_other"),  # a son may be grown up
+        ("he is 6 foot tall and his back hurts", "pain_report_other"),
+        ("my back hurts when I lift my 2 year old", None),
+        ("my back hurts and I'm 40", None),
+    ],
+)
+def test_pain_of_an_adult_is_not_taken_for_a_childs(text, line):
+    reply = Dialogue().handle(text).text
+    assert reply == (CAT.line(line) if line else CAT.intent("pain_report").answer)
 
 
 @pytest.mark.parametrize("text", ["my back hurts", "it's tingling", "i have pins and needles"])

@@ -1022,6 +1022,11 @@ def test_every_also_means_sentence_is_its_intent_and_not_in_the_language_model(t
         "I'm 82 and my back's gone",
         "it's really bad",
         "I'm crying with the pain",
+        "I have a bad back",
+        "I can't roll over",
+        "I can't get comfortable",
+        "my wife has back pain",
+        "I've got backache",
     ],
 )
 def test_pain_felt_now_is_a_pain_report_not_a_repeat_or_prevention(text):

@@ -78,6 +78,7 @@ WORDS = "a non-empty list of words and phrases"
 PHRASES = 'a table of "phrase" = "value"'
 NUMBERS = "a table of word = number"
 WORD = "a word"
+YEARS = "a whole number of years, 1 or more"
 LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "numbers": {"units": NUMBERS, "tens": NUMBERS, "hundred?": WORD, "keep_words?": WORDS},
     "stopwords": {"words": WORDS},
@@ -130,7 +131,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
     "after_red_flag?": dict.fromkeys(("wait?", "serious?", "no_doctor?", "meantime?"), WORDS),
     "pets?": {"words": WORDS},
     "better?": {"words": WORDS, "only": WORDS},
-    "others?": {"openings": WORDS, "own?": WORDS},
+    "others?": {"openings": WORDS, "own?": WORDS, "children?": WORDS, "under_age?": YEARS},
     "pain_now?": {"words": WORDS, "instead_of": WORDS},
     "off_topic": dict.fromkeys(("words", "back_words", "places", "back_places"), WORDS),
 }
@@ -227,6 +228,8 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "leg_ask_again": (),
     "pain_report_other": (),
     "symptom_check_other": (),
+    "pain_report_child": (),
+    "symptom_check_child": (),
     "fallback_again": (),
     "fallback_back": (),
     "fallback_short": (),
@@ -618,8 +621,8 @@ def _check_risks(path: Path, risks: Any, intents: dict[str, Intent], lines: dict
             if not isinstance(risk.get(flag, False), bool):
                 raise CatalogueError(f"{where}: '{flag}' must be true or false")
         age = risk.get("under_age")
-        if age is not None and (isinstance(age, bool) or not isinstance(age, int) or age < 1):
-            raise CatalogueError(f"{where}: 'under_age' must be a whole number of years, 1 or more")
+        if age is not None and not _valid(YEARS, age):
+            raise CatalogueError(f"{where}: 'under_age' must be {YEARS}")
     used = {risk.get("line") for risk in risks}
     for key in lines:
         if key.startswith(RISK_PREFIX) and key not in used:
@@ -681,6 +684,8 @@ def _valid(kind: str, value: Any) -> bool:
         return _strings_list(value)
     if kind == WORD:
         return isinstance(value, str) and bool(value.strip())
+    if kind == YEARS:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
     wanted = int if kind == NUMBERS else str
     return (
         isinstance(value, dict)

@@ -108,7 +108,10 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
         return cat.line("feeling_better")
     if understanding.intent is None:
         alone = said_alone(risks)
-        return cat.line(alone[0]["line"] if alone else "fallback")
+        kept = cat.language.get("caution_memory", {}).get("intents", [])
+        named = (matcher.caution(i, understanding.text) for i in kept)
+        caution = next((line for line in named if line), None)  # "I take warfarin"
+        return cat.line(alone[0]["line"]) if alone else caution or cat.line("fallback")
     said = []
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
@@ -483,6 +486,8 @@ class Dialogue:
         other = self.matcher.other_line(intent, heard.text)
         if other and text == spec.answer:  # "my wife's back hurts": their legs
             text = self.cat.line(other)
+            if other.endswith(understand_mod.CHILD_SUFFIX):  # a child's: to a doctor, no question
+                self.asked_leg = None
         named = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = named

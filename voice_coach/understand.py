@@ -130,6 +130,8 @@ def opening(phrases: list[str]) -> re.Pattern[str]:
 
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
+CHILD_SUFFIX = "_child"
+"""Ends the key of a leg question's line for a child or a teenager, which asks nothing."""
 GOODBYE_SCORE = 90.0
 """A goodbye with none of its keywords ("ok that's it") needs at least this score."""
 BETTER_INTENTS = (None, "how_long", "pain_report")
@@ -137,9 +139,23 @@ BETTER_INTENTS = (None, "how_long", "pain_report")
 near "when will my back feel better", "the pain has eased" names the pain)."""
 BETTER_WORDS = 10
 """A remark that the back is better is at most this many words."""
-AGES = re.compile(r"\b(?:(?:a|an|my|our|his|her) (\d+) (?:years?|yrs?) old|(?:aged|i am) (\d+))\b")
-"""An age said in a normalised text ("a 12 year old", "my 10 year old", "i am 17", "aged 9";
-not "since i was 12 years old"): its years."""
+NOT_YEARS = (
+    r"(?! (?:weeks?|days?|months?|hours?|minutes?|seconds?|foot|feet|inches|stone|kilos?|pounds?"
+    r"|times?|out of|percent)\b)"
+)
+"""After a number: it is not a count of something else ("i am 16 weeks pregnant")."""
+AGES = re.compile(
+    r"\b(?:(?:a|an|my|our|his|her) (\d+) (?:years?|yrs?) old"
+    r"|(?:aged|i am|he is|she is|they are|(?:son|daughter|child|kid|boy|girl) is) (\d+)"
+    + NOT_YEARS
+    + r")\b"
+)
+"""An age said in a normalised text ("a 12 year old", "my 10 year old", "i am 17", "aged 9",
+"he is 12", "my son is 8"; not "since i was 12 years old"): its years."""
+OWN_AGE = re.compile(r"\bi am (\d+)" + NOT_YEARS + r"\b")
+"""The speaker's own age ("i am 15 and my back hurts")."""
+AGED_OPENING = re.compile(r"^(?:my|our) \d+ (?:years?|yrs?) old\b")
+"""A text that starts by naming someone by their age ("my 10 year old has a bad back")."""
 
 
 def _age_under(text: str, limit: int | None) -> bool:
@@ -203,6 +219,8 @@ class Matcher:
         others = lang.get("others", {})
         self._others = opening(others.get("openings", []))
         self._own = [word_pattern(w) for w in others.get("own", [])]
+        self._children = [word_pattern(w) for w in others.get("children", [])]
+        self._child_age: int | None = others.get("under_age")
         pain_now = lang.get("pain_now", {})
         self._pain_now_words = [word_pattern(w) for w in pain_now.get("words", [])]
         self._pain_now_over = frozenset(pain_now.get("instead_of", []))
@@ -495,11 +513,25 @@ class Matcher:
         return heard.intent in BETTER_INTENTS and self.says_better(heard.text)
 
     def other_line(self, intent_id: str | None, text: str) -> str | None:
-        """For a pain report or nerve sign about someone else (:meth:`about_other`), the
-        key of the line that asks about their legs (``<intent>_other``); else None."""
-        if intent_id in LEG_QUESTIONS and self.about_other(text):
-            return f"{intent_id}_other"
-        return None
+        """For a pain report or nerve sign about a child or a teenager (:meth:`about_child`),
+        the key of the line that sends to a doctor (``<intent>_child``); about someone else
+        (:meth:`about_other`), of the line that asks about their legs (``<intent>_other``);
+        else None."""
+        if intent_id not in LEG_QUESTIONS:
+            return None
+        if self.about_child(text):
+            return f"{intent_id}{CHILD_SUFFIX}"
+        return f"{intent_id}_other" if self.about_other(text) else None
+
+    def about_child(self, text: str) -> bool:
+        """Whether the normalised text speaks of a child or a teenager (``[others] children``
+        or an age under ``under_age``) as someone else (:meth:`about_other`), or gives the
+        speaker's own age as under it ("i am 15")."""
+        limit = self._child_age
+        own = limit is not None and any(int(age) < limit for age in OWN_AGE.findall(text))
+        if own or not self.about_other(text):
+            return own
+        return any(p.search(text) for p in self._children) or _age_under(text, limit)
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
@@ -516,7 +548,7 @@ class Matcher:
         """Whether the normalised text starts by speaking of someone else (``[others]
         openings``: "my wife's back hurts") and not of oneself after it (``own``: "my wife
         told me to ask, my back is killing me"), so a question back is asked of them."""
-        start = self._others.match(text)
+        start = self._others.match(text) or AGED_OPENING.match(text)
         return start is not None and not any(p.search(text, start.end()) for p in self._own)
 
     def names_back(self, text: str) -> bool:
