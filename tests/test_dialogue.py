@@ -505,12 +505,27 @@ def test_how_long_questions_say_the_article_gives_no_time():
         ("what mattress should I get", "how long should I wear the brace", "caution_support"),
         ("would a back brace help", "can I wear it overnight", "caution_support"),
         ("would a back brace help", "can I sleep in it", "caution_support"),
+        ("would a back brace help", "and in bed?", "caution_support"),
     ],
 )
 def test_a_short_question_about_the_last_answer_is_answered_from_it(first, then, line):
     talk = Dialogue()
     talk.handle(first)
     assert talk.handle(then).text == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    "text", ["can I wear my back support overnight", "can I wear a lumbar support belt in bed"]
+)
+def test_a_brace_worn_at_night_by_another_name_gets_the_caution(text):
+    assert Dialogue().handle(text).text == CAT.line("caution_support")
+
+
+@pytest.mark.parametrize("then", ["I can't get to sleep at night", "I've been in bed all day"])
+def test_a_remark_about_the_night_after_the_brace_answer_is_no_follow_up(then):
+    talk = Dialogue()
+    talk.handle("would a back brace help")
+    assert talk.handle(then).text != CAT.line("caution_support")
 
 
 def test_how_long_with_nothing_said_before_is_not_taken_as_a_follow_up():
@@ -1112,13 +1127,97 @@ def test_pain_said_of_someone_else_asks_about_their_legs(text, line):
         ("my daughter is 14 and says it's tingling", "symptom_check_child"),
     ],
 )
-def test_pain_of_a_child_or_a_teenager_sends_to_a_doctor_and_asks_nothing(text, line):
+def test_pain_of_a_child_or_a_teenager_sends_to_a_doctor_and_still_asks_about_legs(text, line):
     """The article does not cover children: a review found a child's pain asked about
-    their legs, and "can he take ibuprofen" left unanswered."""
+    their legs only, and "can he take ibuprofen" left unanswered. A leg is still a red flag."""
     talk = Dialogue()
     assert talk.handle(text).text == CAT.line(line)
     assert answer(understand(text)) == CAT.line(line)
-    assert talk.handle("okay").text != CAT.line("leg_ask_again")  # no question was asked
+    assert talk.handle("it's in his leg").text == CAT.line("red_flag_leg")
+
+
+@pytest.mark.parametrize(
+    ("said", "line"),
+    [
+        (["my 10 year old has a bad back", "can you guide him through a stretch"], "stretch_child"),
+        (["I am 15, can you guide me through a stretch"], "stretch_child"),
+        (["I'm 15, what stretches can I do"], "stretch_child"),
+        (["my 12 year old has back pain, what stretches can he do"], "stretch_child"),
+        (["my son is 9", "he has a bad back"], "pain_report_child"),
+        (["my daughter has back pain", "she's 14"], "pain_report_child"),
+        (["my teen has a bad back"], "pain_report_child"),
+        (["my 10yo has back pain"], "pain_report_child"),
+        (["my grandson is 5 and has a bad back"], "pain_report_child"),
+        (["my son who is 10 has back pain"], "pain_report_child"),
+        (["my son, 10, has a bad back"], "pain_report_child"),
+        (["I'm only 16 and my back hurts"], "pain_report_child"),
+        (["I'm a 16 year old and my back hurts"], "pain_report_child"),
+        (["I'm a teenager and my back hurts"], "pain_report_child"),
+        (["my dog has a bad back"], "pain_report_pet"),
+    ],
+)
+def test_a_child_is_known_by_more_words_and_later_turns_and_is_not_guided(said, line):
+    """A diff review: children said otherwise were taken for adults, and "can you guide
+    him through a stretch" after "my 10 year old has a bad back" started the stretch."""
+    talk = Dialogue()
+    for text in said:
+        reply = talk.handle(text)
+    assert reply.text == CAT.line(line)
+    if len(said) == 1:
+        assert answer(understand(said[0])) == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 5'10 and my back hurts",
+        "I'm 5 ft 10 and my back hurts",
+        "I am 5 10 and my back hurts",
+        "I'm 13 st and my back hurts",
+        "I'm 9 and a half stone and my back hurts",
+        "I am 12 and 3 quarter stone and my back hurts",
+        "I'm 10 kg overweight and my back hurts",
+        "I am 10 min into the stretch and it hurts",
+        "I'm 2 sessions in and my back hurts",
+        "I am 2 years post surgery and my back hurts",
+        "I'm 1 of those people with a bad back",
+        "he is 1 of my patients and his back hurts",
+        "my wife has back pain, our 3 year old keeps her up",
+        "she is 5 ft 4 and has a bad back",
+    ],
+)
+def test_a_height_a_weight_or_a_count_is_not_an_age(text):
+    reply = Dialogue().handle(text)
+    assert reply.intent == "pain_report" and reply.text != CAT.line("pain_report_child")
+
+
+def test_a_stretch_asked_for_oneself_after_a_childs_pain_starts():
+    talk = Dialogue()
+    talk.handle("my son is 8 and his back hurts")
+    talk.handle("no")
+    assert talk.handle("guide me through the stretch").action == "start_routine"
+
+
+@pytest.mark.parametrize(
+    "text", ["my husband is 50, can he take ibuprofen", "I'm 5 ft 10, can I take ibuprofen"]
+)
+def test_an_adults_medicine_is_not_a_childs(text):
+    assert Dialogue().handle(text).text != CAT.line("risk_child_medicine")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("my kids are at school", "fallback"),
+        ("my baby is crying", "fallback"),
+        ("I'll have a drink later", "fallback"),
+        ("my son is 9", "caution_overview"),
+        ("I take warfarin", "caution_medication"),
+    ],
+)
+def test_a_caution_said_alone_needs_more_than_a_person_or_a_drink(text, line):
+    assert Dialogue().handle(text).text == CAT.line(line)
+    assert answer(understand(text)) == CAT.line(line)
 
 
 @pytest.mark.parametrize(

@@ -974,6 +974,47 @@ def test_sentences_a_fourth_review_found_out_of_scope_or_wrong(text, intent):
 
 
 @pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("she's pregnant and has back pain", "red_flag_pregnancy_other"),
+        ("my girlfriend is expecting and has a bad back", "red_flag_pregnancy_other"),
+        ("my wife is pregnant and her back hurts", "red_flag_pregnancy_other"),
+        ("my pregnant wife has a bad back", "red_flag_pregnancy_other"),
+        ("my wife fell over and has a bad back", "red_flag_answer"),
+        ("my son fell off a trampoline and has a bad back", "red_flag_answer"),
+        ("my wife has back pain after falling off a ladder", "red_flag_answer"),
+        ("my husband fell and hurt his back", "red_flag_answer"),
+        ("my dad slipped on ice and has a bad back", "red_flag_answer"),
+        ("my toddler fell and hurt his back", "red_flag_answer"),
+        ("I've lost weight and have a bad back", "red_flag_answer"),
+        ("my dad has back pain and he has lost weight", "red_flag_answer"),
+        ("I've got a bad back and a temperature", "red_flag_answer"),
+        ("I have got backache at night, it wakes me up", "red_flag_answer"),
+    ],
+)
+def test_red_flags_said_of_someone_else_or_with_a_bad_back_are_red_flags(text, line):
+    """A diff review: with "a bad back" now a pain report, these got "ease off and rest"."""
+    heard = understand(text)
+    assert heard.intent == "see_doctor" and answer(heard) == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("my wife is pregnant and my back hurts from carrying everything", "pain_report"),
+        ("my wife is expecting a baby and my back hurts", "pain_report"),
+        ("my wife is expecting me to fix the shelf and my back hurts", "pain_report"),
+        ("my daughter is pregnant and I've been helping, my back is in pain", "pain_report"),
+        ("my dad fell asleep on the sofa and now his back hurts", "pain_report"),
+        ("I don't have a bad back", None),
+        ("I used to have a bad back", None),
+    ],
+)
+def test_someone_elses_pregnancy_or_sleep_and_a_past_bad_back_are_no_red_flag(text, intent):
+    assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
     "text",
     ["how do I know if I need to go to the doctor", "can I tell if I need to go to hospital"],
 )

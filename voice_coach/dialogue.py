@@ -109,13 +109,16 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     if understanding.intent is None:
         alone = said_alone(risks)
         kept = cat.language.get("caution_memory", {}).get("intents", [])
-        named = (matcher.caution(i, understanding.text) for i in kept)
+        named = (matcher.caution_alone(i, understanding.text) for i in kept)
         caution = next((line for line in named if line), None)  # "I take warfarin"
         return cat.line(alone[0]["line"]) if alone else caution or cat.line("fallback")
     said = []
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
         caution = cat.line(risk["line"]) if risk else matcher.caution(heard.intent, heard.text)
+        if heard.intent in CHILD_STRETCH_INTENTS and matcher.about_child(heard.text):
+            said.append(cat.line("stretch_child"))  # "I'm 15, what stretches can I do?"
+            continue
         other = matcher.other_line(heard.intent, heard.text)  # "my wife's back hurts"
         plain = (
             cat.line(other) if other else stateless_answer(cat.intent(heard.intent), heard.slots)
@@ -139,6 +142,8 @@ TIMER_INTENTS = ("timer_set", "timer_status", "timer_cancel")
 """After these, "cancel it" means the timer."""
 STRETCH_INTENTS = ("start_routine", "resume", "restart", "adjust")
 """Requests that start or shape a stretch ("hold for 15 seconds" counts a hold)."""
+CHILD_STRETCH_INTENTS = (*STRETCH_INTENTS, "stretching")
+"""Requests and questions answered with ``stretch_child`` for a child or a teenager."""
 CHOICE_WORDS = 4
 """An answer to "which timer?" that is understood as another request is taken as a choice
 only up to this many words ("the ten minute one")."""
@@ -224,6 +229,9 @@ class Dialogue:
         """Intents of ``[caution_memory]`` whose caution words were named in this
         conversation ("I take warfarin" ... "can I take ibuprofen?")."""
         self._memory: list[str] = self.cat.language.get("caution_memory", {}).get("intents", [])
+        self.child_named: bool = False
+        """A child or a teenager was spoken of in this conversation ("my son is 9"): "he",
+        "she" or "them" later on is taken to be them."""
         self.kept_risks: set[str] = set()
         """Names of ``[[risks]]`` (with ``remember``) named in this conversation, whose line
         the first later request for one of their intents gets ("I had back surgery" ...
@@ -348,6 +356,8 @@ class Dialogue:
         self.kept_risks.update(r["name"] for r in risks if r.get("remember"))
         named = [i for i in self._memory if self.matcher.caution(i, heard.text)]
         self.kept_cautions.update(named)  # "I'm pregnant and ..." ... "can I take ibuprofen?"
+        if self.matcher.about_child(heard.text) or self.matcher.child_age(heard.text):
+            self.child_named = True
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, None
         asked_about = self.asked_about
@@ -395,9 +405,10 @@ class Dialogue:
             self.misses = 0
             self.risks_said.update(r["name"] for r in alone)
             return self._risk_reply(self.cat.line(alone[0]["line"]), None)
-        if intent is None and named:  # "I take warfarin": what it means for the advice
+        alone_caution = self._caution_alone(heard.text) if intent is None else None
+        if alone_caution is not None:  # "I take warfarin": what it means for the advice
             self.misses = 0
-            return Reply(self.matcher.caution(named[0], heard.text) or "", named[0])
+            return Reply(*alone_caution)
         if self.matcher.better_remark(heard):
             self.misses = 0
             return Reply(
@@ -423,6 +434,8 @@ class Dialogue:
             offer = self.recent_offer
         if self._caution_first(intent, offer):
             return Reply(self.cat.line("stretch_after_red_flag"), intent)
+        if self._child_stretch(intent, heard.text):  # "can you guide him through it?"
+            return self._risk_reply(self.cat.line("stretch_child"), intent)
         risk = self._risk_line(intent if intent != "yes" or not offer else "start_routine", risks)
         if risk is not None:  # "I'm diabetic, can I use a heat pad?"
             return self._risk_reply(risk, intent)
@@ -483,11 +496,9 @@ class Dialogue:
             if said is not None:  # "my arm is numb", "my leg isn't numb": no question
                 self.asked_leg = None
                 return Reply(said, intent, action=intent)
-        other = self.matcher.other_line(intent, heard.text)
+        other = self.matcher.other_line(intent, heard.text, self.child_named)
         if other and text == spec.answer:  # "my wife's back hurts": their legs
             text = self.cat.line(other)
-            if other.endswith(understand_mod.CHILD_SUFFIX):  # a child's: to a doctor, no question
-                self.asked_leg = None
         named = {k: v for k, v in heard.slots.items() if k in ("label", "task")}
         if intent == "timer_set" and not {"minutes", "seconds"} & set(heard.slots):
             self.asked_timer = named
@@ -590,6 +601,26 @@ class Dialogue:
         self.cautioned = True
         return True
 
+    def _caution_alone(self, text: str) -> tuple[str, str] | None:
+        """For a sentence with nothing else understood, the caution line and intent of the
+        first ``[caution_memory]`` intent it names (:meth:`Matcher.caution_alone`)."""
+        for intent in self._memory:
+            line = self.matcher.caution_alone(intent, text)
+            if line is not None:
+                return line, intent
+        return None
+
+    def _child_stretch(self, intent: str, text: str) -> bool:
+        """Whether a stretch is asked for a child or a teenager ("I'm 15, what stretches can
+        I do?", "can you guide him through it?" after "my son is 9"): the article does not
+        cover children."""
+        if intent not in CHILD_STRETCH_INTENTS:
+            return False
+        matcher = self.matcher
+        if matcher.about_child(text):
+            return True
+        return self.child_named and matcher.by_pronoun(text)
+
     def _leg_answer(self, heard: Understanding, asked: str, about: str) -> Reply | None:
         """The reply to an answer to the leg question that ``asked`` (an intent) put after
         the sentence ``about``; None when the answer is another request. The two are read
@@ -605,6 +636,10 @@ class Dialogue:
             self.asked_leg, self.asked_about, self.leg_asked_again = asked, about, True
             return Reply(self.cat.line("leg_ask_again"), "unsure")
         self.leg_asked_again = False
+        if self.matcher.child_age(heard.text) and heard.intent is None:  # "she's 14"
+            self.child_named = True
+            self.asked_leg, self.asked_about = asked, about
+            return Reply(self.cat.line(f"{asked}{understand_mod.CHILD_SUFFIX}"), asked)
         verdict = self._leg_verdict(heard)
         if verdict == "yes":
             return self._red_flag(None, heard.text, LEG_LINE)
@@ -612,9 +647,9 @@ class Dialogue:
             return Reply(self.cat.line("symptom_no"), verdict)
         if verdict in ("no", "unsure"):
             return Reply(self.cat.line(f"leg_pain_{verdict}"), verdict)
-        if heard.intent in STRETCH_INTENTS:  # "do it again": not before an answer
-            self.asked_leg, self.asked_about = asked, about
-            return Reply(self.cat.intent(asked).answer, asked)
+        if heard.intent in STRETCH_INTENTS and not self._child_stretch(heard.intent, heard.text):
+            self.asked_leg, self.asked_about = asked, about  # "do it again": not before an answer
+            return Reply(self.last_answer or self.cat.intent(asked).answer, asked)
         return None
 
     def _denies_leg_pain(self, text: str) -> bool:

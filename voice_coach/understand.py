@@ -131,7 +131,11 @@ def opening(phrases: list[str]) -> re.Pattern[str]:
 LEG_QUESTIONS = ("pain_report", "symptom_check")
 """Intents whose answer asks whether the pain (or the feeling) is in a leg."""
 CHILD_SUFFIX = "_child"
-"""Ends the key of a leg question's line for a child or a teenager, which asks nothing."""
+"""Ends the key of a leg question's line for a child or a teenager (sends to a doctor)."""
+PET_SUFFIX = "_pet"
+PET_OWNERS = ("my", "our", "the")
+"""Words before a pet's name at the start of a sentence about it ("my dog has a bad back")."""
+"""Ends the key of a leg question's line for a pet (sends to a vet)."""
 GOODBYE_SCORE = 90.0
 """A goodbye with none of its keywords ("ok that's it") needs at least this score."""
 BETTER_INTENTS = (None, "how_long", "pain_report")
@@ -139,30 +143,60 @@ BETTER_INTENTS = (None, "how_long", "pain_report")
 near "when will my back feel better", "the pain has eased" names the pain)."""
 BETTER_WORDS = 10
 """A remark that the back is better is at most this many words."""
-NOT_YEARS = (
-    r"(?! (?:weeks?|days?|months?|hours?|minutes?|seconds?|foot|feet|inches|stone|kilos?|pounds?"
-    r"|times?|out of|percent)\b)"
+NOT_AN_AGE = (
+    r"(?!')(?! (?:\d+|and \d+|and a half|point|weeks?|days?|months?|hours?|minutes?|mins?|seconds?"
+    r"|secs?|foot|feet|ft|inch|inches|in|stone|st|kilos?|kgs?|pounds?|lbs?|times?|out|of|on"
+    r"|into|post|sessions?|rounds?|reps?|sets?|goes|miles?|cm|metres?|meters?|percent|per"
+    r"|years?(?! old)|yrs?(?! old))\b)"
 )
-"""After a number: it is not a count of something else ("i am 16 weeks pregnant")."""
+"""After a number: it is not an age but a count, a size or a score ("i am 16 weeks pregnant",
+"i am 5 ft 10", "i am 5'10", "i am 13 stone", "i am 7 out of 10", "i am 2 years into this")."""
+CHILD_WORDS = r"(?:son|daughter|child|kid|boy|girl|grandson|granddaughter|grandchild|teen|teenager)"
+"""Who a number right after is the age of ("my son, 10, has a bad back")."""
 AGES = re.compile(
     r"\b(?:(?:a|an|my|our|his|her) (\d+) (?:years?|yrs?) old"
-    r"|(?:aged|i am|he is|she is|they are|(?:son|daughter|child|kid|boy|girl) is) (\d+)"
-    + NOT_YEARS
+    rf"|(?:aged|i am|he is|she is|they are|who is|{CHILD_WORDS}(?: is| who is| aged)?) (\d+)"
+    + NOT_AN_AGE
     + r")\b"
 )
 """An age said in a normalised text ("a 12 year old", "my 10 year old", "i am 17", "aged 9",
 "he is 12", "my son is 8"; not "since i was 12 years old"): its years."""
-OWN_AGE = re.compile(r"\bi am (\d+)" + NOT_YEARS + r"\b")
-"""The speaker's own age ("i am 15 and my back hurts")."""
-AGED_OPENING = re.compile(r"^(?:my|our) \d+ (?:years?|yrs?) old\b")
+PERSON_AGES = re.compile(
+    r"(?:^(?:my|our) (\d+) ?(?:years? old|yrs? old|yo)\b"
+    rf"|\b(?:he is|she is|they are|who is|{CHILD_WORDS}(?: is| who is| aged)?) (\d+)"
+    + NOT_AN_AGE
+    + r"\b)"
+)
+"""The age of the person a sentence speaks of, by the sentence's start or a pronoun ("my 10
+year old has ...", "my son is 8", "she is 14"; not "... our 3 year old keeps her up")."""
+ANY_AGE = re.compile(r"\b(?:is|am|are|aged) (\d+)" + NOT_AN_AGE + r"\b")
+"""A number said of someone that may be their age ("my husband is 50")."""
+OWN_AGE = re.compile(
+    r"\bi am (?:only |just |a |an )?(\d+)(?: years? old| yrs? old)?" + NOT_AN_AGE + r"\b"
+)
+"""The speaker's own age ("i am 15 and my back hurts", "i am only 16")."""
+AGED_OPENING = re.compile(r"^(?:my|our) \d+ ?(?:years? old|yrs? old|yo)\b")
 """A text that starts by naming someone by their age ("my 10 year old has a bad back")."""
+PRONOUNS = frozenset({"he", "she", "his", "her", "they", "their", "him", "them"})
+"""Words that speak of someone named before ("he has a bad back", "guide him through it")."""
+
+
+def _years(pattern: re.Pattern[str], text: str) -> list[int]:
+    """Every age ``pattern`` finds in the normalised text."""
+    return [int(next(g for g in m.groups() if g)) for m in pattern.finditer(text)]
 
 
 def _age_under(text: str, limit: int | None) -> bool:
     """Whether the normalised text says an age of fewer than ``limit`` years."""
-    if limit is None:
+    return limit is not None and any(age < limit for age in _years(AGES, text))
+
+
+def _age_over(text: str, limit: int | None) -> bool:
+    """Whether the normalised text says an age of ``limit`` years or more ("my husband is
+    50") and none under it."""
+    if limit is None or _age_under(text, limit):
         return False
-    return any(int(old or aged) < limit for old, aged in AGES.findall(text))
+    return any(age >= limit for age in _years(ANY_AGE, text))
 
 
 def remark(text: str, phrases: list[str], only: list[str], most: int) -> bool:
@@ -221,8 +255,10 @@ class Matcher:
         self._own = [word_pattern(w) for w in others.get("own", [])]
         self._children = [word_pattern(w) for w in others.get("children", [])]
         self._child_age: int | None = others.get("under_age")
+        self._own_children = [word_pattern(w) for w in others.get("own_children", [])]
         pain_now = lang.get("pain_now", {})
         self._pain_now_words = [word_pattern(w) for w in pain_now.get("words", [])]
+        self._pain_now_ignore = [word_pattern(w) for w in pain_now.get("ignore", [])]
         self._pain_now_over = frozenset(pain_now.get("instead_of", []))
         self._also_means = {
             self.normalise(sentence): intent
@@ -231,7 +267,11 @@ class Matcher:
         }
         self._places = [word_pattern(w) for w in lang["off_topic"]["places"]]
         self._back_places = [word_pattern(w) for w in lang["off_topic"]["back_places"]]
-        self._pets = [word_pattern(w) for w in lang.get("pets", {}).get("words", [])]
+        pets = lang.get("pets", {}).get("words", [])
+        self._pets = [word_pattern(w) for w in pets]
+        self._pet_opening = opening([f"{whose} {pet}" for whose in PET_OWNERS for pet in pets])
+        memory = lang.get("caution_memory", {})
+        self._not_alone = [word_pattern(w) for w in memory.get("not_alone", [])]
         self._cautions = {
             intent: [word_pattern(w) for w in words]
             for intent, words in lang.get("cautions", {}).items()
@@ -487,9 +527,20 @@ class Matcher:
         named = []
         for risk, words, ignore in self._risks:
             kept = struck(text, ignore)  # not "I'm not diabetic"
-            if any(p.search(kept) for p in words) or _age_under(kept, risk.get("under_age")):
+            limit = risk.get("under_age")
+            if _age_under(kept, limit):
                 named.append(risk)
+            elif any(p.search(kept) for p in words) and not _age_over(kept, limit):
+                named.append(risk)  # not "my husband is 50, can he take ibuprofen?"
         return named
+
+    def caution_alone(self, intent_id: str, text: str) -> str | None:
+        """:meth:`caution`, for a sentence with nothing else understood ("I take warfarin"),
+        unless the only words of it are ``[caution_memory] not_alone`` ("my kids are at
+        school") and no child is said to be one (:meth:`about_child`, :meth:`child_age`)."""
+        if self.about_child(text) or self.child_age(text):
+            return self.caution(intent_id, text)
+        return self.caution(intent_id, struck(text, self._not_alone))
 
     def repeats(self, text: str) -> bool:
         """Whether the normalised text asks for a timer to repeat ("every 4 hours")."""
@@ -512,26 +563,51 @@ class Matcher:
         really a remark that the back is better (:meth:`says_better`)."""
         return heard.intent in BETTER_INTENTS and self.says_better(heard.text)
 
-    def other_line(self, intent_id: str | None, text: str) -> str | None:
-        """For a pain report or nerve sign about a child or a teenager (:meth:`about_child`),
-        the key of the line that sends to a doctor (``<intent>_child``); about someone else
+    def other_line(
+        self, intent_id: str | None, text: str, child_before: bool = False
+    ) -> str | None:
+        """For a pain report or nerve sign about a pet, the key of the line that sends to a
+        vet (``<intent>_pet``); about a child or a teenager (:meth:`about_child`, or someone
+        spoken of by a pronoun when ``child_before``: a child was named earlier on), of the
+        line that sends to a doctor (``<intent>_child``); about someone else
         (:meth:`about_other`), of the line that asks about their legs (``<intent>_other``);
         else None."""
         if intent_id not in LEG_QUESTIONS:
             return None
-        if self.about_child(text):
+        if self._pet_opening.match(text):
+            return f"{intent_id}{PET_SUFFIX}"  # "my dog has a bad back"
+        other = self.about_other(text)
+        if self.about_child(text) or (child_before and other and self.by_pronoun(text)):
             return f"{intent_id}{CHILD_SUFFIX}"
-        return f"{intent_id}_other" if self.about_other(text) else None
+        return f"{intent_id}_other" if other else None
 
     def about_child(self, text: str) -> bool:
         """Whether the normalised text speaks of a child or a teenager (``[others] children``
-        or an age under ``under_age``) as someone else (:meth:`about_other`), or gives the
-        speaker's own age as under it ("i am 15")."""
+        or an age under ``under_age``) as someone else (:meth:`about_other`), or of the
+        speaker as one ("i am 15", ``own_children``: "i am a teenager")."""
+        if self.own_child(text):
+            rest = OWN_AGE.split(text, maxsplit=1)[-1].strip()  # "i am 15 and my mum ..."
+            rest = rest.removeprefix("and ").removeprefix("but ").removeprefix("so ")
+            return not self.about_other(rest) or self.about_child(rest)
+        if not self.about_other(text):
+            return False
+        return any(p.search(text) for p in self._children) or self.child_age(text)
+
+    def own_child(self, text: str) -> bool:
+        """Whether the speaker says they are a child or a teenager ("i am 15")."""
         limit = self._child_age
-        own = limit is not None and any(int(age) < limit for age in OWN_AGE.findall(text))
-        if own or not self.about_other(text):
-            return own
-        return any(p.search(text) for p in self._children) or _age_under(text, limit)
+        young = limit is not None and any(age < limit for age in _years(OWN_AGE, text))
+        return young or any(p.search(text) for p in self._own_children)
+
+    def child_age(self, text: str) -> bool:
+        """Whether the normalised text gives the person it speaks of an age under
+        ``[others] under_age`` ("my son is 9", "she is 14", "my 10 year old ...")."""
+        limit = self._child_age
+        return limit is not None and any(age < limit for age in _years(PERSON_AGES, text))
+
+    def by_pronoun(self, text: str) -> bool:
+        """Whether the normalised text speaks of someone named before ("he", "her")."""
+        return not PRONOUNS.isdisjoint(text.split())
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
@@ -706,7 +782,8 @@ class Matcher:
         of the body named): "ow again", "my back has gone into spasm again"."""
         if self.asks(text) or self.off_topic(text):
             return False
-        return any(p.search(text) for p in self._pain_now_words)
+        kept = struck(text, self._pain_now_ignore)  # "I don't have a bad back"
+        return any(p.search(kept) for p in self._pain_now_words)
 
     def _leg_pain(self, text: str) -> bool:
         """Pain named in a part of a leg (``[leg_denial] leg_pain_places``)."""
