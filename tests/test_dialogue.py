@@ -1235,6 +1235,43 @@ def test_pain_of_an_adult_is_not_taken_for_a_childs(text, line):
     assert reply == (CAT.line(line) if line else CAT.intent("pain_report").answer)
 
 
+@pytest.mark.parametrize("said", ["aye", "yup", "correct", "I do", "ya", "si"])
+def test_a_yes_in_other_words_to_the_leg_question_is_a_red_flag(said):
+    """A fifth review: "aye" and "afraid so" got "that's all right"."""
+    talk = Dialogue()
+    talk.handle("my back's gone again")
+    assert talk.handle(said).text == CAT.line("red_flag_leg")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had my hip done last year",
+        "I've got a new hip",
+        "I've got a new knee, can I do the knee to chest",
+        "I've had both knees done",
+    ],
+)
+def test_a_joint_replacement_in_everyday_words_is_checked_before_the_stretch(text):
+    talk = Dialogue()
+    assert talk.handle(text).text == CAT.line("risk_stretch")
+    assert answer(understand(text)) == CAT.line("risk_stretch")
+
+
+@pytest.mark.parametrize(
+    "text", ["can I use deep heat cream", "voltarol gel", "is ibuleve any good"]
+)
+def test_a_cream_or_a_gel_is_for_a_pharmacist(text):
+    assert Dialogue().handle(text).text == CAT.line("risk_cream")
+
+
+def test_wanting_to_die_gets_the_crisis_line_again_when_asked_whether_it_can_wait():
+    talk = Dialogue()
+    said = talk.handle("I just want to die").text
+    assert said == CAT.line("red_flag_crisis")
+    assert said in talk.handle("can it wait").text
+
+
 @pytest.mark.parametrize("text", ["my back hurts", "it's tingling", "i have pins and needles"])
 def test_pain_of_ones_own_asks_about_your_legs(text):
     assert "your legs" in Dialogue().handle(text).text

@@ -80,7 +80,7 @@ def test_no_development_red_flag_is_among_the_examples_the_recogniser_learns():
         ("no", "no"),
         ("I'm not sure", "unsure"),  # "sure" alone would be a yes
         ("sure", "yes"),
-        ("can I do yoga", "stretching"),  # "please do" must not leave a bare "do" keyword
+        ("can I do yoga", "not_covered"),  # "please do" must not leave a bare "do" keyword
         ("can I take a pill", "medication"),
         ("what pillow should I use", None),  # "pill" is not a stem of "pillow"
     ],
@@ -1011,6 +1011,67 @@ def test_red_flags_said_of_someone_else_or_with_a_bad_back_are_red_flags(text, l
     ],
 )
 def test_someone_elses_pregnancy_or_sleep_and_a_past_bad_back_are_no_red_flag(text, intent):
+    assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("I just want to die", "red_flag_crisis"),
+        ("the pain is so bad I don't want to live", "red_flag_crisis"),
+        ("I can't feel when I wipe", "red_flag_urgent"),
+        ("me waterworks aren't right", "red_flag_urgent"),
+        ("my waterworks have gone funny", "red_flag_urgent"),
+        ("I had a bit of a tumble yesterday and now my back hurts", "red_flag_answer"),
+        ("I missed the bottom step and jarred my back", "red_flag_answer"),
+        ("could it be my kidneys", "red_flag_answer"),
+        ("my tummy hurts", "red_flag_answer"),
+        ("there's a lump on my back", "red_flag_answer"),
+        ("it's been three weeks", "red_flag_answer"),
+    ],
+)
+def test_red_flags_in_a_fifth_reviews_words(text, line):
+    heard = understand(text)
+    assert heard.intent == "see_doctor" and answer(heard) == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I don't want to die from this, what should I do", "overview"),
+        ("I pulled a muscle in my stomach doing sit ups", None),
+        ("can I lie on my stomach", None),  # no red flag for the tummy
+        ("I have kidney disease, can I take ibuprofen", "medication"),
+        ("it's been three weeks since my last spasm", None),
+        ("I'm scared it'll go again", "scared"),
+        ("will it go again", "prevention"),
+        ("it's going again", "pain_report"),
+        ("I can't take this anymore", "scared"),
+        ("I'm crying", "scared"),
+        ("I can't stop crying", "scared"),
+        ("my baby is crying", None),
+        ("I can't move and my phone is across the room", "emergency"),
+        ("my back is very pain", "pain_report"),
+        ("please help me, back is spasm", "pain_report"),
+        ("me lumbago's playing up", "pain_report"),
+        ("my lumbago is playing up again", "pain_report"),
+        ("I've ricked my back", "pain_report"),
+        ("I've got a crick in my back", "pain_report"),
+        ("my back's locked", "pain_report"),
+        ("what is good for back pain", "overview"),
+        ("give me advice for my back", "overview"),
+        ("what exercises can I do to strengthen my back", "prevention"),
+        ("is sitting all day bad for my back", "causes"),
+        ("is it my age", "causes"),
+        ("how do I pick things up safely", "activity"),
+        ("should I take time off work", "activity"),
+        ("can I do the gardening", "activity"),
+        ("is swimming good", "activity"),
+        ("how long should I rest", "activity"),
+        ("ta", "thanks"),
+    ],
+)
+def test_sentences_a_fifth_review_found_out_of_scope_or_wrong(text, intent):
     assert understand(text).intent == intent
 
 

@@ -168,7 +168,7 @@ AFTER_RED_FLAG_INTENTS = (
 )
 """What a question after a red flag ("can it wait?") may be matched as; another request in
 it ("set a timer while I wait") is answered as that request."""
-URGENT_LINES = ("red_flag_chest", "red_flag_urgent")
+URGENT_LINES = ("red_flag_chest", "red_flag_urgent", "red_flag_crisis")
 """Red-flag lines after which every ``[after_red_flag]`` question gets the answer again:
 "what do I do in the meantime?" must not soften "phone the emergency services"."""
 SIDES = frozenset({"left", "right", "one"})
