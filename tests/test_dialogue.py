@@ -1191,6 +1191,62 @@ def test_a_height_a_weight_or_a_count_is_not_an_age(text):
     assert reply.intent == "pain_report" and reply.text != CAT.line("pain_report_child")
 
 
+@pytest.mark.parametrize(
+    ("said", "line"),
+    [
+        (["I'm 40, can my son take ibuprofen"], "risk_child_medicine"),
+        (["I'm 45, my teenage son hurt his back, can he take ibuprofen"], "risk_child_medicine"),
+        (["I'm 15 and a half and my back hurts"], "pain_report_child"),
+        (["I'm 16 in May and my back hurts"], "pain_report_child"),
+        (["he is 12 on Monday and his back hurts"], "pain_report_child"),
+        (["my son is 14 years of age and has back pain"], "pain_report_child"),
+        (["my back hurts", "no, I'm 15"], "pain_report_child"),
+        (["my back's gone again", "aye it is"], "red_flag_leg"),
+    ],
+)
+def test_a_teenagers_age_said_otherwise_and_the_speakers_own_adult_age(said, line):
+    """A diff review: an adult speaker's age hid their child's, and "15 and a half",
+    "16 in May" or "14 years of age" were no ages."""
+    talk = Dialogue()
+    for text in said:
+        reply = talk.handle(text)
+    assert reply.text == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    "then",
+    [
+        "can I do the stretch while she is at school",
+        "my husband has a bad back too, can he do the stretch",
+        "guide me through the stretch so I can pick him up",
+    ],
+)
+def test_after_a_child_is_named_a_stretch_for_oneself_or_an_adult_is_not_refused(then):
+    talk = Dialogue()
+    talk.handle("my son is 9")
+    assert talk.handle(then).text != CAT.line("stretch_child")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I use a gel pack",
+        "heat gel pad",
+        "is ice cream bad for inflammation",
+        "I've got a new knee brace, can I stretch",
+        "my husband had his knee done, can I do the stretch",
+    ],
+)
+def test_an_ice_pack_a_brace_or_someone_elses_operation_is_no_risk(text):
+    assert Dialogue().handle(text).text not in (CAT.line("risk_cream"), CAT.line("risk_stretch"))
+
+
+def test_a_knee_done_during_the_stretch_is_no_operation():
+    talk = Dialogue()
+    talk.handle("guide me through the stretch")
+    assert talk.handle("left knee done, now the right").text != CAT.line("risk_stretch")
+
+
 def test_a_stretch_asked_for_oneself_after_a_childs_pain_starts():
     talk = Dialogue()
     talk.handle("my son is 8 and his back hurts")

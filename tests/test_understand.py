@@ -1027,7 +1027,7 @@ def test_someone_elses_pregnancy_or_sleep_and_a_past_bad_back_are_no_red_flag(te
         ("could it be my kidneys", "red_flag_answer"),
         ("my tummy hurts", "red_flag_answer"),
         ("there's a lump on my back", "red_flag_answer"),
-        ("it's been three weeks", "red_flag_answer"),
+        ("it's been three weeks and it still hurts", "red_flag_answer"),
     ],
 )
 def test_red_flags_in_a_fifth_reviews_words(text, line):
@@ -1073,6 +1073,62 @@ def test_red_flags_in_a_fifth_reviews_words(text, line):
 )
 def test_sentences_a_fifth_review_found_out_of_scope_or_wrong(text, intent):
     assert understand(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "let's end it all here and stop",
+        "could I harm myself doing this stretch",
+        "I don't want to harm myself more",
+        "I was killing myself laughing and my back went",
+        "I could kill myself for lifting that box, my back hurts",
+        "lifting that wardrobe was suicide for my back",
+        "that stretch is suicidal",
+        "my back feels a wee bit funny",
+        "my back is playing up and I keep needing a wee",
+        "I can't feel when I've reached the bottom of the stretch",
+        "will ibuprofen hurt my stomach",
+        "do painkillers upset my stomach",
+        "I have a kidney problem, what painkillers can I take",
+        "I have a beer belly and my back hurts",
+        "abdominal crunches hurt my back",
+        "when I bring my knee up to my stomach it hurts",
+        "it's been weeks since I've been to the gym",
+        "it's been ages since I had a spasm like this",
+        "I've done yoga for years and it's been great",
+        "set a timer for 20 minutes so it wakes me up",
+        "the baby keeps me up at night",
+        "is heat good for pain at night",
+        "I've lost weight and my back feels better",
+        "I had a tumble dryer delivered and my back hurts",
+        "my mum fell ill and lifting her has hurt my back",
+        "there's a lump in my mattress and my back hurts",
+        "my wife is pregnant so she can't help me, my back hurts",
+    ],
+)
+def test_everyday_words_near_the_fifth_reviews_red_flags_are_none(text):
+    """A diff review of the fifth review's rules: each of these was a red flag, some the
+    crisis line."""
+    assert understand(text).red_flag is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't go on like this",
+        "I feel like ending it all",
+        "thinking about ending my life",
+        "I've been self harming",
+        "I don't want to be here anymore",
+        "everyone would be better off without me",
+        "I keep thinking about hurting myself",
+    ],
+)
+def test_a_wish_to_die_or_to_harm_oneself_in_other_words_gets_the_crisis_line(text):
+    heard = understand(text)
+    assert heard.red_flag == "thoughts of suicide or self-harm"
+    assert answer(heard) == CAT.line("red_flag_crisis")
 
 
 @pytest.mark.parametrize(

@@ -619,7 +619,9 @@ class Dialogue:
         matcher = self.matcher
         if matcher.about_child(text):
             return True
-        return self.child_named and matcher.by_pronoun(text)
+        if matcher.about_other(text):  # "my husband has a bad back too, can he do it?"
+            return False
+        return self.child_named and matcher.stretch_for_someone(text)
 
     def _leg_answer(self, heard: Understanding, asked: str, about: str) -> Reply | None:
         """The reply to an answer to the leg question that ``asked`` (an intent) put after
@@ -636,7 +638,8 @@ class Dialogue:
             self.asked_leg, self.asked_about, self.leg_asked_again = asked, about, True
             return Reply(self.cat.line("leg_ask_again"), "unsure")
         self.leg_asked_again = False
-        if self.matcher.child_age(heard.text) and heard.intent is None:  # "she's 14"
+        young = self.matcher.child_age(heard.text) or self.matcher.own_child(heard.text)
+        if young and heard.intent in (None, "no", "yes", "unsure"):  # "she's 14", "no, I'm 15"
             self.child_named = True
             self.asked_leg, self.asked_about = asked, about
             return Reply(self.cat.line(f"{asked}{understand_mod.CHILD_SUFFIX}"), asked)

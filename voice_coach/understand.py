@@ -133,9 +133,9 @@ LEG_QUESTIONS = ("pain_report", "symptom_check")
 CHILD_SUFFIX = "_child"
 """Ends the key of a leg question's line for a child or a teenager (sends to a doctor)."""
 PET_SUFFIX = "_pet"
+"""Ends the key of a leg question's line for a pet (sends to a vet)."""
 PET_OWNERS = ("my", "our", "the")
 """Words before a pet's name at the start of a sentence about it ("my dog has a bad back")."""
-"""Ends the key of a leg question's line for a pet (sends to a vet)."""
 GOODBYE_SCORE = 90.0
 """A goodbye with none of its keywords ("ok that's it") needs at least this score."""
 BETTER_INTENTS = (None, "how_long", "pain_report")
@@ -143,11 +143,15 @@ BETTER_INTENTS = (None, "how_long", "pain_report")
 near "when will my back feel better", "the pain has eased" names the pain)."""
 BETTER_WORDS = 10
 """A remark that the back is better is at most this many words."""
+UNITS = (
+    r"(?:weeks?|days?|months?|hours?|minutes?|mins?|seconds?|secs?|foot|feet|ft|inch|inches"
+    r"|stone|st|kilos?|kgs?|pounds?|lbs?|miles?|cm|metres?|meters?)"
+)
+"""Units a number may be followed by ("16 weeks", "9 and a half stone")."""
 NOT_AN_AGE = (
-    r"(?!')(?! (?:\d+|and \d+|and a half|point|weeks?|days?|months?|hours?|minutes?|mins?|seconds?"
-    r"|secs?|foot|feet|ft|inch|inches|in|stone|st|kilos?|kgs?|pounds?|lbs?|times?|out|of|on"
-    r"|into|post|sessions?|rounds?|reps?|sets?|goes|miles?|cm|metres?|meters?|percent|per"
-    r"|years?(?! old)|yrs?(?! old))\b)"
+    r"(?!')(?! (?:\d+|and \d+|(?:and a half )?" + UNITS + r"|point|out|of|on a scale|on the scale"
+    r"|into|post|times?|sessions?|rounds?|reps?|sets?|goes|percent|per"
+    r"|years?(?! old| of age)|yrs?(?! old))\b)"
 )
 """After a number: it is not an age but a count, a size or a score ("i am 16 weeks pregnant",
 "i am 5 ft 10", "i am 5'10", "i am 13 stone", "i am 7 out of 10", "i am 2 years into this")."""
@@ -169,16 +173,22 @@ PERSON_AGES = re.compile(
 )
 """The age of the person a sentence speaks of, by the sentence's start or a pronoun ("my 10
 year old has ...", "my son is 8", "she is 14"; not "... our 3 year old keeps her up")."""
-ANY_AGE = re.compile(r"\b(?:is|am|are|aged) (\d+)" + NOT_AN_AGE + r"\b")
-"""A number said of someone that may be their age ("my husband is 50")."""
+ANY_AGE = re.compile(r"\b(?:is|are|aged) (\d+)" + NOT_AN_AGE + r"\b")
+"""A number said of someone else that may be their age ("my husband is 50"; not the
+speaker's own, "i am 40, can my son take ibuprofen?")."""
 OWN_AGE = re.compile(
     r"\bi am (?:only |just |a |an )?(\d+)(?: years? old| yrs? old)?" + NOT_AN_AGE + r"\b"
 )
 """The speaker's own age ("i am 15 and my back hurts", "i am only 16")."""
 AGED_OPENING = re.compile(r"^(?:my|our) \d+ ?(?:years? old|yrs? old|yo)\b")
 """A text that starts by naming someone by their age ("my 10 year old has a bad back")."""
-PRONOUNS = frozenset({"he", "she", "his", "her", "they", "their", "him", "them"})
-"""Words that speak of someone named before ("he has a bad back", "guide him through it")."""
+PRONOUNS = frozenset({"he", "she", "his", "her", "they", "their"})
+"""Words that open a sentence about someone named before ("he has a bad back")."""
+FOR_SOMEONE = re.compile(
+    r"\b(?:guide|help|show|take|talk|walk) (?:him|her|them)\b"
+    r"|\b(?:can|could|should|would|will|may) (?:he|she|they)\b|\b(?:for|with) (?:him|her|them)\b"
+)
+"""A stretch asked for someone named before ("guide him", "can she do it", "for him")."""
 
 
 def _years(pattern: re.Pattern[str], text: str) -> list[int]:
@@ -577,7 +587,8 @@ class Matcher:
         if self._pet_opening.match(text):
             return f"{intent_id}{PET_SUFFIX}"  # "my dog has a bad back"
         other = self.about_other(text)
-        if self.about_child(text) or (child_before and other and self.by_pronoun(text)):
+        pronoun = child_before and other and text.split()[0] in PRONOUNS  # "he has a bad back"
+        if self.about_child(text) or pronoun:
             return f"{intent_id}{CHILD_SUFFIX}"
         return f"{intent_id}_other" if other else None
 
@@ -605,9 +616,11 @@ class Matcher:
         limit = self._child_age
         return limit is not None and any(age < limit for age in _years(PERSON_AGES, text))
 
-    def by_pronoun(self, text: str) -> bool:
-        """Whether the normalised text speaks of someone named before ("he", "her")."""
-        return not PRONOUNS.isdisjoint(text.split())
+    def stretch_for_someone(self, text: str) -> bool:
+        """Whether the normalised text asks a stretch for someone named before ("can you
+        guide him through it?", "can she do the stretch?"), not for oneself ("guide me
+        through the stretch so I can pick him up")."""
+        return FOR_SOMEONE.search(text) is not None
 
     def risks_for(self, intent_id: str) -> list[dict[str, Any]]:
         """The ``[[risks]]`` entries that change the answer of ``intent_id``."""
