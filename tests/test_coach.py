@@ -446,6 +446,25 @@ def test_something_unclear_during_the_stretch_pauses_it(coach, clock, speaker, t
     assert not coach.runner.paused
 
 
+@pytest.mark.parametrize("text", ["I'm crying", "I can't take this anymore", "this is hopeless"])
+def test_distress_during_the_stretch_pauses_it_and_is_answered(coach, clock, text):
+    """A review: distress, once not understood (a pause), became the fear answer, and the
+    stretch ran on through it."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, text) == CAT.intent("scared").answer
+    run_for(coach, clock, 30)  # the answer said, the stretch stays paused
+    assert coach.runner.paused and coach.runner.held
+
+
+@pytest.mark.parametrize("text", ["I'm crying, stop", "stop, I'm crying", "I'm scared, stop"])
+def test_fear_with_a_stop_ends_the_stretch(coach, clock, text):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    talk(coach, text)
+    assert not coach.active()
+
+
 def test_something_unclear_while_an_answer_is_said_over_the_stretch_pauses_it(coach, clock):
     talk(coach, "start the stretch")
     run_for(coach, clock, 5)

@@ -1154,6 +1154,8 @@ def test_pain_of_a_child_or_a_teenager_sends_to_a_doctor_and_still_asks_about_le
         (["I'm a 16 year old and my back hurts"], "pain_report_child"),
         (["I'm a teenager and my back hurts"], "pain_report_child"),
         (["my dog has a bad back"], "pain_report_pet"),
+        (["what stretches can my 12 year old do"], "stretch_child"),
+        (["I'm 15 and my back hurts", "what stretches can I do"], "stretch_child"),
     ],
 )
 def test_a_child_is_known_by_more_words_and_later_turns_and_is_not_guided(said, line):
@@ -1184,6 +1186,9 @@ def test_a_child_is_known_by_more_words_and_later_turns_and_is_not_guided(said, 
         "he is 1 of my patients and his back hurts",
         "my wife has back pain, our 3 year old keeps her up",
         "she is 5 ft 4 and has a bad back",
+        "I'm 3 stretches in and my back hurts",
+        "my dog pulled me over and my back hurts",
+        "I've been swimming and my back hurts",
     ],
 )
 def test_a_height_a_weight_or_a_count_is_not_an_age(text):

@@ -20,6 +20,7 @@ CONVERSATION_ONLY = frozenset(ACTION_INTENTS) - {
     "symptom_check",
     "see_doctor",
     "emergency",
+    "scared",
 }
 """Intents that act on a running coach (timers, counts, the routine), which ``ask`` has not."""
 

@@ -89,6 +89,7 @@ class Coach:
             "timer_status": self._timer_status,
             "speech_adjust": self._speech_adjust,
             "pain_report": self._pain,
+            "scared": self._scared,
             "symptom_check": self._red_flag,  # stop the stretch; the question is said
             "see_doctor": self._red_flag,
             "emergency": self._red_flag,
@@ -278,6 +279,13 @@ class Coach:
             return self.cat.line("coach_waiting")
         self.interrupted = self.speaker.current_text
         self.speaker.stop()
+        return None
+
+    def _scared(self, reply: Reply) -> str | None:
+        """Fear or distress during a stretch ("I'm crying", "I can't cope"): the stretch is
+        paused and the answer said; otherwise the answer is said as it is."""
+        if self.active() and self.runner.timeline.routine != "count" and not self.runner.held:
+            self.runner.pause()
         return None
 
     def _unclear(self, reply: Reply) -> str | None:

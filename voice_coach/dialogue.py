@@ -40,10 +40,11 @@ ACTION_INTENTS = (
     "emergency",
     "overview",
     "stretching",
+    "scared",
 )
 """Intents whose reply may carry an action the caller carries out ("overview": "what do I
 do now?" during the stretch is about the stretch; "stretching": so is "I can feel the
-stretch")."""
+stretch"; "scared": fear or distress pauses it)."""
 ANSWERS = ("yes", "no", "unsure", "thanks")
 """Intents that only answer the coach."""
 BARE_NO = frozenset({"no", "nope", "nah", "noo", "nooo"})
@@ -116,7 +117,8 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
         caution = cat.line(risk["line"]) if risk else matcher.caution(heard.intent, heard.text)
-        if heard.intent in CHILD_STRETCH_INTENTS and matcher.about_child(heard.text):
+        young = matcher.about_child(heard.text) or matcher.asks_for_child(heard.text)
+        if heard.intent in CHILD_STRETCH_INTENTS and young:
             said.append(cat.line("stretch_child"))  # "I'm 15, what stretches can I do?"
             continue
         other = matcher.other_line(heard.intent, heard.text)  # "my wife's back hurts"
@@ -229,6 +231,8 @@ class Dialogue:
         """Intents of ``[caution_memory]`` whose caution words were named in this
         conversation ("I take warfarin" ... "can I take ibuprofen?")."""
         self._memory: list[str] = self.cat.language.get("caution_memory", {}).get("intents", [])
+        self.young_speaker: bool = False
+        """The speaker said they are a child or a teenager ("I'm 15")."""
         self.child_named: bool = False
         """A child or a teenager was spoken of in this conversation ("my son is 9"): "he",
         "she" or "them" later on is taken to be them."""
@@ -358,6 +362,8 @@ class Dialogue:
         self.kept_cautions.update(named)  # "I'm pregnant and ..." ... "can I take ibuprofen?"
         if self.matcher.about_child(heard.text) or self.matcher.child_age(heard.text):
             self.child_named = True
+        if self.matcher.own_child(heard.text):  # "I'm 15": every stretch asked is theirs
+            self.young_speaker = True
         offer, self.pending_offer = self.pending_offer, None
         asked_leg, self.asked_leg = self.asked_leg, None
         asked_about = self.asked_about
@@ -617,7 +623,7 @@ class Dialogue:
         if intent not in CHILD_STRETCH_INTENTS:
             return False
         matcher = self.matcher
-        if matcher.about_child(text):
+        if self.young_speaker or matcher.about_child(text) or matcher.asks_for_child(text):
             return True
         if matcher.about_other(text):  # "my husband has a bad back too, can he do it?"
             return False

@@ -40,8 +40,9 @@ NUMBER = "#"
 PAIN_INTENT = "pain_report"
 FEAR_INTENT = "scared"
 MORE_INTENT = "more"
-URGENT_OVER_FEAR = frozenset({"emergency", "see_doctor", "pain_report", "symptom_check"})
-"""What a frightened sentence may also say that is answered instead of the fear."""
+URGENT_OVER_FEAR = frozenset({"emergency", "see_doctor", "pain_report", "symptom_check"}) | HALTS
+"""What a frightened sentence may also say that is answered instead of the fear ("I'm
+crying, stop")."""
 STORY_WORDS = 12
 """Words from which an unmatched sentence is taken as a story ending in its question."""
 STORY_BLOCKERS = (
@@ -150,7 +151,7 @@ UNITS = (
 """Units a number may be followed by ("16 weeks", "9 and a half stone")."""
 NOT_AN_AGE = (
     r"(?!')(?! (?:\d+|and \d+|(?:and a half )?" + UNITS + r"|point|out|of|on a scale|on the scale"
-    r"|into|post|times?|sessions?|rounds?|reps?|sets?|goes|percent|per"
+    r"|into|post|times?|sessions?|rounds?|reps?|sets?|goes|stretches|holds?|knees?|percent|per"
     r"|years?(?! old| of age)|yrs?(?! old))\b)"
 )
 """After a number: it is not an age but a count, a size or a score ("i am 16 weeks pregnant",
@@ -189,6 +190,11 @@ FOR_SOMEONE = re.compile(
     r"|\b(?:can|could|should|would|will|may) (?:he|she|they)\b|\b(?:for|with) (?:him|her|them)\b"
 )
 """A stretch asked for someone named before ("guide him", "can she do it", "for him")."""
+CHILD_ASKED = re.compile(
+    r"\b(?:can|could|should|would|will|may|for|with) (?:my|our|a|an) (?:\d+ ?(?:years? old|yo)"
+    r"|child|kid|kids|children|teenager|teen|toddler|little boy|little girl)\b"
+)
+"""Something asked for a child named in it ("can my 12 year old do it?")."""
 
 
 def _years(pattern: re.Pattern[str], text: str) -> list[int]:
@@ -251,8 +257,8 @@ class Matcher:
             (
                 rule["name"],
                 [[word_pattern(i) for i in group] for group in rule["groups"]],
-                [word_pattern(i) for i in rule.get("ignore", [])],
-            )
+                [word_pattern(i) for i in sorted(rule.get("ignore", []), key=len, reverse=True)],
+            )  # the longest ignored phrase first: "sit ups and my stomach" before "sit ups"
             for rule in lang["red_flags"]
         ]
         self._red_flag_lines = {
@@ -584,8 +590,9 @@ class Matcher:
         else None."""
         if intent_id not in LEG_QUESTIONS:
             return None
-        if self._pet_opening.match(text):
-            return f"{intent_id}{PET_SUFFIX}"  # "my dog has a bad back"
+        pet = self._pet_opening.match(text)
+        if pet and not any(p.search(text, pet.end()) for p in self._own):
+            return f"{intent_id}{PET_SUFFIX}"  # "my dog has a bad back", not "... me over"
         other = self.about_other(text)
         pronoun = child_before and other and text.split()[0] in PRONOUNS  # "he has a bad back"
         if self.about_child(text) or pronoun:
@@ -615,6 +622,11 @@ class Matcher:
         ``[others] under_age`` ("my son is 9", "she is 14", "my 10 year old ...")."""
         limit = self._child_age
         return limit is not None and any(age < limit for age in _years(PERSON_AGES, text))
+
+    def asks_for_child(self, text: str) -> bool:
+        """Whether the normalised text asks something for a child or a teenager it names
+        ("what stretches can my 12 year old do?", "is it safe for my teenager")."""
+        return CHILD_ASKED.search(text) is not None
 
     def stretch_for_someone(self, text: str) -> bool:
         """Whether the normalised text asks a stretch for someone named before ("can you
@@ -817,6 +829,8 @@ class Matcher:
         if not rest or rest == text:
             return None
         heard = self.understand(rest)
+        if heard.intent in HALTS and not self._has_keyword(heard.intent, text):
+            return None  # "I can't stop crying" is no command to stop
         return heard if heard.intent in URGENT_OVER_FEAR else None
 
     def _more_about(self, text: str, scores: dict[str, float]) -> str | None:
