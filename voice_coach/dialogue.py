@@ -109,10 +109,10 @@ def answer(understanding: Understanding, cat: Catalogue | None = None) -> str:
         return cat.line("feeling_better")
     if understanding.intent is None:
         alone = said_alone(risks)
-        kept = cat.language.get("caution_memory", {}).get("intents", [])
-        named = (matcher.caution_alone(i, understanding.text) for i in kept)
-        caution = next((line for line in named if line), None)  # "I take warfarin"
-        return cat.line(alone[0]["line"]) if alone else caution or cat.line("fallback")
+        if alone:
+            return cat.line(alone[0]["line"])
+        caution = matcher.caution_alone(understanding.text)  # "I take warfarin"
+        return caution[0] if caution else cat.line("fallback")
     said = []
     for heard in (understanding, *understanding.also):
         risk = next((r for r in matcher.risks_for(heard.intent) if r in risks), None)
@@ -411,7 +411,7 @@ class Dialogue:
             self.misses = 0
             self.risks_said.update(r["name"] for r in alone)
             return self._risk_reply(self.cat.line(alone[0]["line"]), None)
-        alone_caution = self._caution_alone(heard.text) if intent is None else None
+        alone_caution = self.matcher.caution_alone(heard.text) if intent is None else None
         if alone_caution is not None:  # "I take warfarin": what it means for the advice
             self.misses = 0
             return Reply(*alone_caution)
@@ -606,15 +606,6 @@ class Dialogue:
             return False
         self.cautioned = True
         return True
-
-    def _caution_alone(self, text: str) -> tuple[str, str] | None:
-        """For a sentence with nothing else understood, the caution line and intent of the
-        first ``[caution_memory]`` intent it names (:meth:`Matcher.caution_alone`)."""
-        for intent in self._memory:
-            line = self.matcher.caution_alone(intent, text)
-            if line is not None:
-                return line, intent
-        return None
 
     def _child_stretch(self, intent: str, text: str) -> bool:
         """Whether a stretch is asked for a child or a teenager ("I'm 15, what stretches can

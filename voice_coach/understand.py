@@ -158,19 +158,17 @@ NOT_AN_AGE = (
 "i am 5 ft 10", "i am 5'10", "i am 13 stone", "i am 7 out of 10", "i am 2 years into this")."""
 CHILD_WORDS = r"(?:son|daughter|child|kid|boy|girl|grandson|granddaughter|grandchild|teen|teenager)"
 """Who a number right after is the age of ("my son, 10, has a bad back")."""
+SAID_OF = rf"(?:he is|she is|they are|who is|{CHILD_WORDS}(?: is| who is| aged)?)"
+"""What comes before a number that is the age of the person spoken of ("my son is 8")."""
 AGES = re.compile(
     r"\b(?:(?:a|an|my|our|his|her) (\d+) (?:years?|yrs?) old"
-    rf"|(?:aged|i am|he is|she is|they are|who is|{CHILD_WORDS}(?: is| who is| aged)?) (\d+)"
-    + NOT_AN_AGE
-    + r")\b"
+    rf"|(?:aged|i am|{SAID_OF}) (\d+)" + NOT_AN_AGE + r")\b"
 )
 """An age said in a normalised text ("a 12 year old", "my 10 year old", "i am 17", "aged 9",
 "he is 12", "my son is 8"; not "since i was 12 years old"): its years."""
 PERSON_AGES = re.compile(
     r"(?:^(?:my|our) (\d+) ?(?:years? old|yrs? old|yo)\b"
-    rf"|\b(?:he is|she is|they are|who is|{CHILD_WORDS}(?: is| who is| aged)?) (\d+)"
-    + NOT_AN_AGE
-    + r"\b)"
+    rf"|\b{SAID_OF} (\d+)" + NOT_AN_AGE + r"\b)"
 )
 """The age of the person a sentence speaks of, by the sentence's start or a pronoun ("my 10
 year old has ...", "my son is 8", "she is 14"; not "... our 3 year old keeps her up")."""
@@ -287,6 +285,7 @@ class Matcher:
         self._pets = [word_pattern(w) for w in pets]
         self._pet_opening = opening([f"{whose} {pet}" for whose in PET_OWNERS for pet in pets])
         memory = lang.get("caution_memory", {})
+        self._memory: list[str] = memory.get("intents", [])
         self._not_alone = [word_pattern(w) for w in memory.get("not_alone", [])]
         self._cautions = {
             intent: [word_pattern(w) for w in words]
@@ -550,13 +549,18 @@ class Matcher:
                 named.append(risk)  # not "my husband is 50, can he take ibuprofen?"
         return named
 
-    def caution_alone(self, intent_id: str, text: str) -> str | None:
-        """:meth:`caution`, for a sentence with nothing else understood ("I take warfarin"),
-        unless the only words of it are ``[caution_memory] not_alone`` ("my kids are at
+    def caution_alone(self, text: str) -> tuple[str, str] | None:
+        """For a sentence with nothing else understood ("I take warfarin"), the caution line
+        and intent of the first ``[caution_memory]`` intent it names (:meth:`caution`);
+        None when its only caution words are ``[caution_memory] not_alone`` ("my kids are at
         school") and no child is said to be one (:meth:`about_child`, :meth:`child_age`)."""
-        if self.about_child(text) or self.child_age(text):
-            return self.caution(intent_id, text)
-        return self.caution(intent_id, struck(text, self._not_alone))
+        child = self.about_child(text) or self.child_age(text)
+        kept = text if child else struck(text, self._not_alone)
+        for intent_id in self._memory:
+            line = self.caution(intent_id, kept)
+            if line is not None:
+                return line, intent_id
+        return None
 
     def repeats(self, text: str) -> bool:
         """Whether the normalised text asks for a timer to repeat ("every 4 hours")."""
