@@ -1170,6 +1170,21 @@ def test_a_child_is_known_by_more_words_and_later_turns_and_is_not_guided(said, 
 
 
 @pytest.mark.parametrize(
+    ("said", "line"),
+    [
+        (["my son is 10 and his back hurts", "no", "my husband's back hurts too", "no"], "_other"),
+        (["my son is 10 and his back hurts", "no", "my back hurts too", "no"], "_child"),
+    ],
+)
+def test_he_after_an_adult_is_named_is_no_longer_the_child(said, line):
+    """ "He" is the child named before until someone else, grown up, is named."""
+    talk = Dialogue()
+    for text in said:
+        talk.handle(text)
+    assert talk.handle("he is in a lot of pain").text == CAT.line(f"pain_report{line}")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "I'm 5'10 and my back hurts",
@@ -1289,6 +1304,10 @@ def test_a_caution_said_alone_needs_more_than_a_person_or_a_drink(text, line):
         ("he is 6 foot tall and his back hurts", "pain_report_other"),
         ("my back hurts when I lift my 2 year old", None),
         ("my back hurts and I'm 40", None),
+        # the speaker's own age first, then someone else's pain
+        ("I'm 15 and my mum has a bad back", "pain_report_other"),
+        ("I'm 40 and my mum's back hurts", "pain_report_other"),
+        ("I'm 40 and my back hurts", None),
     ],
 )
 def test_pain_of_an_adult_is_not_taken_for_a_childs(text, line):

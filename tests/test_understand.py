@@ -1153,6 +1153,42 @@ def test_a_wish_to_die_or_to_harm_oneself_in_other_words_gets_the_crisis_line(te
 
 @pytest.mark.parametrize(
     "text",
+    [
+        "I'm planning to kill myself",
+        "I've been cutting myself",
+        "I want to take an overdose",
+        "I'm thinking of taking an overdose",
+        "I'm going to take my life",
+        "life isn't worth living anymore",
+        # as the recogniser hears "I've got no reason to live"
+        "i've got know reason to live",
+    ],
+)
+def test_plans_to_die_and_cutting_get_the_crisis_line(text):
+    assert understand(text).red_flag == "thoughts of suicide or self-harm"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to dye my hair",
+        # as the recogniser hears it: "dye" and "die" sound the same
+        "i want to die my hair",
+        "I could kill myself for forgetting the ice",
+        "I cut myself shaving",
+        "I was cutting myself a slice of cake",
+        "what happens if I take an overdose of ibuprofen",
+        "is it dangerous to take an overdose of paracetamol",
+        "I don't want to take an overdose by mistake",
+        "I'm taking my life back from this back pain",
+    ],
+)
+def test_dyeing_hair_and_asking_about_an_overdose_are_not_the_crisis_line(text):
+    assert understand(text).red_flag is None
+
+
+@pytest.mark.parametrize(
+    "text",
     ["how do I know if I need to go to the doctor", "can I tell if I need to go to hospital"],
 )
 def test_asking_whether_to_see_a_doctor_is_no_bladder_sign(text):

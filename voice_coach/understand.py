@@ -213,6 +213,12 @@ def _age_over(text: str, limit: int | None) -> bool:
     return any(age >= limit for age in _years(ANY_AGE, text))
 
 
+def _after(rest: str) -> str:
+    """The rest of a sentence after a clause, without the word that joins them."""
+    rest = rest.strip()
+    return rest.removeprefix("and ").removeprefix("but ").removeprefix("so ")
+
+
 def remark(text: str, phrases: list[str], only: list[str], most: int) -> bool:
     """Whether the normalised text is a short remark: at most ``most`` words, naming one of
     ``phrases`` (whole words), every other word one of ``only`` ("oh that feels good";
@@ -608,8 +614,7 @@ class Matcher:
         or an age under ``under_age``) as someone else (:meth:`about_other`), or of the
         speaker as one ("i am 15", ``own_children``: "i am a teenager")."""
         if self.own_child(text):
-            rest = OWN_AGE.split(text, maxsplit=1)[-1].strip()  # "i am 15 and my mum ..."
-            rest = rest.removeprefix("and ").removeprefix("but ").removeprefix("so ")
+            rest = _after(OWN_AGE.split(text, maxsplit=1)[-1])  # "i am 15 and my mum ..."
             return not self.about_other(rest) or self.about_child(rest)
         if not self.about_other(text):
             return False
@@ -653,8 +658,17 @@ class Matcher:
         """Whether the normalised text starts by speaking of someone else (``[others]
         openings``: "my wife's back hurts") and not of oneself after it (``own``: "my wife
         told me to ask, my back is killing me"), so a question back is asked of them."""
+        own_age = OWN_AGE.match(text)
+        if own_age:  # "i am 15 and my mum has a bad back"
+            return self.about_other(_after(text[own_age.end() :]))
         start = self._others.match(text) or AGED_OPENING.match(text)
         return start is not None and not any(p.search(text, start.end()) for p in self._own)
+
+    def names_adult(self, text: str) -> bool:
+        """Whether the normalised text names someone else, not a child, and not by a
+        pronoun ("my husband's back hurts"; not "he is in pain" or "my son is 10")."""
+        other = self.about_other(text) and text.split()[0] not in PRONOUNS
+        return other and not self.about_child(text)
 
     def names_back(self, text: str) -> bool:
         """Whether the normalised text names the back, a spasm or a medicine for it."""
