@@ -435,7 +435,7 @@ def test_hold_on_with_nothing_said_or_running_waits_rather_than_pausing(coach, s
     assert speaker.stops == 0
 
 
-@pytest.mark.parametrize("text", ["I can't", "I felt a click", "is this right?", "no no no"])
+@pytest.mark.parametrize("text", ["I can't", "I felt a click", "I can't reach my knee", "no no no"])
 def test_something_unclear_during_the_stretch_pauses_it(coach, clock, speaker, text):
     """A groan, "I can't" or a bare "no" mid-stretch may be pain: pause, don't refuse."""
     talk(coach, "start the stretch")
@@ -832,3 +832,15 @@ def test_close_after_ctrl_c_inside_start(coach, monkeypatch):
         coach.start()
     monkeypatch.undo()
     coach.close()
+
+
+@pytest.mark.parametrize("text", ["is this right?", "am I doing it right", "what now"])
+def test_is_this_right_during_the_stretch_says_the_latest_instruction_and_goes_on(
+    coach, clock, text
+):
+    """Not taken for something gone wrong: the stretch is not paused."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 25)
+    latest = coach.runner.last_instruction.say
+    assert talk(coach, text) == latest
+    assert coach.active() and not coach.runner.held

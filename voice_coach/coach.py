@@ -290,9 +290,12 @@ class Coach:
 
     def _unclear(self, reply: Reply) -> str | None:
         """Something not understood (or a bare "no") during a stretch may be pain: pause it
-        and say how to carry on; otherwise the reply is said as it is."""
+        and say how to carry on ("is this right?", ``[routine_talk] what_now``, gets the
+        latest instruction instead); otherwise the reply is said as it is."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
+        if self._is_routine_talk("what_now", reply.request):  # "is this right?"
+            return self.runner.repeat()
         if not self.runner.held:  # also while an answer is said over it
             self.runner.pause()
         return self.cat.line("coach_paused_unclear")
