@@ -1345,6 +1345,22 @@ def test_a_cream_or_a_gel_is_for_a_pharmacist(text):
     assert Dialogue().handle(text).text == CAT.line("risk_cream")
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("I can't get down on the floor", "risk_floor"),
+        ("I'm too stiff to get down on the floor to do the stretch", "risk_floor"),
+        ("how do I get down on the floor", "risk_floor"),
+        ("I can't get down the stairs", "fallback"),
+        ("I can't get up off the floor", None),  # an emergency, not the stretch
+    ],
+)
+def test_getting_down_to_the_floor_for_the_stretch_is_not_forced(text, line):
+    said = Dialogue().handle(text).text
+    assert said == (CAT.line(line) if line else CAT.intent("emergency").answer)
+    assert answer(understand(text)) == said
+
+
 def test_wanting_to_die_gets_the_crisis_line_again_when_asked_whether_it_can_wait():
     talk = Dialogue()
     said = talk.handle("I just want to die").text
