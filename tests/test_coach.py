@@ -7,7 +7,7 @@ from fakes import ClockSpeaker, FakeClock
 
 from voice_coach import catalogue
 from voice_coach.coach import Coach
-from voice_coach.dialogue import Dialogue
+from voice_coach.dialogue import TALK, Dialogue
 from voice_coach.routine import spoken_duration
 
 CAT = catalogue.load()
@@ -834,7 +834,9 @@ def test_close_after_ctrl_c_inside_start(coach, monkeypatch):
     coach.close()
 
 
-@pytest.mark.parametrize("text", ["is this right?", "am I doing it right", "what now"])
+@pytest.mark.parametrize(
+    "text", ["is this right?", "am I doing it right", "what now", "is this correct", "is it right"]
+)
 def test_is_this_right_during_the_stretch_says_the_latest_instruction_and_goes_on(
     coach, clock, text
 ):
@@ -842,5 +844,6 @@ def test_is_this_right_during_the_stretch_says_the_latest_instruction_and_goes_o
     talk(coach, "start the stretch")
     run_for(coach, clock, 25)
     latest = coach.runner.last_instruction.say
-    assert talk(coach, text) == latest
+    reply = coach.dialogue.handle(text)
+    assert reply.text == latest and reply.action == TALK  # heard, not "not understood"
     assert coach.active() and not coach.runner.held

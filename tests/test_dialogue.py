@@ -1170,21 +1170,6 @@ def test_a_child_is_known_by_more_words_and_later_turns_and_is_not_guided(said, 
 
 
 @pytest.mark.parametrize(
-    ("said", "line"),
-    [
-        (["my son is 10 and his back hurts", "no", "my husband's back hurts too", "no"], "_other"),
-        (["my son is 10 and his back hurts", "no", "my back hurts too", "no"], "_child"),
-    ],
-)
-def test_he_after_an_adult_is_named_is_no_longer_the_child(said, line):
-    """ "He" is the child named before until someone else, grown up, is named."""
-    talk = Dialogue()
-    for text in said:
-        talk.handle(text)
-    assert talk.handle("he is in a lot of pain").text == CAT.line(f"pain_report{line}")
-
-
-@pytest.mark.parametrize(
     "text",
     [
         "I'm 5'10 and my back hurts",

@@ -290,12 +290,9 @@ class Coach:
 
     def _unclear(self, reply: Reply) -> str | None:
         """Something not understood (or a bare "no") during a stretch may be pain: pause it
-        and say how to carry on ("is this right?", ``[routine_talk] what_now``, gets the
-        latest instruction instead); otherwise the reply is said as it is."""
+        and say how to carry on; otherwise the reply is said as it is."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
-        if self._is_routine_talk("what_now", reply.request):  # "is this right?"
-            return self.runner.repeat()
         if not self.runner.held:  # also while an answer is said over it
             self.runner.pause()
         return self.cat.line("coach_paused_unclear")
@@ -350,12 +347,15 @@ class Coach:
 
     def _talk(self, reply: Reply) -> str | None:
         """Talk during a running stretch that needs no pause: "okay" with nothing asked (said
-        nothing to), "which knee?", or a remark that it feels fine (``[routine_talk] fine``,
+        nothing to), "is this right?" (``[routine_talk] what_now``: its latest instruction),
+        "which knee?", or a remark that it feels fine (``[routine_talk] fine``,
         every other word of it one of ``fine_only``)."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
         if reply.intent == "yes":  # "okay" with nothing asked: heard, and it goes on
             return self.cat.line("coach_still_paused") if self.runner.held else ""
+        if not self.runner.held and self._is_routine_talk("what_now", reply.request):
+            return self.runner.repeat()  # "is this right?": its latest instruction
         side = self._which_side(reply)
         if side is not None or self.runner.held:
             return side

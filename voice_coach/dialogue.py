@@ -362,8 +362,6 @@ class Dialogue:
         self.kept_cautions.update(named)  # "I'm pregnant and ..." ... "can I take ibuprofen?"
         if self.matcher.about_child(heard.text) or self.matcher.child_age(heard.text):
             self.child_named = True
-        elif self.matcher.names_adult(heard.text):  # "he" is now the husband named
-            self.child_named = False
         if self.matcher.own_child(heard.text):  # "I'm 15": every stretch asked is theirs
             self.young_speaker = True
         offer, self.pending_offer = self.pending_offer, None

@@ -664,12 +664,6 @@ class Matcher:
         start = self._others.match(text) or AGED_OPENING.match(text)
         return start is not None and not any(p.search(text, start.end()) for p in self._own)
 
-    def names_adult(self, text: str) -> bool:
-        """Whether the normalised text names someone else, not a child, and not by a
-        pronoun ("my husband's back hurts"; not "he is in pain" or "my son is 10")."""
-        other = self.about_other(text) and text.split()[0] not in PRONOUNS
-        return other and not self.about_child(text)
-
     def names_back(self, text: str) -> bool:
         """Whether the normalised text names the back, a spasm or a medicine for it."""
         return any(p.search(text) for p in self._back_words)
