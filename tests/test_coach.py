@@ -682,7 +682,7 @@ def test_a_red_flag_during_the_stretch_says_to_lower_the_leg_before_the_advice(
     run_for(coach, clock, 30)
     before = len(speaker.texts())
     advice = talk(coach, "I feel dizzy and faint")
-    assert speaker.texts()[before:] == [CAT.line("routine_stopped"), advice]
+    assert speaker.texts()[before:] == [CAT.line("coach_stopped_for_advice"), advice]
     assert not coach.active()
 
 
@@ -847,3 +847,89 @@ def test_is_this_right_during_the_stretch_says_the_latest_instruction_and_goes_o
     reply = coach.dialogue.handle(text)
     assert reply.text == latest and reply.action == TALK  # heard, not "not understood"
     assert coach.active() and not coach.runner.held
+
+
+def _hold_lengths(speaker: ClockSpeaker) -> list[float]:
+    """Seconds from each "hold it there" to the release that follows it."""
+    starts = [t for t, text, _ in speaker.said if text.startswith("Hold it there")]
+    releases = [t for t, text, _ in speaker.said if text.startswith("And release")]
+    return [min(r for r in releases if r > s) - s for s in starts if releases[-1] > s]
+
+
+@pytest.mark.parametrize(
+    ("after", "text", "released"),
+    [(1, "should I use ice or heat", False), (9, "should I use ice or heat", True)],
+)
+def test_an_answer_too_long_for_the_hold_comes_after_the_release(
+    coach, clock, speaker, after, text, released
+):
+    """A review: an answer given in a hold made it last 21 s, longer than the routine's
+    longest hold (15 s, the article's most). An answer that fits in that is said over the
+    count; a longer one after the release, which then comes at once."""
+    talk(coach, "start the stretch")
+    while not any(s.startswith("Hold it there") for s in speaker.texts()):
+        run_for(coach, clock, 0.1)
+    run_for(coach, clock, after)
+    answer = talk(coach, text)
+    run_for(coach, clock, 40)
+    longest = coach.runner.timeline.source.settings.hold_range[1]
+    assert all(length <= longest for length in _hold_lengths(speaker))
+    said = speaker.texts()
+    release = next(s for s in said if s.startswith("And release"))
+    assert (release.endswith(answer)) == released
+    assert said.index(release) < said.index("Rest a moment, and breathe out.")
+    assert any(s.endswith(answer) for s in said)
+
+
+def test_a_short_answer_in_the_hold_is_said_over_the_count(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    while not any(s.startswith("Hold it there") for s in speaker.texts()):
+        run_for(coach, clock, 0.1)
+    run_for(coach, clock, 2)
+    assert talk(coach, "which knee") == "Your right knee, this round."
+    run_for(coach, clock, 20)
+    assert _hold_lengths(speaker)[0] == pytest.approx(12, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "running", "held", "line"),
+    [
+        ("the pain goes to my foot", False, False, "red_flag_leg"),
+        ("it travels to my knee", False, False, "red_flag_leg"),
+        ("I can't carry on", False, False, None),
+        ("I don't think I can carry on", False, False, None),
+        ("it's pulling on my left side", True, True, "coach_paused_unclear"),
+        ("it doesn't hurt", True, False, "coach_feels_fine"),
+        ("I'm not in pain", True, False, "coach_feels_fine"),
+        ("I don't want to stop", True, False, None),
+    ],
+)
+def test_what_a_review_said_mid_stretch_is_done_as_meant(coach, clock, text, running, held, line):
+    """A review of whole guided sessions: "the pain goes to my foot" only paused the
+    stretch, "I can't carry on" carried on, "it's pulling on my left side" stretched the
+    left side only, and "it doesn't hurt" ended the stretch as a pain report."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 38)
+    sides = coach.runner.timeline.params.sides
+    said = talk(coach, text)
+    assert coach.active() == running
+    if running:
+        assert coach.runner.held == held and coach.runner.timeline.params.sides == sides
+    if line is not None:
+        assert said == CAT.line(line)
+
+
+@pytest.mark.parametrize("text", ["I've gone all dizzy", "my head is spinning", "I'm seeing stars"])
+def test_dizziness_in_other_words_stops_the_stretch_for_the_emergency_answer(coach, clock, text):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 38)
+    assert talk(coach, text) == CAT.intent("emergency").answer
+    assert not coach.active()
+
+
+def test_not_ready_while_paused_stays_paused(coach, clock):
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 38)
+    talk(coach, "pause")
+    talk(coach, "I'm not ready yet")
+    assert coach.active() and coach.runner.held

@@ -441,7 +441,7 @@ def test_skip_in_the_last_step_finishes(knee: routine.Routine) -> None:
     assert runner.done and runner.stopped
 
 
-@pytest.mark.parametrize("words", [5, 40])  # ends within the hold; runs past its end
+@pytest.mark.parametrize("words", [5, 26])  # ends within the hold; runs past its end
 def test_an_answer_in_a_hold_is_said_over_the_count_and_moves_only_what_runs_past_it(
     knee: routine.Routine, words: int
 ) -> None:
@@ -455,6 +455,21 @@ def test_an_answer_in_a_hold_is_said_over_the_count_and_moves_only_what_runs_pas
     assert release == pytest.approx(max(end, answer_end))
     before = [c for c in said if runner.planned_time(c) < release]
     assert all(runner.planned_time(c) >= answer_end for c in before)  # none talked over
+
+
+def test_an_answer_longer_than_the_longest_hold_is_said_after_the_release_at_once(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, speaker, _ = into_first_hold(knee, 2)
+    hold = runner.timeline.holds[0]
+    answer = " ".join(["word"] * 40)  # 16 s: the hold would last 18 s, longer than 15
+    assert 2 + speaker.prepare(answer) > knee.settings.hold_range[1]
+    runner.speak(answer)
+    assert speaker.said[-1][1] == f"{release_text(knee)} {answer}"
+    assert runner.paused and not runner.held  # the rest waits for the answer
+    said = run_until(runner, clock, clock.now() + 30)
+    assert release_text(knee) not in [c.say for c in said]  # not said twice
+    assert said and said[0].step > hold.step
 
 
 def test_status_while_an_answer_holds_the_routine_does_not_say_paused(

@@ -348,8 +348,8 @@ class Coach:
     def _talk(self, reply: Reply) -> str | None:
         """Talk during a running stretch that needs no pause: "okay" with nothing asked (said
         nothing to), "is this right?" (``[routine_talk] what_now``: its latest instruction),
-        "which knee?", or a remark that it feels fine (``[routine_talk] fine``,
-        every other word of it one of ``fine_only``)."""
+        "which knee?", or a remark that it feels fine (``[routine_talk] fine``, every
+        other word of it one of ``fine_only``) or better (``[better]``)."""
         if not self.active() or self.runner.timeline.routine == "count":
             return None
         if reply.intent == "yes":  # "okay" with nothing asked: heard, and it goes on
@@ -359,7 +359,9 @@ class Coach:
         side = self._which_side(reply)
         if side is not None or self.runner.held:
             return side
-        return self.cat.line("coach_feels_fine") if self._feels_fine(reply.request) else None
+        better = reply.text == self.cat.line("feeling_better")  # "it doesn't hurt"
+        fine = better or self._feels_fine(reply.request)
+        return self.cat.line("coach_feels_fine") if fine else None
 
     def _feels_fine(self, request: str) -> bool:
         """Whether the (normalised) ``request`` says the stretch feels fine ("that feels
@@ -423,12 +425,13 @@ class Coach:
         return said
 
     def _red_flag(self, reply: Reply) -> str | None:
-        """End a running stretch, saying to lower the leg first (the advice follows)."""
+        """End a running stretch, saying only to lower the leg first (the advice follows at
+        once, not after "rest as long as you like")."""
         self.ended_by = None
         if self.active():
             said = self.runner.stop()
             if said and self.runner.timeline.routine != "count":
-                self.speaker.say(said)
+                self.speaker.say(self.cat.line("coach_stopped_for_advice"))
         return None
 
     def _goodbye(self, reply: Reply) -> str | None:

@@ -767,6 +767,31 @@ class RoutineRunner:
             self._origin += needed - (due - now)
             self._changed()
 
+    def _past_longest_hold(self, text: str, now: float) -> bool:
+        """Whether ``text`` said now, in a hold, would end after the longest hold the
+        routine allows (``hold_range``'s top, counted from the hold's start)."""
+        hold = self._hold_at(self._timeline_now(now))
+        source = self.timeline.source
+        if hold is None or source is None:
+            return False
+        ends = now + float(self.speaker.prepare(text)) + ROOM_MARGIN
+        return ends > self._origin + hold.start + source.settings.hold_range[1]
+
+    def _release_first(self, text: str, now: float) -> None:
+        """End the hold now: its release cue is said, then ``text`` (an answer too long for
+        the hold), and the rest of the routine waits until both have been said."""
+        cues = self.timeline.cues
+        step = self._current_step()
+        release = next((i for i in range(self._next, len(cues)) if cues[i].step > step), None)
+        if release is None:
+            self.interject(text)
+            return
+        self._next = release + 1
+        self._origin = now - cues[release].at
+        self._last_instruction = cues[release]
+        self._rewound = False
+        self.interject(f"{cues[release].say} {text}")
+
     def _hold_at(self, t: float) -> Hold | None:
         """The hold going on at timeline time ``t``, if any."""
         return next((h for h in self.timeline.holds if h.start <= t < h.end), None)
@@ -794,13 +819,17 @@ class RoutineRunner:
     # -- control -----------------------------------------------------------------------------
     def speak(self, text: str | None) -> None:
         """Say a reply now (nothing for None). In a hold it is said over the count, and only
-        what runs past the hold's end moves the release; elsewhere one too long to end before
-        the next cue (an answer to a question) pauses the routine until it has been said, as
-        an alarm does."""
+        what runs past the hold's end moves the release, up to the longest hold the routine
+        allows; one longer than that is said after the release, which comes at once
+        (:meth:`_release_first`). Elsewhere one too long to end before the next cue (an
+        answer to a question) pauses the routine until it has been said, as an alarm does."""
         if not text:
             return
         with self._lock:
             now = self.clock.now()
+            if self._holding(now) and self._past_longest_hold(text, now):
+                self._release_first(text, now)
+                return
             if self._holding(now):
                 self._talk_over_count(text, now)
                 self._make_room(text, now)
