@@ -933,3 +933,27 @@ def test_not_ready_while_paused_stays_paused(coach, clock):
     talk(coach, "pause")
     talk(coach, "I'm not ready yet")
     assert coach.active() and coach.runner.held
+
+
+def test_a_timer_alarm_that_cuts_off_an_instruction_is_followed_by_it_again(coach, clock, speaker):
+    """A review: an alarm cut "Now the right knee, round 1 of 2" and it was never said."""
+    talk(coach, "start the stretch")
+    while not any(s.startswith("Now the right knee") for s in speaker.texts()):
+        run_for(coach, clock, 0.1)
+    coach.timers.start(1, "ice")  # goes off while the cue is being said
+    run_for(coach, clock, 30)
+    said = speaker.texts()
+    cue = next(s for s in said if s.startswith("Now the right knee"))
+    assert said.count(cue) == 2
+    alarm = next(i for i, s in enumerate(said) if "ice" in s.lower() and s != cue)
+    assert said.index(cue) < alarm < len(said) - 1 - said[::-1].index(cue)
+
+
+@pytest.mark.parametrize(("answer", "seconds"), [("8 seconds", 8), ("ten", 10)])
+def test_make_the_hold_shorter_asks_how_long_and_a_number_answers(coach, clock, answer, seconds):
+    """A review: "make the hold shorter" was not understood, and paused the stretch."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    assert talk(coach, "make the hold shorter") == CAT.line("coach_hold_how", low=5, high=15)
+    talk(coach, answer)
+    assert coach.runner.timeline.params.hold == seconds and not coach.runner.held

@@ -217,6 +217,7 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
     "coach_which_side": ("side",),
     "coach_feels_fine": (),
     "coach_stopped_for_advice": (),
+    "coach_hold_how": ("low", "high"),
     "coach_still_paused": (),
     "coach_offer_again": (),
     "coach_hold_now": ("seconds",),

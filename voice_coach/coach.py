@@ -235,6 +235,11 @@ class Coach:
         side = self._which_side(reply)  # "is this the right knee?": a question, no change
         if side is not None:
             return side
+        spec = self._default_routine()
+        if not reply.slots and "hold" in reply.request.split() and spec is not None:
+            low, high = spec.settings.hold_range  # "make the hold shorter": how long, then?
+            self.dialogue.asked_hold = True
+            return self.cat.line("coach_hold_how", low=low, high=high)
         if self.active() and self.runner.timeline.routine != "count":
             return self.runner.adjust(reply.slots)
         slots = reply.slots  # a count has nothing to change: "do 1 round" is for the stretch

@@ -208,6 +208,9 @@ class Dialogue:
         self.asked_timer: dict[str, str] | None = None
         """The coach has just asked how long a timer should run: the slots that name it
         (``label`` or ``task``; empty for none)."""
+        self.asked_hold = False
+        """The coach has just asked how many seconds each hold should last ("make the hold
+        shorter"): a number alone answers it."""
         self.timer_set: dict[str, str] | None = None
         """A timer was set by the latest request: the slots that name it, so that "no, make
         it 15 minutes" said next changes it."""
@@ -322,6 +325,7 @@ class Dialogue:
     def _questions(self) -> dict[str, Any]:
         """The questions the coach has asked and not yet had answered."""
         keys = ("pending_offer", "asked_leg", "asked_timer", "asked_cancel", "timer_set")
+        keys += ("asked_hold",)
         return {key: getattr(self, key) for key in keys}
 
     def _ask(self, questions: dict[str, Any]) -> None:
@@ -368,6 +372,7 @@ class Dialogue:
         asked_leg, self.asked_leg = self.asked_leg, None
         asked_about = self.asked_about
         asked_timer, self.asked_timer = self.asked_timer, None
+        asked_hold, self.asked_hold = self.asked_hold, False
         timer_set, self.timer_set = self.timer_set, None
         asked_cancel, self.asked_cancel = self.asked_cancel, {}
         if asked_cancel and heard.red_flag is None:
@@ -379,6 +384,9 @@ class Dialogue:
             intent = heard.intent
         if heard.red_flag is None:
             heard = self._another_timer(heard)  # "another one for 20 minutes"
+            intent = heard.intent
+        if asked_hold:
+            heard = self._hold_answer(heard)
             intent = heard.intent
         if asked_timer is not None:
             heard = self._timer_answer(heard, asked_timer)
@@ -731,6 +739,16 @@ class Dialogue:
         if not {"label", "task"} & set(slots):
             slots |= named
         return Understanding("timer_set", 100.0, slots, heard.text, "timer_set")
+
+    def _hold_answer(self, heard: Understanding) -> Understanding:
+        """After "how many seconds would you like each hold to be?", a number alone ("8",
+        "ten seconds") sets the hold."""
+        numbers = re.findall(r"\b\d+\b", heard.text)
+        if heard.red_flag is not None or len(numbers) != 1 or heard.slots:
+            return heard
+        if heard.intent not in (None, "unsure", "yes", "adjust"):
+            return heard
+        return Understanding("adjust", 100.0, {"seconds": int(numbers[0])}, heard.text, "adjust")
 
     def _pauses_timer(self, heard: Understanding) -> bool:
         """Whether a timer request asks to pause one (``[timer_choice] pause``) and gives no

@@ -991,14 +991,27 @@ class RoutineRunner:
 
     def interject(self, text: str) -> None:
         """Say ``text`` now (an alarm, a long answer), pausing the routine until it has been
-        said."""
+        said; an instruction it cuts off is said again after it."""
         with self._lock:
+            self._rewind_cut_cue()
             self._silence()
             if not self._stopped and not self.done and self._paused_at is None:
                 self._paused_at = self.clock.now()
                 self._interjecting = True
             self.speaker.say(text)
             self._changed()
+
+    def _rewind_cut_cue(self) -> None:
+        """When the latest cue (not a count number) is still being said, make it the next
+        one, so that what cuts it off is followed by it again."""
+        cue = self.timeline.cues[self._next - 1] if self._next else None
+        if cue is None or cue.kind == "count" or self._stopped or self.done:
+            return
+        if (
+            self.speaker.is_speaking()
+            and (self.speaker.current_text or "").strip() == cue.say.strip()
+        ):
+            self._next -= 1
 
     def adjust(self, slots: Mapping[str, Any]) -> str:
         """Change ``seconds`` (hold), ``reps`` or ``side`` from the next step on."""
