@@ -443,6 +443,7 @@ def test_something_unclear_during_the_stretch_pauses_it(coach, clock, speaker, t
     assert talk(coach, text) == CAT.line("coach_paused_unclear")
     assert coach.runner.paused and coach.dialogue.misses == 0
     assert talk(coach, "carry on") == CAT.line("routine_resumed")
+    run_for(coach, clock, 3)  # the instruction the pause cut off is said again first
     assert not coach.runner.paused
 
 
@@ -957,3 +958,21 @@ def test_make_the_hold_shorter_asks_how_long_and_a_number_answers(coach, clock, 
     assert talk(coach, "make the hold shorter") == CAT.line("coach_hold_how", low=5, high=15)
     talk(coach, answer)
     assert coach.runner.timeline.params.hold == seconds and not coach.runner.held
+
+
+def test_an_instruction_cut_off_by_pause_is_said_again_on_carry_on(coach, clock, speaker):
+    """A review: "pause" during "Take your right knee in both hands" and "carry on" went
+    straight on to "Gently draw it up", and the cut instruction was never said."""
+    talk(coach, "start the stretch")
+    cue = "Take your right knee in both hands."
+    while cue not in speaker.texts():
+        run_for(coach, clock, 0.1)
+    run_for(coach, clock, 0.5)
+    talk(coach, "pause")
+    run_for(coach, clock, 20)
+    talk(coach, "carry on")
+    run_for(coach, clock, 5)
+    said = speaker.texts()
+    assert said.count(cue) == 2
+    last = len(said) - 1 - said[::-1].index(cue)
+    assert said.index("Gently draw it up toward your chest.") > last

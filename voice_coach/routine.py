@@ -848,6 +848,7 @@ class RoutineRunner:
             self._interjecting = False
             if self._paused_at is None:
                 self._paused_at = self.clock.now()
+                self._rewind_cut_cue()  # an instruction cut off is said again on resume
                 self._silence()
                 self._changed()
             return _line("routine_paused")
