@@ -976,3 +976,26 @@ def test_an_instruction_cut_off_by_pause_is_said_again_on_carry_on(coach, clock,
     assert said.count(cue) == 2
     last = len(said) - 1 - said[::-1].index(cue)
     assert said.index("Gently draw it up toward your chest.") > last
+
+
+@pytest.mark.parametrize("text", ["let's do the other knee now", "switch legs", "other side"])
+def test_the_other_knee_asked_for_mid_round_releases_and_moves_to_it(coach, clock, speaker, text):
+    """A review: "let's do the other knee now" started the whole stretch again."""
+    talk(coach, "start the stretch")
+    while not any(s.startswith("Hold it there") for s in speaker.texts()):
+        run_for(coach, clock, 0.1)
+    run_for(coach, clock, 2)
+    assert talk(coach, text) == "And release. Lower your leg slowly."
+    run_for(coach, clock, 20)
+    said = speaker.texts()
+    assert "Now the left knee, round 1 of 2." in said
+    assert "Now the right knee, round 2 of 2." not in said
+    assert coach.runner.side == "left"
+
+
+def test_the_other_knee_asked_for_on_the_last_side_says_so(coach, clock, speaker):
+    talk(coach, "start the stretch")
+    while "Now the left knee, round 1 of 2." not in speaker.texts():
+        run_for(coach, clock, 0.5)
+    assert talk(coach, "the other knee") == CAT.line("routine_last_side")
+    assert coach.active() and coach.runner.side == "left"

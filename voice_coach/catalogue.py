@@ -158,6 +158,7 @@ _ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "routine_pain": (),
     "routine_pain_no_leg": (),
     "routine_skip_last": (),
+    "routine_last_side": (),
     "routine_status": ("total", "ahead"),
     "routine_status_hold": ("hold", "ahead"),
     "routine_holds_ahead": ("n",),

@@ -184,6 +184,9 @@ class Coach:
         self._driver = self.drive(runner, self.clock, self._stop)
 
     def _start_routine(self, reply: Reply) -> str | None:
+        other = self._other_side(reply)  # "let's do the other knee": not from the start
+        if other is not None:
+            return other
         spec = self.routines.get(reply.routine) if reply.routine else self._default_routine()
         if spec is None:
             return self.cat.line("coach_no_such_routine")
@@ -232,7 +235,7 @@ class Coach:
         return ""
 
     def _adjust(self, reply: Reply) -> str | None:
-        side = self._which_side(reply)  # "is this the right knee?": a question, no change
+        side = self._which_side(reply) or self._other_side(reply)  # "which knee?", "other side"
         if side is not None:
             return side
         spec = self._default_routine()
@@ -362,6 +365,7 @@ class Coach:
         if not self.runner.held and self._is_routine_talk("what_now", reply.request):
             return self.runner.repeat()  # "is this right?": its latest instruction
         side = self._which_side(reply)
+        side = self._other_side(reply) if side is None else side
         if side is not None or self.runner.held:
             return side
         better = reply.text == self.cat.line("feeling_better")  # "it doesn't hurt"
@@ -403,6 +407,16 @@ class Coach:
             return self.cat.line("coach_which_side", side=side)
         return None
 
+    def _other_side(self, reply: Reply) -> str | None:
+        """The next side now, when the request asks for it during the stretch ("let's do
+        the other knee", ``[routine_talk] other_side``): the release first if the knee may
+        be up; None otherwise."""
+        if not self.active() or self.runner.timeline.routine == "count":
+            return None
+        if not self._is_routine_talk("other_side", reply.request):
+            return None
+        return self.runner.next_side()
+
     def _is_routine_talk(self, kind: str, request: str) -> bool:
         """Whether the (normalised) ``request`` is one of ``[routine_talk] <kind>``."""
         return request in self.cat.language.get("routine_talk", {}).get(kind, [])
@@ -410,6 +424,9 @@ class Coach:
     def _skip(self, reply: Reply) -> str | None:
         if not self.active():
             return None
+        other = self._other_side(reply)  # "next knee"
+        if other is not None:
+            return other
         said = self.runner.skip()
         return "" if said is None else said  # skipped: the next step is said at once
 

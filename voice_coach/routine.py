@@ -957,6 +957,56 @@ class RoutineRunner:
             self._changed()
             return None
 
+    def next_side(self) -> str | None:
+        """Jump to the next side ("let's do the other knee"): to the rest before it, or its
+        first step. Returns the release to say first when the knee may be up (from the
+        start of a round to its release), "" when the jump says all, and a line when there
+        is no other side; None when stopped or before the first side."""
+        with self._lock:
+            steps = self.timeline.steps
+            if self._stopped or self.done or not steps or steps[self._current_step()].side is None:
+                return None  # no side begun yet (the welcome), or none at all
+            target = self._next_side_step()
+            if target is None:
+                return _line("routine_last_side")
+            cues = self.timeline.cues
+            release = self._release_due()
+            first = next(i for i, c in enumerate(cues) if c.step == target)
+            now = self.clock.now()
+            self._paused_at = None
+            self._interjecting = False
+            self._next = first
+            self._origin = now - cues[first].at
+            self._silence()
+            self._changed()
+            return release or ""
+
+    def _next_side_step(self) -> int | None:
+        """The index of the step where the next side begins (its rest, if any)."""
+        steps = self.timeline.steps
+        current = self._current_step()
+        if steps[current].template.when == "between_sides":
+            return current + 1 if current + 1 < len(steps) else None
+        here = next((s.side for s in steps[current:] if s.side), None)
+        later = steps[current + 1 :]
+        return next((s.index for s in later if s.side and s.side != here), None)
+
+    def _release_due(self) -> str | None:
+        """The release cue of the round under way when the knee may be up (its "each_rep"
+        steps have begun and its release has not been said), else None."""
+        steps = self.timeline.steps
+        info = steps[self._current_step()] if steps else None
+        if info is None or info.template.when != "each_rep":
+            return None
+        rest = [
+            c
+            for c in self.timeline.cues[self._next :]
+            if (steps[c.step].template.when, steps[c.step].side, steps[c.step].rep)
+            == ("each_rep", info.side, info.rep)
+            and c.kind != "count"
+        ]
+        return rest[-1].say if rest else None
+
     def status(self) -> str:
         """How long is left in the current hold and in the routine."""
         with self._lock:
