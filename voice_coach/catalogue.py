@@ -124,6 +124,7 @@ LANGUAGE_SCHEMA: dict[str, dict[str, str]] = {
             "fine_only?",
             "questions?",
             "together?",
+            "other_side?",
         ),
         WORDS,
     ),
