@@ -858,15 +858,20 @@ def _hold_lengths(speaker: ClockSpeaker) -> list[float]:
 
 
 @pytest.mark.parametrize(
-    ("after", "text", "released"),
-    [(1, "should I use ice or heat", False), (9, "should I use ice or heat", True)],
+    ("after", "text", "released", "hold"),
+    [
+        (1, "should I use ice or heat", False, None),  # fits: said over the count
+        (9, "should I use ice or heat", True, 9),  # too long: released at once
+        (1, "what causes back spasms", True, 12),  # too long, too early: at the release
+    ],
 )
 def test_an_answer_too_long_for_the_hold_comes_after_the_release(
-    coach, clock, speaker, after, text, released
+    coach, clock, speaker, after, text, released, hold
 ):
     """A review: an answer given in a hold made it last 21 s, longer than the routine's
     longest hold (15 s, the article's most). An answer that fits in that is said over the
-    count; a longer one after the release, which then comes at once."""
+    count; a longer one after the release, which then comes at once, or when the hold has
+    not yet lasted the shortest hold (5 s), at its planned end."""
     talk(coach, "start the stretch")
     while not any(s.startswith("Hold it there") for s in speaker.texts()):
         run_for(coach, clock, 0.1)
@@ -880,6 +885,8 @@ def test_an_answer_too_long_for_the_hold_comes_after_the_release(
     assert (release.endswith(answer)) == released
     assert said.index(release) < said.index("Rest a moment, and breathe out.")
     assert any(s.endswith(answer) for s in said)
+    if hold is not None:
+        assert _hold_lengths(speaker)[0] == pytest.approx(hold, abs=0.2)
 
 
 def test_a_short_answer_in_the_hold_is_said_over_the_count(coach, clock, speaker):
@@ -999,3 +1006,12 @@ def test_the_other_knee_asked_for_on_the_last_side_says_so(coach, clock, speaker
         run_for(coach, clock, 0.5)
     assert talk(coach, "the other knee") == CAT.line("routine_last_side")
     assert coach.active() and coach.runner.side == "left"
+
+
+def test_a_pain_score_after_make_the_hold_shorter_is_no_hold(coach, clock):
+    """A review: "the pain is about a 7" after the question set 7-second holds."""
+    talk(coach, "start the stretch")
+    run_for(coach, clock, 5)
+    talk(coach, "make the hold shorter")
+    talk(coach, "the pain is about a 7")
+    assert coach.runner.timeline.params.hold == 12

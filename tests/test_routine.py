@@ -460,10 +460,10 @@ def test_an_answer_in_a_hold_is_said_over_the_count_and_moves_only_what_runs_pas
 def test_an_answer_longer_than_the_longest_hold_is_said_after_the_release_at_once(
     knee: routine.Routine,
 ) -> None:
-    runner, clock, speaker, _ = into_first_hold(knee, 2)
+    runner, clock, speaker, _ = into_first_hold(knee, 6)  # past the shortest hold (5 s)
     hold = runner.timeline.holds[0]
-    answer = " ".join(["word"] * 40)  # 16 s: the hold would last 18 s, longer than 15
-    assert 2 + speaker.prepare(answer) > knee.settings.hold_range[1]
+    answer = " ".join(["word"] * 40)  # 16 s: the hold would last 22 s, longer than 15
+    assert 6 + speaker.prepare(answer) > knee.settings.hold_range[1]
     runner.speak(answer)
     assert speaker.said[-1][1] == f"{release_text(knee)} {answer}"
     assert runner.paused and not runner.held  # the rest waits for the answer

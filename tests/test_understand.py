@@ -1401,3 +1401,61 @@ def test_every_phrase_the_rules_match_is_written_as_matching_reads_it():
 )
 def test_ask_says_a_risk_line_as_the_conversation_does(text, line):
     assert answer(understand(text)) == CAT.line(line)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the pain goes to my foot",
+        "it travels to my knee",
+        "it spreads down to my calf",
+        "the pain has gone into my foot",
+    ],
+)
+def test_pain_going_to_the_foot_or_the_knee_is_the_leg_red_flag(text):
+    assert (
+        understand(text).red_flag
+        == "pain shooting or running into the knee, calf, shin, ankle or foot"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've gone all dizzy",
+        "my head is spinning",
+        "I'm seeing stars",
+        "everything's going black",
+        "I think I might black out",
+        "my head's swimming",
+    ],
+)
+def test_dizziness_in_other_words_is_the_emergency(text):
+    assert understand(text).intent == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I never get dizzy",
+        "can back spasms make you dizzy",
+        "dizzy is the name of my dog",
+        "I have a black out blind",
+        "my toenail has gone black",
+        "what happens if I black out",
+        "I was seeing stars in the sky last night",
+        "my head is spinning with all this info",
+        "my head is swimming with questions",
+        "my hand goes to my knee, is that right",
+        "should my chin go to my knee",
+        "it doesn't go to my foot",
+        "I'm going to my physio about my knee",
+        "the blanket goes down to my feet",
+        "the ice pack moved to my knee",
+    ],
+)
+def test_words_near_the_new_dizzy_and_foot_rules_are_neither(text):
+    """A regression check of a review's fixes: each of these was an emergency or the leg
+    red flag."""
+    heard = understand(text)
+    assert heard.intent != "emergency" and heard.red_flag is None

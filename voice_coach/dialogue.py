@@ -61,6 +61,13 @@ Handler = Callable[["Reply"], "str | None"]
 """Carries out a reply's action; returns the sentence to say instead, or None to keep it."""
 
 
+HOLD_ANSWER = re.compile(
+    r"(?:(?:about|around|maybe|just|only|make it|let us say|say|erm|um|uh|okay|ok)\s+)*"
+    r"(\d+)(?:\s+(?:seconds?|secs?|please|then|thanks|thank you))*"
+)
+"""A number alone, answering how long each hold should be ("8", "about 10 seconds")."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the coach says back, and what it means to do."""
@@ -743,12 +750,10 @@ class Dialogue:
     def _hold_answer(self, heard: Understanding) -> Understanding:
         """After "how many seconds would you like each hold to be?", a number alone ("8",
         "ten seconds") sets the hold."""
-        numbers = re.findall(r"\b\d+\b", heard.text)
-        if heard.red_flag is not None or len(numbers) != 1 or heard.slots:
-            return heard
-        if heard.intent not in (None, "unsure", "yes", "adjust"):
-            return heard
-        return Understanding("adjust", 100.0, {"seconds": int(numbers[0])}, heard.text, "adjust")
+        number = HOLD_ANSWER.fullmatch(heard.text)
+        if heard.red_flag is not None or number is None:
+            return heard  # not "the pain is about a 7"
+        return Understanding("adjust", 100.0, {"seconds": int(number[1])}, heard.text, "adjust")
 
     def _pauses_timer(self, heard: Understanding) -> bool:
         """Whether a timer request asks to pause one (``[timer_choice] pause``) and gives no

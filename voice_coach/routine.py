@@ -682,6 +682,9 @@ class RoutineRunner:
         self._last_instruction: Cue | None = None
         self._rewound = False
         """Resumed from a pause in a hold, and the round's first cue not yet said."""
+        self._after_hold: tuple[str, int] | None = None
+        """An answer asked early in a hold and too long for it, and the index of the cue
+        (the release) it is said after."""
 
     # -- scheduling --------------------------------------------------------------------------
     @property
@@ -738,7 +741,12 @@ class RoutineRunner:
                 cue = cues[self._next]
                 self._next += 1
                 gap = cues[self._next].at - cue.at if self._next < len(cues) else None
-                self.speaker.say(cue.say, max_seconds=gap)
+                waiting, self._after_hold = self._after_hold, None
+                if waiting is not None and self._next > waiting[1] and cue.kind != "count":
+                    self.interject(f"{cue.say} {waiting[0]}")  # the release, then the answer
+                else:
+                    self._after_hold = waiting
+                    self.speaker.say(cue.say, max_seconds=gap)
                 self._rewound = False
                 if cue.kind != "count":
                     self._last_instruction = cue
@@ -778,13 +786,20 @@ class RoutineRunner:
         return ends > self._origin + hold.start + source.settings.hold_range[1]
 
     def _release_first(self, text: str, now: float) -> None:
-        """End the hold now: its release cue is said, then ``text`` (an answer too long for
-        the hold), and the rest of the routine waits until both have been said."""
+        """Say ``text`` (an answer too long for the hold) after the hold's release, and let
+        the rest of the routine wait until both have been said. Once the hold has lasted
+        the routine's shortest hold, it ends now; before that, at its planned end."""
         cues = self.timeline.cues
         step = self._current_step()
         release = next((i for i in range(self._next, len(cues)) if cues[i].step > step), None)
         if release is None:
             self.interject(text)
+            return
+        hold = self._hold_at(self._timeline_now(now))
+        source = self.timeline.source
+        held_for = None if hold is None else now - (self._origin + hold.start)
+        if held_for is not None and source and held_for < source.settings.hold_range[0]:
+            self._after_hold = (text, release)  # "how long do I hold it?" a second in
             return
         self._next = release + 1
         self._origin = now - cues[release].at
@@ -828,7 +843,7 @@ class RoutineRunner:
         with self._lock:
             now = self.clock.now()
             if self._holding(now) and self._past_longest_hold(text, now):
-                self._release_first(text, now)
+                self._release_first(text, now)  # at once, or after the release when early
                 return
             if self._holding(now):
                 self._talk_over_count(text, now)
