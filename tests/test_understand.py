@@ -1459,3 +1459,17 @@ def test_words_near_the_new_dizzy_and_foot_rules_are_neither(text):
     red flag."""
     heard = understand(text)
     assert heard.intent != "emergency" and heard.red_flag is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("my left side is tight", None),  # where it is felt: no side asked for
+        ("it's my right side that's bad", None),
+        ("just do my left side", "adjust"),
+        ("should I carry on taking paracetamol", "medication"),  # not "carry on"
+        ("can I keep using the heat pad", "ice_heat"),
+    ],
+)
+def test_a_side_felt_or_a_medicine_carried_on_is_no_command(text, intent):
+    assert understand(text).intent == intent
