@@ -978,7 +978,7 @@ def test_an_instruction_cut_off_by_pause_is_said_again_on_carry_on(coach, clock,
     talk(coach, "pause")
     run_for(coach, clock, 20)
     talk(coach, "carry on")
-    run_for(coach, clock, 5)
+    run_for(coach, clock, 8)
     said = speaker.texts()
     assert said.count(cue) == 2
     last = len(said) - 1 - said[::-1].index(cue)
@@ -1015,3 +1015,19 @@ def test_a_pain_score_after_make_the_hold_shorter_is_no_hold(coach, clock):
     talk(coach, "make the hold shorter")
     talk(coach, "the pain is about a 7")
     assert coach.runner.timeline.params.hold == 12
+
+
+def test_the_other_knee_asked_for_while_paused_does_not_start_again(coach, clock, speaker):
+    """A review: after a pause the runner's step fell back to the welcome, and "let's do
+    the other knee" started the whole stretch again."""
+    talk(coach, "start the stretch")
+    while "Now the right knee, round 1 of 2." not in speaker.texts():
+        run_for(coach, clock, 0.1)
+    run_for(coach, clock, 0.5)
+    talk(coach, "pause")
+    run_for(coach, clock, 4)
+    talk(coach, "let's do the other knee")
+    run_for(coach, clock, 20)
+    said = speaker.texts()
+    assert said.count(coach.runner.timeline.cues[0].say) == 1  # the welcome, once
+    assert "Now the left knee, round 1 of 2." in said

@@ -494,7 +494,8 @@ def test_status_outside_a_hold(knee: routine.Routine) -> None:
     assert runner.status() == f"{line('routine_status_paused')} {expected}"
     runner.resume()
     rest = next(s for s in runner.timeline.steps if s.template.id == "rest")
-    run_until(runner, clock, clock.now() + rest.start)  # the timeline was at 1 s
+    # the first cue, cut off by the pause, is said again: the timeline is back at 0 s
+    run_until(runner, clock, clock.now() + rest.start + 1)
     due = runner.next_due()
     left = runner.timeline.total_seconds - (rest.start + 1)
     ahead = routine.holds_ahead(sum(h.start > rest.start + 1 for h in runner.timeline.holds))
@@ -797,3 +798,85 @@ def test_one_round_a_side_never_says_round_1_of_1(knee: routine.Routine) -> None
     assert "Now the right knee." in one and "Now the left knee." in one
     assert not [s for s in one if "round" in s]
     assert "Now the right knee, round 2 of 2." in two and "Now the right knee." not in two
+
+
+def _hold_spans(speaker: ClockSpeaker, knee: routine.Routine) -> list[float]:
+    """Seconds from each hold cue to the release said after it."""
+    hold = next(s.cues[0].say for s in knee.steps if s.id == "hold")
+    starts = [t for t, text, _ in speaker.said if text == hold]
+    ends = [t for t, text, _ in speaker.said if text.startswith(release_text(knee))]
+    return [min(e for e in ends if e > s) - s for s in starts if ends and ends[-1] > s]
+
+
+def test_two_answers_too_long_for_the_hold_asked_early_are_both_said_after_it(
+    knee: routine.Routine,
+) -> None:
+    """A review: the second answer replaced the first, which was never said."""
+    runner, clock, speaker, _ = into_first_hold(knee, 1)
+    first, second = "first " + "word " * 40, "second " + "word " * 40
+    runner.speak(first)
+    clock.advance(1)
+    runner.speak(second)
+    run_until(runner, clock, clock.now() + 60)
+    said = " ".join(text for _, text, _ in speaker.said)
+    assert said.count(first.strip()) == 1 and said.count(second.strip()) == 1
+    assert _hold_spans(speaker, knee)[0] == pytest.approx(knee.settings.hold_seconds, abs=0.01)
+
+
+def test_replies_in_a_hold_never_make_it_longer_than_the_longest_hold(
+    knee: routine.Routine,
+) -> None:
+    """A review: a reply moved the timeline, and the limit was measured from it (17 s)."""
+    runner, clock, speaker, _ = into_first_hold(knee, 10)
+    runner.speak("a " * 10)
+    clock.advance(3)
+    runner.advance(clock.now())
+    runner.speak("b " * 9)
+    run_until(runner, clock, clock.now() + 40)
+    assert all(span <= knee.settings.hold_range[1] + 0.01 for span in _hold_spans(speaker, knee))
+
+
+def test_after_an_early_release_the_hold_is_over(knee: routine.Routine) -> None:
+    """A review: status said "0 seconds left in this hold", and a pause then restarted the
+    round just released."""
+    runner, clock, speaker, _ = into_first_hold(knee, 6)
+    runner.speak("word " * 40)
+    status = runner.status()
+    assert status.startswith(line("routine_status", total="", ahead="")[:6])  # not the hold's
+    run_until(runner, clock, clock.now() + 17)
+    runner.pause()
+    clock.advance(3)
+    assert runner.resume() == line("routine_resumed")
+
+
+def test_an_instruction_said_again_after_a_pause_keeps_its_gap_to_the_next(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, speaker = make_runner(knee)
+    take = next(c for c in runner.timeline.cues if c.say.startswith("Take your right knee"))
+    after = runner.timeline.cues[runner.timeline.cues.index(take) + 1]
+    run_until(runner, clock, clock.now() + take.at + 1)
+    runner.pause()
+    clock.advance(3)
+    runner.resume()
+    run_until(runner, clock, clock.now() + 10)
+    times = {text: t for t, text, _ in speaker.said}
+    assert times[after.say] - times[take.say] == pytest.approx(after.at - take.at)
+
+
+def test_skip_while_paused_in_the_hold_goes_to_the_release(knee: routine.Routine) -> None:
+    runner, clock, speaker, _ = into_first_hold(knee, 1)  # "hold it there" still being said
+    runner.pause()
+    runner.skip()
+    said = run_until(runner, clock, clock.now() + 1)
+    assert said[0].say == release_text(knee)
+
+
+def test_repeat_while_the_release_before_the_other_side_is_said_says_it(
+    knee: routine.Routine,
+) -> None:
+    runner, clock, speaker, _ = into_first_hold(knee, 8)
+    release = runner.next_side()
+    assert release == release_text(knee)
+    runner.speak(release)
+    assert runner.repeat() == release_text(knee)

@@ -415,7 +415,8 @@ class Coach:
             return None
         if not self._is_routine_talk("other_side", reply.request):
             return None
-        return self.runner.next_side()
+        said = self.runner.next_side()  # None: no side begun yet, so its latest instruction
+        return self.runner.repeat() if said is None else said
 
     def _is_routine_talk(self, kind: str, request: str) -> bool:
         """Whether the (normalised) ``request`` is one of ``[routine_talk] <kind>``."""

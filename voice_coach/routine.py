@@ -47,6 +47,8 @@ SIDE_CHOICES = ("left", "right", "both")
 TEMPLATE_FIELDS = {"side", "rep", "reps", "seconds", "rest"}
 ROOM_MARGIN = 0.4
 """Seconds of quiet kept after a reply the timeline made room for (repeat, status, adjust)."""
+TIME_EPSILON = 1e-6
+"""Seconds a jump to a cue lands after its time, so the timeline is past it, not at its edge."""
 CUT_WAIT = 0.5
 """Longest wait (s) for a cut-off sentence to leave the device before the next one is queued."""
 POLL_SECONDS = 0.05
@@ -682,9 +684,14 @@ class RoutineRunner:
         self._last_instruction: Cue | None = None
         self._rewound = False
         """Resumed from a pause in a hold, and the round's first cue not yet said."""
-        self._after_hold: tuple[str, int] | None = None
-        """An answer asked early in a hold and too long for it, and the index of the cue
-        (the release) it is said after."""
+        self._after_hold: str | None = None
+        """An answer asked early in a hold and too long for it: said after the next cue
+        that is neither a count nor in a hold (the release)."""
+        self._cut = False
+        """The next cue is one an interruption cut off, to be said again: its step is the
+        current one."""
+        self._said_at = 0.0
+        """Clock time the latest instruction or transition began (a hold's true start)."""
 
     # -- scheduling --------------------------------------------------------------------------
     @property
@@ -741,15 +748,17 @@ class RoutineRunner:
                 cue = cues[self._next]
                 self._next += 1
                 gap = cues[self._next].at - cue.at if self._next < len(cues) else None
-                waiting, self._after_hold = self._after_hold, None
-                if waiting is not None and self._next > waiting[1] and cue.kind != "count":
-                    self.interject(f"{cue.say} {waiting[0]}")  # the release, then the answer
+                self._cut = False
+                waiting = self._after_hold if cue.kind != "count" else None
+                if waiting is not None and self._hold_at(cue.at) is None:
+                    self._after_hold = None
+                    self.interject(f"{cue.say} {waiting}")  # the release, then the answer
                 else:
-                    self._after_hold = waiting
                     self.speaker.say(cue.say, max_seconds=gap)
                 self._rewound = False
                 if cue.kind != "count":
                     self._last_instruction = cue
+                    self._said_at = now
                 said.append(cue)
             return said
 
@@ -783,7 +792,15 @@ class RoutineRunner:
         if hold is None or source is None:
             return False
         ends = now + float(self.speaker.prepare(text)) + ROOM_MARGIN
-        return ends > self._origin + hold.start + source.settings.hold_range[1]
+        return ends > self._hold_began(hold) + source.settings.hold_range[1]
+
+    def _hold_began(self, hold: Hold) -> float:
+        """Clock time ``hold`` began: when its cue was said (replies since may have moved
+        the timeline), else when it was planned to."""
+        cue = self._last_instruction
+        if cue is not None and cue.step == hold.step and cue.at == hold.start:
+            return self._said_at
+        return self._origin + hold.start
 
     def _release_first(self, text: str, now: float) -> None:
         """Say ``text`` (an answer too long for the hold) after the hold's release, and let
@@ -797,13 +814,15 @@ class RoutineRunner:
             return
         hold = self._hold_at(self._timeline_now(now))
         source = self.timeline.source
-        held_for = None if hold is None else now - (self._origin + hold.start)
+        held_for = None if hold is None else now - self._hold_began(hold)
         if held_for is not None and source and held_for < source.settings.hold_range[0]:
-            self._after_hold = (text, release)  # "how long do I hold it?" a second in
+            waiting = self._after_hold  # "how long do I hold it?" a second in
+            self._after_hold = text if waiting is None else f"{waiting} {text}"
             return
         self._next = release + 1
-        self._origin = now - cues[release].at
+        self._origin = now - cues[release].at - TIME_EPSILON  # past the hold, not at its end
         self._last_instruction = cues[release]
+        self._said_at = now
         self._rewound = False
         self.interject(f"{cues[release].say} {text}")
 
@@ -829,7 +848,10 @@ class RoutineRunner:
         self._changed()
 
     def _current_step(self) -> int:
-        return self.timeline.cues[self._next - 1].step if self._next else 0
+        cues = self.timeline.cues
+        if self._cut and self._next < len(cues):  # the cut cue's step, not the one before
+            return cues[self._next].step
+        return cues[self._next - 1].step if self._next else 0
 
     # -- control -----------------------------------------------------------------------------
     def speak(self, text: str | None) -> None:
@@ -872,6 +894,9 @@ class RoutineRunner:
         if self._paused_at is not None:
             self._origin += now - self._paused_at
             self._paused_at = None
+            cues = self.timeline.cues
+            if self._next < len(cues) and self._origin + cues[self._next].at < now:
+                self._origin = now - cues[self._next].at  # a cut cue again: the rest after it
             self._changed()
 
     def resume(self) -> str | None:
@@ -974,44 +999,59 @@ class RoutineRunner:
 
     def next_side(self) -> str | None:
         """Jump to the next side ("let's do the other knee"): to the rest before it, or its
-        first step. Returns the release to say first when the knee may be up (from the
-        start of a round to its release), "" when the jump says all, and a line when there
-        is no other side; None when stopped or before the first side."""
+        first step. Returns the release to say first when the knee may be up (an
+        instruction of the round under way said, its release not yet), "" when the jump
+        says all, and a line when there is no other side; None when stopped or before the
+        first side."""
         with self._lock:
-            steps = self.timeline.steps
-            if self._stopped or self.done or not steps or steps[self._current_step()].side is None:
+            current = None if self._stopped or self.done else self._side_step()
+            if current is None:
                 return None  # no side begun yet (the welcome), or none at all
-            target = self._next_side_step()
+            target = self._next_side_step(current)
             if target is None:
                 return _line("routine_last_side")
             cues = self.timeline.cues
-            release = self._release_due()
+            release = self._release_due(current)
             first = next(i for i, c in enumerate(cues) if c.step == target)
             now = self.clock.now()
             self._paused_at = None
             self._interjecting = False
+            self._rewound = self._cut = False
             self._next = first
             self._origin = now - cues[first].at
+            if release is not None:  # "what do I do now?" while it is said
+                self._last_instruction, self._said_at = release, now
             self._silence()
             self._changed()
-            return release or ""
+            return "" if release is None else release.say
 
-    def _next_side_step(self) -> int | None:
-        """The index of the step where the next side begins (its rest, if any)."""
-        steps = self.timeline.steps
+    def _side_step(self) -> int | None:
+        """The step under way, or else the one about to begin (a round started again after a
+        pause), when it works on a side."""
+        steps, cues = self.timeline.steps, self.timeline.cues
+        if not steps:
+            return None
         current = self._current_step()
+        if steps[current].side is None and self._next < len(cues):
+            current = cues[self._next].step
+        return current if steps[current].side is not None else None
+
+    def _next_side_step(self, current: int) -> int | None:
+        """The index of the step where the side after ``current``'s begins (its rest, if
+        any)."""
+        steps = self.timeline.steps
         if steps[current].template.when == "between_sides":
             return current + 1 if current + 1 < len(steps) else None
-        here = next((s.side for s in steps[current:] if s.side), None)
+        here = steps[current].side
         later = steps[current + 1 :]
         return next((s.index for s in later if s.side and s.side != here), None)
 
-    def _release_due(self) -> str | None:
-        """The release cue of the round under way when the knee may be up (its "each_rep"
-        steps have begun and its release has not been said), else None."""
+    def _release_due(self, current: int) -> Cue | None:
+        """The release cue of ``current``'s round when the knee may be up (one of its
+        instructions said, :meth:`_leg_up`, and its release not yet), else None."""
         steps = self.timeline.steps
-        info = steps[self._current_step()] if steps else None
-        if info is None or info.template.when != "each_rep":
+        info = steps[current]
+        if info.template.when != "each_rep" or not self._leg_up(info):
             return None
         rest = [
             c
@@ -1020,7 +1060,7 @@ class RoutineRunner:
             == ("each_rep", info.side, info.rep)
             and c.kind != "count"
         ]
-        return rest[-1].say if rest else None
+        return rest[-1] if rest else None
 
     def status(self) -> str:
         """How long is left in the current hold and in the routine."""
@@ -1078,6 +1118,7 @@ class RoutineRunner:
             and (self.speaker.current_text or "").strip() == cue.say.strip()
         ):
             self._next -= 1
+            self._cut = True
 
     def adjust(self, slots: Mapping[str, Any]) -> str:
         """Change ``seconds`` (hold), ``reps`` or ``side`` from the next step on."""
