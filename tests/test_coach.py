@@ -44,6 +44,12 @@ def run_for(coach: Coach, clock: FakeClock, seconds: float) -> None:
         coach.tick()
 
 
+def run_until_said(coach: Coach, clock: FakeClock, speaker: ClockSpeaker, start: str) -> None:
+    """Run the clock until a sentence starting with ``start`` has been said."""
+    while not any(text.startswith(start) for text in speaker.texts()):
+        run_for(coach, clock, 0.1)
+
+
 def test_yes_after_the_stretch_answer_runs_the_routine(coach, clock, speaker):
     talk(coach, "how do I stretch my back")
     talk(coach, "yes")
@@ -873,8 +879,7 @@ def test_an_answer_too_long_for_the_hold_comes_after_the_release(
     count; a longer one after the release, which then comes at once, or when the hold has
     not yet lasted the shortest hold (5 s), at its planned end."""
     talk(coach, "start the stretch")
-    while not any(s.startswith("Hold it there") for s in speaker.texts()):
-        run_for(coach, clock, 0.1)
+    run_until_said(coach, clock, speaker, "Hold it there")
     run_for(coach, clock, after)
     answer = talk(coach, text)
     run_for(coach, clock, 40)
@@ -891,8 +896,7 @@ def test_an_answer_too_long_for_the_hold_comes_after_the_release(
 
 def test_a_short_answer_in_the_hold_is_said_over_the_count(coach, clock, speaker):
     talk(coach, "start the stretch")
-    while not any(s.startswith("Hold it there") for s in speaker.texts()):
-        run_for(coach, clock, 0.1)
+    run_until_said(coach, clock, speaker, "Hold it there")
     run_for(coach, clock, 2)
     assert talk(coach, "which knee") == "Your right knee, this round."
     run_for(coach, clock, 20)
@@ -946,8 +950,7 @@ def test_not_ready_while_paused_stays_paused(coach, clock):
 def test_a_timer_alarm_that_cuts_off_an_instruction_is_followed_by_it_again(coach, clock, speaker):
     """A review: an alarm cut "Now the right knee, round 1 of 2" and it was never said."""
     talk(coach, "start the stretch")
-    while not any(s.startswith("Now the right knee") for s in speaker.texts()):
-        run_for(coach, clock, 0.1)
+    run_until_said(coach, clock, speaker, "Now the right knee")
     coach.timers.start(1, "ice")  # goes off while the cue is being said
     run_for(coach, clock, 30)
     said = speaker.texts()
@@ -972,8 +975,7 @@ def test_an_instruction_cut_off_by_pause_is_said_again_on_carry_on(coach, clock,
     straight on to "Gently draw it up", and the cut instruction was never said."""
     talk(coach, "start the stretch")
     cue = "Take your right knee in both hands."
-    while cue not in speaker.texts():
-        run_for(coach, clock, 0.1)
+    run_until_said(coach, clock, speaker, cue)
     run_for(coach, clock, 0.5)
     talk(coach, "pause")
     run_for(coach, clock, 20)
@@ -989,8 +991,7 @@ def test_an_instruction_cut_off_by_pause_is_said_again_on_carry_on(coach, clock,
 def test_the_other_knee_asked_for_mid_round_releases_and_moves_to_it(coach, clock, speaker, text):
     """A review: "let's do the other knee now" started the whole stretch again."""
     talk(coach, "start the stretch")
-    while not any(s.startswith("Hold it there") for s in speaker.texts()):
-        run_for(coach, clock, 0.1)
+    run_until_said(coach, clock, speaker, "Hold it there")
     run_for(coach, clock, 2)
     assert talk(coach, text) == "And release. Lower your leg slowly."
     run_for(coach, clock, 20)
@@ -1002,8 +1003,7 @@ def test_the_other_knee_asked_for_mid_round_releases_and_moves_to_it(coach, cloc
 
 def test_the_other_knee_asked_for_on_the_last_side_says_so(coach, clock, speaker):
     talk(coach, "start the stretch")
-    while "Now the left knee, round 1 of 2." not in speaker.texts():
-        run_for(coach, clock, 0.5)
+    run_until_said(coach, clock, speaker, "Now the left knee, round 1 of 2.")
     assert talk(coach, "the other knee") == CAT.line("routine_last_side")
     assert coach.active() and coach.runner.side == "left"
 
@@ -1021,8 +1021,7 @@ def test_the_other_knee_asked_for_while_paused_does_not_start_again(coach, clock
     """A review: after a pause the runner's step fell back to the welcome, and "let's do
     the other knee" started the whole stretch again."""
     talk(coach, "start the stretch")
-    while "Now the right knee, round 1 of 2." not in speaker.texts():
-        run_for(coach, clock, 0.1)
+    run_until_said(coach, clock, speaker, "Now the right knee, round 1 of 2.")
     run_for(coach, clock, 0.5)
     talk(coach, "pause")
     run_for(coach, clock, 4)
