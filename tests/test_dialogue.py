@@ -1150,6 +1150,8 @@ def test_pain_of_a_child_or_a_teenager_sends_to_a_doctor_and_still_asks_about_le
         (["my grandson is 5 and has a bad back"], "pain_report_child"),
         (["my son who is 10 has back pain"], "pain_report_child"),
         (["my son, 10, has a bad back"], "pain_report_child"),
+        (["I'm 15 and my brother is 12 and his back hurts"], "pain_report_child"),
+        (["my sister, 9, has a bad back"], "pain_report_child"),
         (["I'm only 16 and my back hurts"], "pain_report_child"),
         (["I'm a 16 year old and my back hurts"], "pain_report_child"),
         (["I'm a teenager and my back hurts"], "pain_report_child"),
@@ -1285,6 +1287,7 @@ def test_a_caution_said_alone_needs_more_than_a_person_or_a_drink(text, line):
     ("text", "line"),
     [
         ("my son is 25 and his back hurts", "pain_report_other"),
+        ("my brother is 40 and his back hurts", "pain_report_other"),
         ("my son's back hurts", "pain_report_other"),  # a son may be grown up
         ("he is 6 foot tall and his back hurts", "pain_report_other"),
         ("my back hurts when I lift my 2 year old", None),

@@ -880,3 +880,15 @@ def test_repeat_while_the_release_before_the_other_side_is_said_says_it(
     assert release == release_text(knee)
     runner.speak(release)
     assert runner.repeat() == release_text(knee)
+
+
+def test_an_alarm_over_the_last_cue_is_followed_by_it_again(knee: routine.Routine) -> None:
+    """A review: an alarm during "That's the stretch done" cut it, and it was never said."""
+    runner, clock, speaker = make_runner(knee)
+    last = runner.timeline.cues[-1]
+    run_until(runner, clock, clock.now() + last.at + 0.5)
+    assert runner.done and speaker.is_speaking()
+    runner.alarm("Your ice timer is done.")
+    run_until(runner, clock, clock.now() + 10)
+    assert [text for _, text, _ in speaker.said].count(last.say) == 2
+    assert runner.done

@@ -1111,7 +1111,7 @@ class RoutineRunner:
         """When the latest cue (not a count number) is still being said, make it the next
         one, so that what cuts it off is followed by it again."""
         cue = self.timeline.cues[self._next - 1] if self._next else None
-        if cue is None or cue.kind == "count" or self._stopped or self.done:
+        if cue is None or cue.kind == "count" or self._stopped:  # the last cue too
             return
         if (
             self.speaker.is_speaking()

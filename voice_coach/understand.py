@@ -156,7 +156,10 @@ NOT_AN_AGE = (
 )
 """After a number: it is not an age but a count, a size or a score ("i am 16 weeks pregnant",
 "i am 5 ft 10", "i am 5'10", "i am 13 stone", "i am 7 out of 10", "i am 2 years into this")."""
-CHILD_WORDS = r"(?:son|daughter|child|kid|boy|girl|grandson|granddaughter|grandchild|teen|teenager)"
+CHILD_WORDS = (
+    r"(?:son|daughter|child|kid|boy|girl|grandson|granddaughter|grandchild|teen|teenager"
+    r"|brother|sister|nephew|niece|cousin)"
+)
 """Who a number right after is the age of ("my son, 10, has a bad back")."""
 SAID_OF = rf"(?:he is|she is|they are|who is|{CHILD_WORDS}(?: is| who is| aged)?)"
 """What comes before a number that is the age of the person spoken of ("my son is 8")."""
