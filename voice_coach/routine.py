@@ -786,7 +786,7 @@ class RoutineRunner:
 
     def _past_longest_hold(self, text: str, now: float) -> bool:
         """Whether ``text`` said now, in a hold, would end after the longest hold the
-        routine allows (``hold_range``'s top, counted from the hold's start)."""
+        routine allows (``hold_range``'s top, counted from when the hold began)."""
         hold = self._hold_at(self._timeline_now(now))
         source = self.timeline.source
         if hold is None or source is None:
@@ -857,9 +857,10 @@ class RoutineRunner:
     def speak(self, text: str | None) -> None:
         """Say a reply now (nothing for None). In a hold it is said over the count, and only
         what runs past the hold's end moves the release, up to the longest hold the routine
-        allows; one longer than that is said after the release, which comes at once
-        (:meth:`_release_first`). Elsewhere one too long to end before the next cue (an
-        answer to a question) pauses the routine until it has been said, as an alarm does."""
+        allows; one longer than that is said after the release, which comes at once, or at
+        its planned time when asked before the shortest hold (:meth:`_release_first`).
+        Elsewhere one too long to end before the next cue (an answer to a question) pauses
+        the routine until it has been said, as an alarm does."""
         if not text:
             return
         with self._lock:
