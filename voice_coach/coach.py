@@ -170,9 +170,14 @@ class Coach:
                 log.warning("a timer alarm could not be said: %s", exc, exc_info=debug)
 
     def _locked(self, handler: Handler) -> Handler:
+        """``handler`` under the coach's lock; "let's do the other knee" during the stretch
+        moves to the other side whatever the request was taken for (a start, a skip, a
+        change of side or nothing understood)."""
+
         def run(reply: Reply) -> str | None:
             with self._lock:
-                return handler(reply)
+                other = self._other_side(reply)
+                return handler(reply) if other is None else other
 
         return run
 
@@ -184,9 +189,6 @@ class Coach:
         self._driver = self.drive(runner, self.clock, self._stop)
 
     def _start_routine(self, reply: Reply) -> str | None:
-        other = self._other_side(reply)  # "let's do the other knee": not from the start
-        if other is not None:
-            return other
         spec = self.routines.get(reply.routine) if reply.routine else self._default_routine()
         if spec is None:
             return self.cat.line("coach_no_such_routine")
@@ -235,7 +237,7 @@ class Coach:
         return ""
 
     def _adjust(self, reply: Reply) -> str | None:
-        side = self._which_side(reply) or self._other_side(reply)  # "which knee?", "other side"
+        side = self._which_side(reply)  # "is this the right knee?": a question, no change
         if side is not None:
             return side
         spec = self._default_routine()
@@ -365,7 +367,6 @@ class Coach:
         if not self.runner.held and self._is_routine_talk("what_now", reply.request):
             return self.runner.repeat()  # "is this right?": its latest instruction
         side = self._which_side(reply)
-        side = self._other_side(reply) if side is None else side
         if side is not None or self.runner.held:
             return side
         better = reply.text == self.cat.line("feeling_better")  # "it doesn't hurt"
@@ -425,9 +426,6 @@ class Coach:
     def _skip(self, reply: Reply) -> str | None:
         if not self.active():
             return None
-        other = self._other_side(reply)  # "next knee"
-        if other is not None:
-            return other
         said = self.runner.skip()
         return "" if said is None else said  # skipped: the next step is said at once
 

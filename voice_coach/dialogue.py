@@ -331,8 +331,14 @@ class Dialogue:
 
     def _questions(self) -> dict[str, Any]:
         """The questions the coach has asked and not yet had answered."""
-        keys = ("pending_offer", "asked_leg", "asked_timer", "asked_cancel", "timer_set")
-        keys += ("asked_hold",)
+        keys = (
+            "pending_offer",
+            "asked_leg",
+            "asked_timer",
+            "asked_hold",
+            "asked_cancel",
+            "timer_set",
+        )
         return {key: getattr(self, key) for key in keys}
 
     def _ask(self, questions: dict[str, Any]) -> None:
